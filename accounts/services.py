@@ -1,0 +1,38 @@
+"""Writes on accounts: users, organizations, audit events."""
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from accounts.models import AuditEvent, Organization, User
+from hub.exceptions import BadRequest, Conflict
+from repos.git.paths import validate_namespace
+from repos.git.errors import GitError
+
+
+def namespace_taken(name: str) -> bool:
+    """Users and organizations share one namespace (`ns/name` is unique across both)."""
+    return (User.objects.filter(username__iexact=name).exists()
+            or Organization.objects.filter(name__iexact=name).exists())
+
+
+@transaction.atomic
+def user_create(*, username: str, password: str, email: str = "", is_admin: bool = False) -> User:
+    try:
+        validate_namespace(username)
+    except GitError as exc:
+        raise BadRequest(f"Invalid username: {exc}") from exc
+    if namespace_taken(username):
+        raise Conflict(f"The name {username!r} is already taken")
+    user = User(username=username, email=email, is_staff=is_admin, is_superuser=is_admin)
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def audit(*, action: str, actor: User | None = None, target: str = "",
+          request: HttpRequest | None = None, **data: object) -> AuditEvent:
+    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    return AuditEvent.objects.create(action=action, actor=actor, target=target, ip=ip, data=data)

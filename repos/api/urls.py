@@ -1,0 +1,20 @@
+"""HF-compatible API routes, mounted under /api/.
+
+Route lists live beside the views that serve them: `routes_read` (info, lists, tree, refs,
+commits, whoami), `routes_write` (repo CRUD, preupload, commit, branches, tags). Revisions
+are the last segment where possible (`.+` captures `refs/pr/1`); tree takes a `rev[/path]`
+remainder split by `repos.revisions.split_revision_path`.
+"""
+from django.urls import re_path
+
+from repos.api import misc, routes_read, routes_write
+from repos.api.patterns import ID, T
+
+urlpatterns = [
+    re_path(rf"^{T}/{ID}/xet-(?:read|write)-token/(?P<rev>.*)$", misc.xet_token),
+    re_path(r"^agent-harnesses$", misc.agent_harnesses),
+    *routes_read.urlpatterns,
+    *routes_write.urlpatterns,
+    # Unknown /api/... routes: JSON 404 with an error code, never an HTML page.
+    re_path(r"^.*$", misc.api_not_found),
+]
