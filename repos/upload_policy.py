@@ -32,8 +32,7 @@ BINARY_MESSAGE = (
     "Please use https://git-lfs.github.com/ to store binary files."
 )
 LFS_TOO_LARGE_MESSAGE = (
-    "Your push was rejected because it contains LFS files larger than 50 GB, "
-    "the largest file size accepted."
+    "Your push was rejected because it contains LFS files larger than 50 GB, the largest file size accepted."
 )
 MISSING_LFS_OBJECT_MESSAGE = (
     "Your push was rejected because an LFS pointer pointed to a file that does not exist. "

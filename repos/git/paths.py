@@ -207,9 +207,9 @@ def validate_ref_name(full_ref: str) -> str:
 def _validate_short_ref(name: object, prefix: str, kind: str) -> str:
     if not isinstance(name, str) or not name:
         raise InvalidRefName(f"Invalid {kind} name: empty")
-    if name.startswith("refs/") or name.startswith("-") or name == "HEAD":
-        # "refs/heads/x" as a *short* name would create refs/heads/refs/heads/x, and HEAD
-        # would shadow the symbolic HEAD in every rev lookup.
+    if name.startswith("refs/") or name.startswith("-") or name in ("HEAD", "@"):
+        # "refs/heads/x" as a *short* name would create refs/heads/refs/heads/x; "HEAD" (and
+        # "@", its git shorthand) would shadow the symbolic HEAD in rev lookups.
         raise InvalidRefName(f"Invalid {kind} name {name!r}")
     try:
         validate_ref_name(prefix + name)

@@ -101,9 +101,7 @@ def parse_batch_request(obj: object) -> BatchRequest:
     if not isinstance(objects_raw, list):
         raise BatchError(422, "objects must be a list")
     if len(objects_raw) > MAX_BATCH_OBJECTS:
-        raise BatchError(
-            413, f"too many objects in one batch: {len(objects_raw)} > {MAX_BATCH_OBJECTS}"
-        )
+        raise BatchError(413, f"too many objects in one batch: {len(objects_raw)} > {MAX_BATCH_OBJECTS}")
     objects: list[BatchObject] = []
     seen: set[BatchObject] = set()
     for i, item in enumerate(objects_raw):
@@ -169,9 +167,7 @@ def object_error(oid: str, size: int, code: int, message: str) -> dict[str, Any]
     return {"oid": oid, "size": size, "error": {"code": int(code), "message": str(message)}}
 
 
-def batch_response(
-    objects: Sequence[Mapping[str, Any]], *, transfer: str = "basic"
-) -> dict[str, Any]:
+def batch_response(objects: Sequence[Mapping[str, Any]], *, transfer: str = "basic") -> dict[str, Any]:
     """The full response body (content type ``application/vnd.git-lfs+json``)."""
     if transfer not in SUPPORTED_TRANSFERS:
         raise ValueError(f"refusing to announce unsupported transfer {transfer!r}")

@@ -20,9 +20,7 @@ _PURPOSE = "modelhub-lfs-upload-v1"
 
 def _message(repo_key: str, oid: str, size: int, expires_at: int) -> bytes:
     # JSON gives an unambiguous encoding: no choice of repo_key can shift bytes between fields.
-    return json.dumps(
-        [_PURPOSE, repo_key, oid, size, expires_at], separators=(",", ":")
-    ).encode("utf-8")
+    return json.dumps([_PURPOSE, repo_key, oid, size, expires_at], separators=(",", ":")).encode("utf-8")
 
 
 def sign_upload(secret: bytes, *, repo_key: str, oid: str, size: int, expires_at: int) -> str:

@@ -93,9 +93,7 @@ class LfsStore:
                 for chunk in _iter_chunks(chunks):
                     count += len(chunk)
                     if count > size:
-                        raise LfsVerifyError(
-                            f"size mismatch: expected {size} got at least {count}"
-                        )
+                        raise LfsVerifyError(f"size mismatch: expected {size} got at least {count}")
                     digest.update(chunk)
                     out.write(chunk)
                 if count != size:

@@ -95,9 +95,7 @@ class SafetensorsHeader:
         return sum(info.num_elements for info in self.tensors.values())
 
 
-def read_header(
-    f: BinaryIO, file_size: int, *, require_contiguous: bool = True
-) -> SafetensorsHeader:
+def read_header(f: BinaryIO, file_size: int, *, require_contiguous: bool = True) -> SafetensorsHeader:
     """Read and validate the header of the safetensors file open in ``f`` (positioned at its
     start) whose total size is ``file_size``. Raises ``SafetensorsError``.
 
@@ -110,9 +108,7 @@ def read_header(
     if n > MAX_HEADER_SIZE:
         raise SafetensorsError(f"header too large: {n} bytes (limit {MAX_HEADER_SIZE})")
     if n > file_size - 8:
-        raise SafetensorsError(
-            f"header length {n} exceeds the file: only {file_size - 8} bytes follow it"
-        )
+        raise SafetensorsError(f"header length {n} exceeds the file: only {file_size - 8} bytes follow it")
     if n < 2:
         raise SafetensorsError(f"header too small to be a JSON object: {n} bytes")
     raw = _read_exact(f, n, "header")
@@ -189,33 +185,24 @@ def _parse_tensor(name: str, value: object, data_size: int) -> TensorInfo:
         raise SafetensorsError(f"tensor {name!r}: unknown dtype {dtype!r}")
     if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
         raise SafetensorsError(f"tensor {name!r}: shape must be a list of non-negative ints")
-    if (
-        not isinstance(offsets, list)
-        or len(offsets) != 2
-        or not all(_is_int(o) for o in offsets)
-    ):
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_int(o) for o in offsets):
         raise SafetensorsError(f"tensor {name!r}: data_offsets must be [begin, end] integers")
     begin, end = offsets
     if not 0 <= begin <= end:
         raise SafetensorsError(f"tensor {name!r}: invalid data_offsets [{begin}, {end}]")
     if end > data_size:
-        raise SafetensorsError(
-            f"tensor {name!r}: data_offsets end {end} beyond the data section ({data_size} bytes)"
-        )
+        raise SafetensorsError(f"tensor {name!r}: data_offsets end {end} beyond the data section ({data_size} bytes)")
     bits = math.prod(shape) * DTYPE_BITS[dtype]
     if bits % 8:
         raise SafetensorsError(f"tensor {name!r}: {dtype} x {shape} is not a whole number of bytes")
     if bits // 8 != end - begin:
         raise SafetensorsError(
-            f"tensor {name!r}: {dtype} x {shape} needs {bits // 8} bytes, "
-            f"data_offsets give {end - begin}"
+            f"tensor {name!r}: {dtype} x {shape} needs {bits // 8} bytes, data_offsets give {end - begin}"
         )
     return TensorInfo(dtype=dtype, shape=tuple(shape), offsets=(begin, end))
 
 
-def _check_layout(
-    tensors: Mapping[str, TensorInfo], data_size: int, require_contiguous: bool
-) -> None:
+def _check_layout(tensors: Mapping[str, TensorInfo], data_size: int, require_contiguous: bool) -> None:
     position = 0
     previous = ""
     # Sorting by (begin, end) puts empty tensors before a non-empty one at the same offset,
@@ -225,12 +212,8 @@ def _check_layout(
         if begin < position:
             raise SafetensorsError(f"tensor {name!r} overlaps tensor {previous!r}")
         if require_contiguous and begin != position:
-            raise SafetensorsError(
-                f"tensor {name!r} starts at {begin}, leaving a gap after byte {position}"
-            )
+            raise SafetensorsError(f"tensor {name!r} starts at {begin}, leaving a gap after byte {position}")
         position = end
         previous = name
     if require_contiguous and position != data_size:
-        raise SafetensorsError(
-            f"data section has {data_size - position} bytes not covered by any tensor"
-        )
+        raise SafetensorsError(f"data section has {data_size - position} bytes not covered by any tensor")

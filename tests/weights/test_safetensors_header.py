@@ -1,0 +1,229 @@
+import io
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from safetensors import safe_open
+from safetensors.numpy import save_file
+
+from repos.weights.safetensors_header import (
+    MAX_HEADER_SIZE,
+    SafetensorsError,
+    SafetensorsHeader,
+    TensorInfo,
+    read_header,
+)
+
+
+def read_path(path: Path, **kwargs: Any) -> SafetensorsHeader:
+    with path.open("rb") as f:
+        return read_header(f, path.stat().st_size, **kwargs)
+
+
+def reference_accepts(path: Path) -> bool:
+    try:
+        with safe_open(str(path), "np"):
+            return True
+    except Exception:
+        return False
+
+
+def build(header: Any, data: bytes = b"", *, raw_header: bytes | None = None, length: int | None = None) -> bytes:
+    body = raw_header if raw_header is not None else json.dumps(header).encode()
+    n = len(body) if length is None else length
+    return struct.pack("<Q", n) + body + data
+
+
+def test_real_file_written_by_safetensors(tmp_path: Path) -> None:
+    tensors = {
+        "embed.weight": np.arange(12, dtype=np.float32).reshape(3, 4),
+        "layer.bias": np.zeros(5, dtype=np.float16),
+        "ids": np.arange(7, dtype=np.int64),
+        "mask": np.array([True, False]),
+        "scalar": np.array(3.0, dtype=np.float64),
+        "empty": np.zeros((0, 3), dtype=np.uint8),
+    }
+    path = tmp_path / "model.safetensors"
+    save_file(tensors, str(path), metadata={"format": "np", "note": "ünïcode"})
+
+    header = read_path(path)
+    assert header.metadata == {"format": "np", "note": "ünïcode"}
+    assert set(header.tensors) == set(tensors)
+    assert header.tensors["embed.weight"].dtype == "F32"
+    assert header.tensors["embed.weight"].shape == (3, 4)
+    assert header.tensors["embed.weight"].nbytes == 48
+    assert header.tensors["scalar"].shape == ()
+    assert header.tensors["empty"].num_elements == 0
+    assert header.parameter_counts() == {"F32": 12, "F16": 5, "I64": 7, "BOOL": 2, "F64": 1, "U8": 0}
+    assert header.total_parameters == 27
+
+    # Offsets agree with the bytes: slicing the data section gives back each tensor.
+    raw = path.read_bytes()
+    with safe_open(str(path), "np") as ref:
+        for name, info in header.tensors.items():
+            start, end = info.offsets
+            chunk = raw[header.data_start + start : header.data_start + end]
+            assert chunk == np.ascontiguousarray(ref.get_tensor(name)).tobytes()
+            assert list(info.shape) == ref.get_slice(name).get_shape()
+
+
+def test_reads_only_the_header() -> None:
+    tensors = {"w": np.ones((256, 1024), dtype=np.float32)}  # 1 MiB of data
+    from safetensors.numpy import save
+
+    blob = save(tensors)
+
+    class CountingReader(io.BytesIO):
+        consumed = 0
+
+        def read(self, n: int | None = -1) -> bytes:
+            chunk = super().read(n)
+            CountingReader.consumed += len(chunk)
+            return chunk
+
+    header = read_header(CountingReader(blob), len(blob))  # type: ignore[arg-type]
+    assert CountingReader.consumed == header.data_start < 1000
+    assert header.tensors["w"] == TensorInfo("F32", (256, 1024), (0, 1024 * 1024))
+
+
+def test_short_reads_are_tolerated() -> None:
+    blob = build({"t": {"dtype": "U8", "shape": [3], "data_offsets": [0, 3]}}, b"abc")
+
+    class Trickle(io.BytesIO):
+        def read(self, n: int | None = -1) -> bytes:
+            return super().read(1)
+
+    assert read_header(Trickle(blob), len(blob)).tensors["t"].shape == (3,)  # type: ignore[arg-type]
+
+
+def test_sub_byte_and_fp8_dtypes() -> None:
+    header = {
+        "a": {"dtype": "F4", "shape": [2, 3], "data_offsets": [0, 3]},
+        "b": {"dtype": "F6_E2M3", "shape": [4], "data_offsets": [3, 6]},
+        "c": {"dtype": "F8_E4M3", "shape": [2], "data_offsets": [6, 8]},
+        "d": {"dtype": "BF16", "shape": [1], "data_offsets": [8, 10]},
+    }
+    blob = build(header, bytes(10))
+    parsed = read_header(io.BytesIO(blob), len(blob))
+    assert parsed.parameter_counts() == {"F4": 6, "F6_E2M3": 4, "F8_E4M3": 2, "BF16": 1}
+
+
+GOOD = {"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}
+
+
+def one(dtype: str, shape: list[Any], offsets: list[Any], data: bytes = b"") -> bytes:
+    return build({"t": {"dtype": dtype, "shape": shape, "data_offsets": offsets}}, data)
+
+
+HOSTILE: list[tuple[str, bytes, str]] = [
+    ("tiny file", b"\x01\x00", "too small"),
+    ("huge length", struct.pack("<Q", 2**63) + b"{}", "header too large"),
+    ("just over the limit", struct.pack("<Q", MAX_HEADER_SIZE + 1) + b"{}", "header too large"),
+    ("length past end", build(GOOD, bytes(8), length=10_000), "exceeds the file"),
+    ("not json", build(None, raw_header=b"{not json!!}"), "not valid JSON"),
+    ("not utf-8", build(None, raw_header=b'{"\xff": 1}'), "UTF-8"),
+    ("json array", build([1, 2]), "not a JSON object"),
+    ("json string", build("abc"), "not a JSON object"),
+    ("deep nesting", build(None, raw_header=b"[" * 100_000 + b"]" * 100_000), "nested too deeply|not valid JSON"),
+    ("entry not object", build({"t": [1]}), "must be an object"),
+    ("unknown dtype", one("F128", [1], [0, 16], bytes(16)), "unknown dtype"),
+    ("negative dim", one("U8", [-1], [0, 0]), "shape"),
+    ("bool dim", one("U8", [True], [0, 1], b"x"), "shape"),
+    ("float dim", one("U8", [1.0], [0, 1], b"x"), "shape"),
+    ("missing offsets", build({"t": {"dtype": "U8", "shape": [1]}}, b"x"), "data_offsets"),
+    ("three offsets", one("U8", [1], [0, 1, 2], b"x"), "data_offsets"),
+    ("reversed offsets", one("U8", [0], [1, 0], b"x"), "invalid data_offsets"),
+    ("negative offset", one("U8", [1], [-1, 0], b"x"), "invalid data_offsets"),
+    ("past data", one("F32", [4], [0, 16], bytes(8)), "beyond the data"),
+    ("size mismatch", one("F32", [3], [0, 8], bytes(8)), "needs 12 bytes"),
+    ("huge shape", one("F32", [2**62, 2**62], [0, 8], bytes(8)), "needs"),
+    ("sub-byte misaligned", one("F4", [3], [0, 2], bytes(2)), "whole number of bytes"),
+    (
+        "overlap",
+        build(
+            {
+                "a": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]},
+                "b": {"dtype": "U8", "shape": [4], "data_offsets": [2, 6]},
+            },
+            bytes(6),
+        ),
+        "overlaps",
+    ),
+    (
+        "gap",
+        build(
+            {
+                "a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]},
+                "b": {"dtype": "U8", "shape": [2], "data_offsets": [4, 6]},
+            },
+            bytes(6),
+        ),
+        "gap",
+    ),
+    ("trailing bytes", build(GOOD, bytes(12)), "not covered"),
+    ("metadata not strings", build({"__metadata__": {"x": 1}, **GOOD}, bytes(8)), "__metadata__"),
+    ("metadata not object", build({"__metadata__": "x", **GOOD}, bytes(8)), "__metadata__"),
+]
+
+
+@pytest.mark.parametrize("blob,fragment", [(b, f) for _, b, f in HOSTILE], ids=[n for n, _, _ in HOSTILE])
+def test_hostile_headers_are_rejected(tmp_path: Path, blob: bytes, fragment: str) -> None:
+    with pytest.raises(SafetensorsError, match=fragment):
+        read_header(io.BytesIO(blob), len(blob))
+    # Whatever we reject, the reference loader rejects too (no false alarms on real files).
+    path = tmp_path / "x.safetensors"
+    path.write_bytes(blob)
+    assert not reference_accepts(path)
+
+
+def test_duplicate_tensor_names_are_rejected() -> None:
+    # Stricter than the reference loader (which keeps the last entry): two descriptions of
+    # one tensor would let tools disagree about which bytes it is.
+    blob = (
+        build(
+            None,
+            raw_header=b'{"t": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}, '
+            b'"t": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}}',
+        )
+        + b"x"
+    )
+    with pytest.raises(SafetensorsError, match="duplicate key in header: 't'"):
+        read_header(io.BytesIO(blob), len(blob))
+
+
+def test_truncated_stream_is_reported() -> None:
+    blob = build(GOOD, bytes(8))
+    # The caller believes the file is complete but the stream ends inside the header.
+    with pytest.raises(SafetensorsError, match="truncated"):
+        read_header(io.BytesIO(blob[:20]), len(blob))
+    with pytest.raises(SafetensorsError, match="truncated"):
+        read_header(io.BytesIO(blob[:5]), len(blob))
+
+
+def test_gaps_allowed_when_not_strict() -> None:
+    blob = build(
+        {
+            "a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]},
+            "b": {"dtype": "U8", "shape": [2], "data_offsets": [4, 6]},
+        },
+        bytes(8),
+    )
+    header = read_header(io.BytesIO(blob), len(blob), require_contiguous=False)
+    assert header.total_parameters == 4
+
+
+def test_accepted_edge_cases_match_reference(tmp_path: Path) -> None:
+    cases = [
+        build({}),  # no tensors at all
+        build(GOOD, bytes(8), raw_header=json.dumps(GOOD).encode() + b"    "),  # space padding
+        build({"e": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}, **GOOD}, bytes(8)),
+        build({"__metadata__": {}, **GOOD, "t": {**GOOD["t"], "extra": 1}}, bytes(8)),
+    ]
+    for i, blob in enumerate(cases):
+        path = tmp_path / f"ok{i}.safetensors"
+        path.write_bytes(blob)
+        assert reference_accepts(path), i
+        read_path(path)
