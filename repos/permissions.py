@@ -97,6 +97,31 @@ def can_create_in_namespace(user: Any, namespace: str, *, token: AccessToken | N
     return Membership.objects.filter(organization__name=namespace, user=user, role__in=_WRITE_ROLES).exists()
 
 
+def creatable_namespaces(user: Any, *, token: AccessToken | None = None) -> list[str]:
+    """Where `user` may create repos, for choosers: their own namespace, then the orgs they
+    write to (sorted). `can_create_in_namespace` stays the check at creation time."""
+    if not _is_authenticated(user) or not _token_allows(token, "write"):
+        return []
+    orgs = (Membership.objects.filter(user=user, role__in=_WRITE_ROLES)
+            .values_list("organization__name", flat=True))
+    return [user.username, *sorted(orgs)]
+
+
+def can_open_pull_request(user: Any, repo: Repository, *, token: AccessToken | None = None) -> bool:
+    """Readers may propose changes (HF: PRs by non-writers), but not anonymously and not
+    with a read-only token (a read token never changes anything)."""
+    return _is_authenticated(user) and _token_allows(token, "write") and can_read(user, repo, token=token)
+
+
+def can_push_to_pull_request(user: Any, repo: Repository, *, author_id: int | None,
+                             token: AccessToken | None = None) -> bool:
+    """Commits on `refs/pr/N`: repo writers, or the PR's author while they can read the repo."""
+    if can_write(user, repo, token=token):
+        return True
+    return (author_id is not None and _is_authenticated(user) and user.pk == author_id
+            and can_open_pull_request(user, repo, token=token))
+
+
 def repos_visible_to(user: Any, qs: QuerySet[Repository] | None = None) -> QuerySet[Repository]:
     """Every list, search and count goes through this filter."""
     qs = Repository.objects.all() if qs is None else qs
@@ -126,6 +151,17 @@ def check_access(user: Any, repo: Repository, action: Action, *, token: AccessTo
         raise Forbidden("You don't have admin rights on this repository")
 
 
+def check_file_access(user: Any, repo: Repository, *, token: AccessToken | None = None) -> None:
+    """The gate on file *bytes* (resolve, raw, LFS download, clone), called after read access
+    was established by `get_repo_or_404` / `check_access`.
+
+    Hook for gated repositories (`repo.gated`): metadata stays readable, bytes will need an
+    approved access request (raise `hub.exceptions.GatedRepo`). Until access requests exist,
+    read access is all it takes.
+    """
+    return None
+
+
 def get_repo_or_404(user: Any, *, repo_type: str, namespace: str, name: str, action: Action = "read",
                     token: AccessToken | None = None, follow_redirects: bool = True) -> Repository:
     """Fetch and authorize in one step; missing and hidden look the same."""
@@ -145,6 +181,13 @@ def get_repo_or_404(user: Any, *, repo_type: str, namespace: str, name: str, act
 
 
 def request_principal(request: Any) -> tuple[Any, AccessToken | None]:
-    """(user, token) of a Django or DRF request."""
+    """(user, token) of a Django or DRF request.
+
+    The user is evaluated here, before any lookup: a lazy session user first touched only
+    when a private repo is found would add `Vary: Cookie` to exactly those responses and
+    tell a hidden repository from a missing one.
+    """
     raw = getattr(request, "_request", request)
-    return request.user, getattr(raw, "auth_token", None)
+    user = request.user
+    _is_authenticated(user)
+    return user, getattr(raw, "auth_token", None)

@@ -190,6 +190,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
+        # Exchange tables (worker remote control); kombu's default is relative to the cwd.
+        "control_folder": str(BROKER_DIR / "control"),
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
@@ -207,5 +209,6 @@ LOGGING = {
 }
 
 # Every process (web, worker, management command) expects these to exist.
-for _d in (DATA_DIR, REPOS_ROOT, LFS_ROOT, TMP_ROOT, BROKER_DIR / "out", BROKER_DIR / "processed"):
+for _d in (DATA_DIR, REPOS_ROOT, LFS_ROOT, TMP_ROOT, BROKER_DIR / "out", BROKER_DIR / "processed",
+           BROKER_DIR / "control", STATIC_ROOT):
     _d.mkdir(parents=True, exist_ok=True)

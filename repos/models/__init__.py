@@ -1,8 +1,10 @@
+from repos.models.discussion import Discussion
 from repos.models.lfs import LfsObject, RepoLfsObject
 from repos.models.permissions import RepositoryGroupObjectPermission, RepositoryUserObjectPermission
-from repos.models.repository import RepoRedirect, RepoType, Repository
+from repos.models.repository import RepoRedirect, Repository, RepoType
 
 __all__ = [
+    "Discussion",
     "LfsObject",
     "RepoLfsObject",
     "RepoRedirect",

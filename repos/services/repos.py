@@ -5,16 +5,18 @@ import shutil
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from accounts.services import audit
 from hub.exceptions import BadRequest, Conflict
 from repos.git import errors as git_errors
 from repos.git.commit import Signature, create_root_commit
 from repos.git.paths import validate_namespace, validate_repo_name
 from repos.git.repository import GitRepo
 from repos.gitattributes import DEFAULT_DATASET_GITATTRIBUTES, DEFAULT_MODEL_GITATTRIBUTES
-from repos.models import Repository, RepoType
+from repos.models import RepoRedirect, Repository, RepoType
 from repos.services.index import repo_reindex
 
 
@@ -26,7 +28,7 @@ def author_signature(user: Any) -> Signature:
 
 
 def repo_create(*, user: User, namespace: str, name: str, repo_type: str = RepoType.MODEL,
-                private: bool = False) -> Repository:
+                private: bool = False, request: HttpRequest | None = None) -> Repository:
     """Create the row, the bare repo and its "initial commit" with the default .gitattributes.
 
     The caller has checked `permissions.can_create_in_namespace`. The unique constraint on
@@ -56,6 +58,7 @@ def repo_create(*, user: User, namespace: str, name: str, repo_type: str = RepoT
                                files={".gitattributes": attributes.encode()},
                                author=author_signature(user), message="initial commit")
             repo_reindex(repo=repo, git=git)
+            audit(action="repo.create", actor=user, target=str(repo), request=request, private=private)
     except IntegrityError as exc:
         raise Conflict(f"You already created this {repo_type} repo") from exc
     except BaseException:
@@ -68,3 +71,89 @@ def repo_create(*, user: User, namespace: str, name: str, repo_type: str = RepoT
 def repo_touch(*, repo: Repository) -> None:
     repo.last_modified = timezone.now()
     repo.save(update_fields=["last_modified"])
+
+
+def repo_delete(*, repo: Repository, user: User, request: HttpRequest | None = None) -> None:
+    """Delete the repository row (cascading to its index, PRs, grants and redirects) and,
+    once that transaction has committed, its bare git directory.
+
+    The caller has checked `permissions.can_admin`. Removing files only after the commit
+    means a rolled-back delete never loses data; a crash in between leaves an orphan
+    directory (keyed by storage_key, unreachable by name) rather than a row without data.
+    LFS objects are shared by content and left to garbage collection.
+    """
+    git_dir = repo.git_dir
+    with transaction.atomic():
+        audit(action="repo.delete", actor=user, target=str(repo), request=request)
+        repo.delete()
+        transaction.on_commit(lambda: shutil.rmtree(git_dir, ignore_errors=True))
+
+
+def _namespace_owner(namespace: str) -> tuple[User | None, Organization | None]:
+    organization = Organization.objects.filter(name=namespace).first()
+    if organization is not None:
+        return None, organization
+    owner = User.objects.filter(username=namespace).first()
+    if owner is None:
+        raise BadRequest(f"Namespace {namespace!r} does not exist")
+    return owner, None
+
+
+def repo_move(*, repo: Repository, user: User, namespace: str, name: str,
+              request: HttpRequest | None = None) -> Repository:
+    """Rename and/or transfer a repository; the old id keeps working through a redirect.
+
+    Only rows change: storage is keyed by `storage_key`, so no file moves. The caller has
+    checked `can_admin` on the repo and `can_create_in_namespace` for the destination.
+    """
+    try:
+        validate_namespace(namespace)
+        validate_repo_name(name)
+    except git_errors.GitError as exc:
+        raise BadRequest(f"Invalid repo name: {exc}") from exc
+    if (namespace, name) == (repo.namespace, repo.name):
+        raise BadRequest("The source and destination repositories are the same")
+    owner, organization = _namespace_owner(namespace)
+    old_namespace, old_name = repo.namespace, repo.name
+    try:
+        with transaction.atomic():
+            # A redirect parked on the destination name is superseded by the real repo.
+            RepoRedirect.objects.filter(repo_type=repo.repo_type, namespace=namespace, name=name).delete()
+            repo.namespace, repo.name = namespace, name
+            repo.organization = organization
+            if owner is not None:
+                repo.owner = owner
+            repo.save(update_fields=["namespace", "name", "organization", "owner"])
+            RepoRedirect.objects.update_or_create(
+                repo_type=repo.repo_type, namespace=old_namespace, name=old_name,
+                defaults={"repository": repo},
+            )
+            audit(action="repo.move", actor=user, target=str(repo), request=request,
+                  from_repo=f"{old_namespace}/{old_name}", to_repo=repo.repo_id)
+    except IntegrityError as exc:
+        repo.namespace, repo.name = old_namespace, old_name
+        raise Conflict(f"A {repo.repo_type} repo named {namespace}/{name} already exists") from exc
+    return repo
+
+
+def repo_update_settings(*, repo: Repository, user: User, private: bool | None = None,
+                         gated: str | None = None, request: HttpRequest | None = None) -> Repository:
+    """Change visibility and/or gating (`gated` is "", "auto" or "manual"); None = unchanged.
+
+    The caller has checked `permissions.can_admin`.
+    """
+    fields: list[str] = []
+    with transaction.atomic():
+        if private is not None and private != repo.private:
+            repo.private = private
+            fields.append("private")
+            audit(action="repo.visibility", actor=user, target=str(repo), request=request, private=private)
+        if gated is not None and gated != repo.gated:
+            if gated not in Repository.Gated.values:
+                raise BadRequest(f"Invalid gated value {gated!r}")
+            repo.gated = gated
+            fields.append("gated")
+            audit(action="repo.gated", actor=user, target=str(repo), request=request, gated=gated)
+        if fields:
+            repo.save(update_fields=fields)
+    return repo

@@ -1,0 +1,55 @@
+"""`POST /api/validate-yaml` (HF_PROTOCOL.md §6.6): always answers JSON.
+
+huggingface_hub reads `response.json()` before looking at the status, so even a malformed
+request gets `{"errors": [...], "warnings": []}`. `RepoCard.validate` asks for text/plain
+and shows the body of a 400 verbatim; it gets the messages as plain lines.
+"""
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from repos.cards import validate_yaml_front_matter
+
+MAX_README_BYTES = 10 * 1024 * 1024
+
+
+def _answer(request: HttpRequest, errors: list[str], status: int | None = None) -> HttpResponse:
+    status = status or (400 if errors else 200)
+    if errors and "text/plain" in request.headers.get("Accept", "") and "json" not in request.headers.get("Accept", ""):
+        return HttpResponse("\n".join(errors), status=status, content_type="text/plain; charset=utf-8")
+    response = JsonResponse({"errors": [{"message": e} for e in errors], "warnings": []}, status=status)
+    if errors:
+        response["X-Error-Message"] = errors[0].replace("\n", " ")[:1000].encode("latin-1", "replace").decode("latin-1")
+    return response
+
+
+def _content(request: HttpRequest) -> str | None:
+    if request.content_type == "application/json" or not request.content_type.startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        try:
+            data = json.loads(request.body or b"null")
+        except (ValueError, RecursionError):
+            return None
+        content = data.get("content") if isinstance(data, dict) else None
+    else:
+        content = request.POST.get("content")  # huggingface_hub 0.x posts a form
+    return content if isinstance(content, str) else None
+
+
+@csrf_exempt
+def validate_yaml(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _answer(request, [f"Method {request.method} not allowed"], status=405)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_README_BYTES:
+        return _answer(request, ["README.md is too large to validate"], status=413)
+    content = _content(request)
+    if content is None:
+        return _answer(request, ["Expected a JSON body with a string 'content'"])
+    return _answer(request, validate_yaml_front_matter(content))

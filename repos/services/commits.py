@@ -1,0 +1,315 @@
+"""`commit_create`: the API commit (HF_PROTOCOL.md §6.5, §6.7, §6.10).
+
+Order of work, so that a rejected commit changes nothing visible:
+
+1. Stage: every operation is validated as it streams in; file contents go straight into the
+   object database as loose blobs (memory stays bounded by one operation), LFS pointers are
+   checked against this repository's uploaded objects. Any error here aborts before a ref
+   is touched (unreferenced blobs are invisible and pruned by `git gc`).
+2. Under the repo lock: read the target head, honour `parentCommit` (412), add
+   `.gitattributes` rules for LFS files no rule covers, commit and compare-and-swap the ref.
+3. Still under the lock, the DB index is refreshed in a transaction (so index updates land in
+   git order) and side effects are queued with `transaction.on_commit` → `_after_commit`.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from hub.exceptions import BadRequest, PayloadTooLarge, PreconditionFailed, RevisionNotFound, Unprocessable
+from repos.git import commit as git_commit
+from repos.git.errors import InvalidPath, InvalidRefName
+from repos.git.objects import write_blob
+from repos.git.paths import normalize_folder_path, normalize_repo_path, validate_branch_name
+from repos.git.repository import GitRepo
+from repos.gitattributes import add_lfs_rule
+from repos.lfs.pointer import format_pointer, is_valid_oid, parse_pointer
+from repos.models import Discussion, RepoLfsObject, Repository
+from repos.revisions import git_errors_as_http
+from repos.selectors.pull_requests import PR_REF_RE
+from repos.services.discussions import pull_request_create
+from repos.services.index import repo_reindex
+from repos.services.locking import repo_write_lock
+from repos.services.repos import author_signature
+from repos.storage import git_repo, lfs_store
+from repos.upload_policy import MISSING_LFS_OBJECT_MESSAGE, check_regular_blob
+
+logger = logging.getLogger(__name__)
+
+# HF documents 1 GB of regular (base64-inlined) content per commit.
+DEFAULT_MAX_REGULAR_BYTES = 1024**3
+MAX_OPERATIONS = 100_000
+_PARENT_RE = re.compile(r"[0-9a-fA-F]{5,40}")
+_GITATTRIBUTES = ".gitattributes"
+_MAX_GITATTRIBUTES = 1024 * 1024
+
+
+# ---------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class CommitHeader:
+    summary: str
+    description: str = ""
+    parent_commit: str | None = None
+
+
+@dataclass(frozen=True)
+class AddFile:
+    """A regular (plain git) file, content already decoded."""
+
+    path: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class AddLfsFile:
+    """A pointer to an uploaded LFS object; `size` is None for copies (looked up)."""
+
+    path: str
+    oid: str
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class DeleteFile:
+    path: str
+
+
+@dataclass(frozen=True)
+class DeleteFolder:
+    path: str
+
+
+CommitOperation = AddFile | AddLfsFile | DeleteFile | DeleteFolder
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    sha: str
+    ref: str
+    pull_request: Discussion | None = None
+
+
+# ---------------------------------------------------------------------- staging
+
+
+@dataclass(frozen=True)
+class _PendingLfs:
+    path: str
+    oid: str
+    size: int | None
+
+
+_UNCHANGED = object()
+
+
+@dataclass
+class _Staged:
+    ops: list[Any] = field(default_factory=list)
+    lfs_paths: list[str] = field(default_factory=list)
+    # The .gitattributes content this commit itself writes (b"" if it deletes it).
+    attributes: Any = _UNCHANGED
+
+
+def _file_path(path: str) -> str:
+    try:
+        return normalize_repo_path(path)
+    except InvalidPath as exc:
+        raise Unprocessable(str(exc)) from exc
+
+
+def _folder_path(path: str) -> str:
+    try:
+        return normalize_folder_path(path)
+    except InvalidPath as exc:
+        raise Unprocessable(str(exc)) from exc
+
+
+def _stage(*, repo: Repository, git: GitRepo, operations: Iterable[CommitOperation]) -> _Staged:
+    limit = getattr(settings, "HUB_COMMIT_MAX_REGULAR_BYTES", DEFAULT_MAX_REGULAR_BYTES)
+    staged = _Staged()
+    pending: list[tuple[int, _PendingLfs]] = []
+    regular_total = 0
+    for op in operations:
+        if len(staged.ops) >= MAX_OPERATIONS:
+            raise BadRequest(f"Too many operations in one commit (at most {MAX_OPERATIONS})")
+        if isinstance(op, AddFile):
+            path = _file_path(op.path)
+            reason = check_regular_blob(path, len(op.content), op.content)
+            if reason:
+                raise BadRequest(f"{reason} Offending file: {path}")
+            regular_total += len(op.content)
+            if regular_total > limit:
+                raise PayloadTooLarge(f"A commit may hold at most {limit} bytes of regular files; use LFS")
+            staged.ops.append(git_commit.PutBlob(path, write_blob(git, op.content)))
+            if path == _GITATTRIBUTES:
+                staged.attributes = op.content
+        elif isinstance(op, AddLfsFile):
+            path = _file_path(op.path)
+            if not is_valid_oid(op.oid):
+                raise BadRequest(f"Invalid LFS oid for {path}: expected 64 lowercase hex characters")
+            pending.append((len(staged.ops), _PendingLfs(path, op.oid, op.size)))
+            staged.ops.append(None)  # filled in below, once all oids are checked at once
+            staged.lfs_paths.append(path)
+        elif isinstance(op, DeleteFile):
+            path = _file_path(op.path)
+            staged.ops.append(git_commit.DeleteFile(path))
+            if path == _GITATTRIBUTES:
+                staged.attributes = b""
+        elif isinstance(op, DeleteFolder):
+            staged.ops.append(git_commit.DeleteFolder(_folder_path(op.path)))
+        else:  # pragma: no cover - the parser only builds the types above
+            raise BadRequest(f"Unknown operation {op!r}")
+    _resolve_lfs(repo=repo, git=git, staged=staged, pending=pending)
+    return staged
+
+
+def _resolve_lfs(*, repo: Repository, git: GitRepo, staged: _Staged,
+                 pending: list[tuple[int, _PendingLfs]]) -> None:
+    """Pointer blobs for LFS operations whose objects were uploaded to *this* repository.
+
+    Knowing a sha256 from another (private) repository must not let anyone reference it.
+    """
+    sizes: dict[str, int] = {}
+    oids = sorted({p.oid for _, p in pending})
+    for start in range(0, len(oids), 500):
+        links = (RepoLfsObject.objects.filter(repository=repo, lfs_object_id__in=oids[start:start + 500])
+                 .values_list("lfs_object_id", "lfs_object__size"))
+        sizes.update(dict(links))
+    store = lfs_store()
+    for index, item in pending:
+        size = sizes.get(item.oid)
+        if size is None or not store.exists(item.oid):
+            raise Unprocessable(f"{MISSING_LFS_OBJECT_MESSAGE} Offending file: - {item.path}")
+        if item.size is not None and item.size != size:
+            raise Unprocessable(f"Size mismatch for LFS file {item.path}: the uploaded object has {size} bytes, "
+                                f"not {item.size}")
+        staged.ops[index] = git_commit.PutBlob(item.path, write_blob(git, format_pointer(item.oid, size)))
+
+
+def _attributes_text(git: GitRepo, base_sha: str | None, staged: _Staged) -> str:
+    if staged.attributes is not _UNCHANGED:
+        return bytes(staged.attributes).decode("utf-8", "surrogateescape")
+    if base_sha is None:
+        return ""
+    entry = git.get_entry(base_sha, _GITATTRIBUTES)
+    if entry is None or entry.type != "file" or entry.size > _MAX_GITATTRIBUTES:
+        return ""
+    data = git.read_blob(entry.oid)
+    if parse_pointer(data) is not None:
+        return ""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _with_lfs_rules(git: GitRepo, base_sha: str | None, staged: _Staged) -> list[Any]:
+    """The staged operations plus, when an LFS file is not covered by `.gitattributes`, a
+    rewrite of `.gitattributes` with a rule for it (otherwise `git clone` would leave the
+    pointer text in the work tree)."""
+    if not staged.lfs_paths:
+        return list(staged.ops)
+    text = _attributes_text(git, base_sha, staged)
+    updated = text
+    for path in staged.lfs_paths:
+        updated = add_lfs_rule(updated, path)
+    if updated == text:
+        return list(staged.ops)
+    return [*staged.ops, git_commit.PutFile(_GITATTRIBUTES, updated.encode("utf-8", "surrogateescape"))]
+
+
+# ---------------------------------------------------------------------- commit
+
+
+def _message(header: CommitHeader) -> str:
+    summary = header.summary.strip()
+    description = (header.description or "").strip()
+    return f"{summary}\n\n{description}" if description else summary
+
+
+def _check_parent(parent: str | None, head: str) -> None:
+    if parent is None:
+        return
+    if not _PARENT_RE.fullmatch(parent):
+        raise BadRequest(f"Invalid parentCommit {parent!r}: expected 5 to 40 hexadecimal characters")
+    if not head.startswith(parent.lower()):
+        raise PreconditionFailed()
+
+
+def _target_branch(revision: str) -> str:
+    # A branch name can never start with "refs/", so the full spelling is unambiguous.
+    revision = revision.removeprefix("refs/heads/")
+    try:
+        return validate_branch_name(revision)
+    except InvalidRefName:
+        raise RevisionNotFound(f"Invalid rev id: {revision}") from None
+
+
+def _after_commit(repo: Repository, ref: str, sha: str) -> None:
+    """Side effects of a commit that landed (runs after the DB transaction commits).
+
+    The hook for jobs (evaluations on PR updates), webhooks and notifications: enqueue work
+    here, never before the transaction commits.
+    """
+    logger.debug("commit %s on %s of %s", sha, ref, repo)
+
+
+def _index(*, repo: Repository, git: GitRepo, ref: str, sha: str) -> None:
+    with transaction.atomic():
+        if ref == f"refs/heads/{repo.default_branch}":
+            repo_reindex(repo=repo, git=git)
+        transaction.on_commit(partial(_after_commit, repo, ref, sha))
+
+
+def commit_create(*, repo: Repository, user: Any, revision: str, header: CommitHeader,
+                  operations: Iterable[CommitOperation], create_pr: bool = False) -> CommitResult:
+    """Commit `operations` on `revision` (a branch, or `refs/pr/N`), or with `create_pr` open
+    a draft PR against branch `revision` holding the commit.
+
+    The caller has authorized: write access for a branch, `can_push_to_pull_request` for
+    `refs/pr/N`, `can_open_pull_request` for `create_pr`. `operations` may be a lazy
+    iterator (parse errors raised from it abort the commit before anything changes).
+    Takes the repo lock.
+    """
+    pr_ref = None if create_pr else PR_REF_RE.fullmatch(revision)
+    branch = None if pr_ref else _target_branch(revision)
+    git = git_repo(repo)
+    staged = _stage(repo=repo, git=git, operations=operations)
+    message = _message(header)
+    author = author_signature(user)
+    with git_errors_as_http(), repo_write_lock(git):
+        if create_pr:
+            return _commit_as_pull_request(repo=repo, git=git, user=user, branch=str(branch), header=header,
+                                           staged=staged, message=message, author=author)
+        ref = revision if pr_ref else f"refs/heads/{branch}"
+        head = git.resolve(ref)
+        _check_parent(header.parent_commit, head)
+        sha = git_commit.commit_to_ref(git, ref=ref, ops=_with_lfs_rules(git, head, staged), author=author,
+                                       message=message, expected_head=head)
+        _index(repo=repo, git=git, ref=ref, sha=sha)
+    return CommitResult(sha=sha, ref=ref)
+
+
+def _commit_as_pull_request(*, repo: Repository, git: GitRepo, user: Any, branch: str, header: CommitHeader,
+                            staged: _Staged, message: str, author: git_commit.Signature) -> CommitResult:
+    base_head = git.resolve(f"refs/heads/{branch}")
+    start = base_head
+    if header.parent_commit is not None:
+        if not _PARENT_RE.fullmatch(header.parent_commit):
+            raise BadRequest(f"Invalid parentCommit {header.parent_commit!r}")
+        start = git.resolve(header.parent_commit.lower())
+        if not git.is_ancestor(start, base_head):
+            raise PreconditionFailed()
+    sha = git_commit.build_commit(git, parent=start, ops=_with_lfs_rules(git, start, staged), author=author,
+                                  message=message)
+    with transaction.atomic():
+        pr = pull_request_create(repo=repo, author=user, title=header.summary, target_branch=branch,
+                                 head_sha=sha, git=git)
+        transaction.on_commit(partial(_after_commit, repo, pr.git_ref, sha))
+    return CommitResult(sha=sha, ref=pr.git_ref, pull_request=pr)

@@ -1,0 +1,116 @@
+"""Writes on refs: branches, tags and super-squash (HF_PROTOCOL.md §4.5, §4.6).
+
+Every ref move goes through the git layer's compare-and-swap (`update_ref`), under the repo
+lock; user-supplied names are validated by `repos.git.paths` and revisions resolved by
+`GitRepo.resolve`, which never hands text to git's option or revision parser.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from accounts.services import audit
+from hub.exceptions import BadRequest, Conflict, Forbidden, RevisionNotFound
+from repos.git import commit as git_commit
+from repos.git import errors as git_errors
+from repos.git.objects import create_tag, delete_ref, squash_ref
+from repos.git.paths import validate_branch_name, validate_tag_name
+from repos.models import Repository
+from repos.revisions import git_errors_as_http
+from repos.selectors.pull_requests import PR_REF_RE
+from repos.services.index import repo_reindex
+from repos.services.locking import repo_write_lock
+from repos.services.repos import author_signature
+from repos.storage import git_repo
+
+
+def _branch_name(branch: str, *, missing: bool) -> str:
+    try:
+        return validate_branch_name(branch)
+    except git_errors.InvalidRefName:
+        if missing:  # deleting something that cannot exist
+            raise RevisionNotFound(f"Invalid rev id: {branch}") from None
+        raise BadRequest(f"Invalid reference for a branch: {branch}") from None
+
+
+def branch_create(*, repo: Repository, user: Any, branch: str, starting_point: str | None = None) -> str:
+    """Create branch `branch` at `starting_point` (any revision; default: the default branch).
+
+    Returns the new branch's sha. The caller has checked `can_write`.
+    """
+    branch = _branch_name(branch, missing=False)
+    git = git_repo(repo)
+    ref = f"refs/heads/{branch}"
+    with git_errors_as_http(), repo_write_lock(git):
+        sha = git.resolve(starting_point or repo.default_branch)
+        try:
+            git_commit.update_ref(git, ref, sha, expected_old=None, reflog_message=f"branch: created from {sha}",
+                                  who=author_signature(user))
+        except git_errors.RefExists as exc:
+            if git.refs(ref).get(ref) is not None:
+                raise Conflict(f"Reference {ref} already exists") from exc
+            raise Conflict(str(exc)) from exc
+    return sha
+
+
+def branch_delete(*, repo: Repository, user: Any, branch: str) -> None:
+    """Delete a branch other than the default one. The caller has checked `can_write`."""
+    branch = _branch_name(branch, missing=True)
+    if branch == repo.default_branch:
+        raise Forbidden(f"Cannot delete refs/heads/{branch}: it is the default branch")
+    git = git_repo(repo)
+    ref = f"refs/heads/{branch}"
+    with git_errors_as_http(), repo_write_lock(git):
+        delete_ref(git, ref=ref, who=author_signature(user))
+
+
+def tag_create(*, repo: Repository, user: Any, revision: str, tag: str, message: str | None = None) -> str:
+    """Tag the commit `revision` resolves to; annotated when `message` is given.
+
+    The caller has checked `can_write`.
+    """
+    try:
+        validate_tag_name(tag)
+    except git_errors.InvalidRefName as exc:
+        raise BadRequest(f"Invalid tag name: {tag!r}") from exc
+    git = git_repo(repo)
+    with git_errors_as_http(), repo_write_lock(git):
+        sha = git.resolve(revision)
+        try:
+            return create_tag(git, name=tag, target=sha, tagger=author_signature(user), message=message or None)
+        except git_errors.RefExists as exc:
+            raise Conflict(f"Tag {tag} already exists") from exc
+
+
+def tag_delete(*, repo: Repository, user: Any, tag: str) -> None:
+    """Delete tag `tag`. The caller has checked `can_write`."""
+    try:
+        validate_tag_name(tag)
+    except git_errors.InvalidRefName:
+        raise RevisionNotFound(f"Invalid rev id: {tag}") from None
+    git = git_repo(repo)
+    with git_errors_as_http(), repo_write_lock(git):
+        delete_ref(git, ref=f"refs/tags/{tag}", who=author_signature(user))
+
+
+def super_squash(*, repo: Repository, user: Any, branch: str, message: str,
+                 request: HttpRequest | None = None) -> str:
+    """Replace `branch` (or `refs/pr/N`) by a single commit with the same files.
+
+    The caller has checked `can_write`. Returns the new sha.
+    """
+    if PR_REF_RE.fullmatch(branch):
+        ref = branch
+    else:
+        ref = f"refs/heads/{_branch_name(branch, missing=True)}"
+    git = git_repo(repo)
+    message = message.strip() or f"Super-squash branch '{branch}'"
+    with git_errors_as_http(), repo_write_lock(git):
+        sha = squash_ref(git, ref=ref, author=author_signature(user), message=message)
+        with transaction.atomic():
+            if ref == f"refs/heads/{repo.default_branch}":
+                repo_reindex(repo=repo, git=git)
+            audit(action="repo.super_squash", actor=user, target=str(repo), request=request, ref=ref, sha=sha)
+    return sha

@@ -1,0 +1,1 @@
+from tests.write_fixtures import repo, upload_lfs  # noqa: F401
