@@ -1,8 +1,20 @@
 """THE permission gate for repositories. Every surface (HTML, API, resolve, git, LFS, lists)
-decides through these functions; nothing else inspects roles or visibility.
+decides through these functions; nothing else inspects roles, tokens or visibility.
 
 Rule of the house: without read access a repository does not exist (same 404 as a missing
 one); 403 only for someone who can read but not do what they asked.
+
+What a request may do on a repository is the smaller of two levels:
+
+* the user's level: owner / org role / collaborator grant (read < contribute < write < admin);
+  org `read` reads private org repos, `contributor` also opens PRs and pushes to their own
+  `refs/pr/N` (never branches), `write` writes, `admin` manages settings and members;
+* the token's cap: none for a browser session, read for `read` tokens, everything for `write`
+  tokens, and for `fineGrained` tokens what their scopes grant on that repository - a token
+  scoped elsewhere gets exactly what anonymous gets (public repos readable, nothing else).
+
+Gated repositories: metadata is readable like any public repo; file bytes need write access
+or an accepted access request (`can_download`).
 """
 from __future__ import annotations
 
@@ -10,14 +22,22 @@ from typing import Any, Literal
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import AccessToken, Membership
-from hub.exceptions import Forbidden, RepoNotFound
-from repos.models import RepoRedirect, Repository, RepoType
+from accounts.models import AccessToken, Membership, TokenScope
+from hub.exceptions import Forbidden, GatedRepo, RepoNotFound
+from repos.models import AccessRequest, RepoRedirect, Repository, RepoType
 
 Action = Literal["read", "write", "admin"]
 
+NONE, READ, CONTRIBUTE, WRITE, ADMIN = 0, 1, 2, 3, 4
+_ORG_ROLE_LEVEL = {
+    Membership.Role.READ: READ,
+    Membership.Role.CONTRIBUTOR: CONTRIBUTE,
+    Membership.Role.WRITE: WRITE,
+    Membership.Role.ADMIN: ADMIN,
+}
+_PERM_LEVEL = {"read_repo": READ, "write_repo": WRITE, "admin_repo": ADMIN}
+_ACTION_LEVEL = {"read": READ, "write": WRITE, "admin": ADMIN}
 _WRITE_ROLES = (Membership.Role.WRITE, Membership.Role.ADMIN)
-_ADMIN_ROLES = (Membership.Role.ADMIN,)
 
 
 def _is_authenticated(user: Any) -> bool:
@@ -40,57 +60,92 @@ def _guardian_perms(user: Any, repo: Repository) -> set[str]:
                .values_list("permission__codename", flat=True))
 
 
-def _user_level(user: Any, repo: Repository) -> int:
-    """0 none, 1 read, 2 write, 3 admin — from ownership, org role and collaborator grants."""
+def user_level(user: Any, repo: Repository) -> int:
+    """The user's own level on `repo` (NONE..ADMIN), whatever token they came with."""
     if not _is_authenticated(user):
-        return 0
+        return NONE
     if user.is_superuser:
-        return 3
+        return ADMIN
     if repo.organization_id is None and repo.owner_id == user.pk:
-        return 3
-    level = 0
-    role = _org_role(user, repo)
-    if role in _ADMIN_ROLES:
-        level = 3
-    elif role in _WRITE_ROLES:
-        level = 2
-    elif role is not None:
-        level = 1
-    perms = _guardian_perms(user, repo)
-    if "admin_repo" in perms:
-        level = max(level, 3)
-    elif "write_repo" in perms:
-        level = max(level, 2)
-    elif "read_repo" in perms:
-        level = max(level, 1)
+        return ADMIN
+    level = _ORG_ROLE_LEVEL.get(_org_role(user, repo), NONE)  # type: ignore[arg-type]
+    for perm in _guardian_perms(user, repo):
+        level = max(level, _PERM_LEVEL.get(perm, NONE))
     return level
 
 
-def _token_allows(token: AccessToken | None, action: Action) -> bool:
-    if token is None:
-        return True  # a browser session: the user's own rights
-    if action == "read":
-        return True
-    return token.can_write
+def _scope_matches(scope: TokenScope, *, token: AccessToken, repo: Repository) -> bool:
+    if scope.repository_id is not None:
+        return scope.repository_id == repo.pk
+    if scope.organization_id is not None:
+        return scope.organization_id == repo.organization_id
+    return repo.organization_id is None and repo.owner_id == token.user_id
+
+
+def token_cap(token: AccessToken | None, repo: Repository) -> int:
+    """The most `token` lets its user do on `repo` (ADMIN = no limit)."""
+    if token is None or token.role == AccessToken.Role.WRITE:
+        return ADMIN
+    if token.role == AccessToken.Role.READ:
+        return READ
+    cap = NONE
+    for scope in token.scopes.all():
+        if _scope_matches(scope, token=token, repo=repo):
+            cap = max(cap, ADMIN if scope.access == TokenScope.Access.WRITE else READ)
+    return cap
+
+
+def effective_level(user: Any, repo: Repository, *, token: AccessToken | None = None) -> int:
+    return min(user_level(user, repo), token_cap(token, repo))
 
 
 def can_read(user: Any, repo: Repository, *, token: AccessToken | None = None) -> bool:
     if not repo.private:
         return True
-    return _user_level(user, repo) >= 1
+    return effective_level(user, repo, token=token) >= READ
 
 
 def can_write(user: Any, repo: Repository, *, token: AccessToken | None = None) -> bool:
-    return _token_allows(token, "write") and _user_level(user, repo) >= 2
+    return effective_level(user, repo, token=token) >= WRITE
 
 
 def can_admin(user: Any, repo: Repository, *, token: AccessToken | None = None) -> bool:
-    return _token_allows(token, "admin") and _user_level(user, repo) >= 3
+    return effective_level(user, repo, token=token) >= ADMIN
+
+
+def can_download(user: Any, repo: Repository, *, token: AccessToken | None = None) -> bool:
+    """File bytes: readable and, on a gated repo, write access or an accepted request (that
+    the token is allowed to use on this repo)."""
+    if not can_read(user, repo, token=token):
+        return False
+    if not repo.gated:
+        return True
+    if not _is_authenticated(user) or token_cap(token, repo) < READ:
+        return False
+    if user_level(user, repo) >= WRITE:
+        return True
+    return AccessRequest.objects.filter(repository=repo, user=user, status=AccessRequest.Status.ACCEPTED).exists()
+
+
+def _namespace_token_allows(token: AccessToken | None, user: Any, namespace: str) -> bool:
+    """Whether `token` may create repositories under `namespace`."""
+    if token is None or token.role == AccessToken.Role.WRITE:
+        return True
+    if token.role == AccessToken.Role.READ:
+        return False
+    for scope in token.scopes.all():
+        if scope.access != TokenScope.Access.WRITE or scope.repository_id is not None:
+            continue
+        if scope.organization_id is None and namespace == user.username:
+            return True
+        if scope.organization_id is not None and scope.organization.name == namespace:
+            return True
+    return False
 
 
 def can_create_in_namespace(user: Any, namespace: str, *, token: AccessToken | None = None) -> bool:
     """Whether `user` may create repos under `namespace` (their own, or an org they write to)."""
-    if not _is_authenticated(user) or not _token_allows(token, "write"):
+    if not _is_authenticated(user) or not _namespace_token_allows(token, user, namespace):
         return False
     if user.is_superuser or namespace == user.username:
         return True
@@ -100,45 +155,102 @@ def can_create_in_namespace(user: Any, namespace: str, *, token: AccessToken | N
 def creatable_namespaces(user: Any, *, token: AccessToken | None = None) -> list[str]:
     """Where `user` may create repos, for choosers: their own namespace, then the orgs they
     write to (sorted). `can_create_in_namespace` stays the check at creation time."""
-    if not _is_authenticated(user) or not _token_allows(token, "write"):
+    if not _is_authenticated(user):
         return []
-    orgs = (Membership.objects.filter(user=user, role__in=_WRITE_ROLES)
-            .values_list("organization__name", flat=True))
-    return [user.username, *sorted(orgs)]
+    orgs = sorted(Membership.objects.filter(user=user, role__in=_WRITE_ROLES)
+                  .values_list("organization__name", flat=True))
+    return [ns for ns in [user.username, *orgs] if _namespace_token_allows(token, user, ns)]
 
 
 def can_open_pull_request(user: Any, repo: Repository, *, token: AccessToken | None = None) -> bool:
-    """Readers may propose changes (HF: PRs by non-writers), but not anonymously and not
-    with a read-only token (a read token never changes anything)."""
-    return _is_authenticated(user) and _token_allows(token, "write") and can_read(user, repo, token=token)
+    """Anyone signed in may propose changes to a public repo (HF); on a private one it takes
+    the contributor level. Never anonymously, never with a token that cannot write here."""
+    if not _is_authenticated(user) or token_cap(token, repo) < CONTRIBUTE:
+        return False
+    if not repo.private:
+        return True
+    return user_level(user, repo) >= CONTRIBUTE
 
 
 def can_push_to_pull_request(user: Any, repo: Repository, *, author_id: int | None,
                              token: AccessToken | None = None) -> bool:
-    """Commits on `refs/pr/N`: repo writers, or the PR's author while they can read the repo."""
+    """Commits on `refs/pr/N`: repo writers, or the PR's author while they may open PRs."""
     if can_write(user, repo, token=token):
         return True
     return (author_id is not None and _is_authenticated(user) and user.pk == author_id
             and can_open_pull_request(user, repo, token=token))
 
 
-def repos_visible_to(user: Any, qs: QuerySet[Repository] | None = None) -> QuerySet[Repository]:
+def org_role(user: Any, org: Any) -> str | None:
+    """`user`'s role in organization `org`, or None."""
+    if not _is_authenticated(user):
+        return None
+    membership = Membership.objects.filter(organization=org, user=user).only("role").first()
+    return membership.role if membership else None
+
+
+def _org_token_cap(token: AccessToken | None, org: Any) -> int:
+    if token is None or token.role == AccessToken.Role.WRITE:
+        return ADMIN
+    if token.role == AccessToken.Role.READ:
+        return READ
+    cap = NONE
+    for scope in token.scopes.all():
+        if scope.repository_id is None and scope.organization_id == org.pk:
+            cap = max(cap, ADMIN if scope.access == TokenScope.Access.WRITE else READ)
+    return cap
+
+
+def can_admin_org(user: Any, org: Any, *, token: AccessToken | None = None) -> bool:
+    """Manage members, settings and the audit log of `org`: its admins (and site admins)."""
+    if not _is_authenticated(user) or _org_token_cap(token, org) < ADMIN:
+        return False
+    return bool(user.is_superuser or org_role(user, org) == Membership.Role.ADMIN)
+
+
+def can_see_org_members(user: Any, org: Any, *, token: AccessToken | None = None) -> bool:
+    """Member lists are for members (any role) and site admins."""
+    if not _is_authenticated(user) or _org_token_cap(token, org) < READ:
+        return False
+    return bool(user.is_superuser or org_role(user, org) is not None)
+
+
+def can_manage_token(user: Any, owner: Any, *, token: AccessToken | None = None) -> bool:
+    """Listing, creating and revoking `owner`'s tokens: `owner` themselves, in a browser
+    session or with a write token (a read or fine-grained token cannot mint new power)."""
+    if not _is_authenticated(user) or user.pk != getattr(owner, "pk", None):
+        return False
+    return token is None or token.role == AccessToken.Role.WRITE
+
+
+def _token_scope_filter(token: AccessToken) -> Q:
+    scopes = list(token.scopes.all())
+    q = Q(pk__in=[s.repository_id for s in scopes if s.repository_id is not None])
+    orgs = [s.organization_id for s in scopes if s.organization_id is not None]
+    if orgs:
+        q |= Q(organization_id__in=orgs)
+    if any(s.repository_id is None and s.organization_id is None for s in scopes):
+        q |= Q(owner_id=token.user_id, organization__isnull=True)
+    return q
+
+
+def repos_visible_to(user: Any, qs: QuerySet[Repository] | None = None, *,
+                     token: AccessToken | None = None) -> QuerySet[Repository]:
     """Every list, search and count goes through this filter."""
     qs = Repository.objects.all() if qs is None else qs
     if not _is_authenticated(user):
         return qs.filter(private=False)
     if user.is_superuser:
-        return qs
-    from repos.models import RepositoryUserObjectPermission
+        private_ok = Q()
+    else:
+        from repos.models import RepositoryUserObjectPermission
 
-    granted = RepositoryUserObjectPermission.objects.filter(user=user).values("content_object_id")
-    orgs = Membership.objects.filter(user=user).values("organization_id")
-    return qs.filter(
-        Q(private=False)
-        | Q(owner=user, organization__isnull=True)
-        | Q(organization_id__in=orgs)
-        | Q(pk__in=granted)
-    )
+        granted = RepositoryUserObjectPermission.objects.filter(user=user).values("content_object_id")
+        orgs = Membership.objects.filter(user=user).values("organization_id")
+        private_ok = Q(owner=user, organization__isnull=True) | Q(organization_id__in=orgs) | Q(pk__in=granted)
+    if token is not None and token.role == AccessToken.Role.FINE_GRAINED:
+        private_ok &= _token_scope_filter(token)
+    return qs.filter(Q(private=False) | private_ok)
 
 
 def check_access(user: Any, repo: Repository, action: Action, *, token: AccessToken | None = None) -> None:
@@ -151,15 +263,29 @@ def check_access(user: Any, repo: Repository, action: Action, *, token: AccessTo
         raise Forbidden("You don't have admin rights on this repository")
 
 
+def gated_error(user: Any, repo: Repository) -> GatedRepo:
+    """The error of a refused download on a gated repo: 401 asks to log in, 403 to ask for access."""
+    from django.conf import settings
+
+    kind = repo.repo_type
+    if not _is_authenticated(user):
+        exc = GatedRepo(f"Access to {kind} {repo.repo_id} is restricted. You must have access to it and be "
+                        "authenticated to access it. Please log in.")
+        exc.status = 401
+        return exc
+    base = str(getattr(settings, "PUBLIC_URL", "")).rstrip("/")
+    return GatedRepo(f"Access to {kind} {repo.repo_id} is restricted and you are not in the authorized list. "
+                     f"Visit {base}/{repo.url_path} to ask for access.")
+
+
 def check_file_access(user: Any, repo: Repository, *, token: AccessToken | None = None) -> None:
     """The gate on file *bytes* (resolve, raw, LFS download, clone), called after read access
-    was established by `get_repo_or_404` / `check_access`.
-
-    Hook for gated repositories (`repo.gated`): metadata stays readable, bytes will need an
-    approved access request (raise `hub.exceptions.GatedRepo`). Until access requests exist,
-    read access is all it takes.
-    """
-    return None
+    was established by `get_repo_or_404` / `check_access`: raises GatedRepo on a gated repo
+    the caller has no accepted access request for."""
+    if not can_download(user, repo, token=token):
+        if not can_read(user, repo, token=token):
+            raise RepoNotFound()
+        raise gated_error(user, repo)
 
 
 def get_repo_or_404(user: Any, *, repo_type: str, namespace: str, name: str, action: Action = "read",

@@ -1,0 +1,75 @@
+"""`list_repo_tree` and `get_paths_info`."""
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from django.http import HttpRequest, JsonResponse
+
+from hub.exceptions import BadRequest
+from repos.api.formats import query_bool
+from repos.api.pagination import cursor_offset, encode_cursor, set_next_link
+from repos.api.read.common import api_view, json_response, repo_for
+from repos.api.serializers import serialize_tree_entry
+from repos.revisions import git_errors_as_http, split_revision_path
+from repos.selectors.files import entries_for_paths
+from repos.selectors.tree import tree_list
+from repos.storage import git_repo
+
+MAX_PATHS = 1000
+
+
+@api_view("GET")
+def tree_api(request: HttpRequest, plural: str, namespace: str, name: str, remainder: str) -> JsonResponse:
+    """`GET /api/{type}s/{id}/tree/{rev}[/{path}]?recursive=&expand=`, paginated."""
+    repo = repo_for(request, plural=plural, namespace=namespace, name=name)
+    git = git_repo(repo)
+    recursive = query_bool(request.GET.get("recursive"))
+    expand = query_bool(request.GET.get("expand"))
+    offset = cursor_offset(request)
+    with git_errors_as_http():
+        rev, path = split_revision_path(git, remainder)
+        sha = git.resolve(rev)
+        page = tree_list(git=git, sha=sha, path=path, recursive=recursive, expand=expand, offset=offset)
+    response = json_response([serialize_tree_entry(e) for e in page.entries])
+    # Later pages are pinned to the commit of the first one, so a branch moving in between
+    # cannot mix two trees in one listing.
+    next_path = f"/api/{plural}/{repo.repo_id}/tree/{sha}" + (f"/{quote(path, safe='')}" if path else "")
+    cursor = encode_cursor({"o": page.next_offset}) if page.next_offset is not None else None
+    return set_next_link(response, request, next_path, cursor)
+
+
+@api_view("POST")
+def paths_info_api(request: HttpRequest, plural: str, namespace: str, name: str, rev: str) -> JsonResponse:
+    """`POST /api/{type}s/{id}/paths-info/{rev}`: form (`paths=a&paths=b&expand=`) or JSON
+    (`{"paths": [...], "expand": bool}`); entries of existing paths in request order."""
+    repo = repo_for(request, plural=plural, namespace=namespace, name=name)
+    paths, expand = _paths_request(request)
+    git = git_repo(repo)
+    with git_errors_as_http():
+        sha = git.resolve(rev)
+        entries = entries_for_paths(git, sha=sha, paths=paths, expand=expand)
+    return json_response([serialize_tree_entry(e) for e in entries])
+
+
+def _paths_request(request: HttpRequest) -> tuple[list[str], bool]:
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("Invalid JSON body") from None
+        if not isinstance(body, dict):
+            raise BadRequest("Expected a JSON object with `paths`")
+        paths = body.get("paths", [])
+        if isinstance(paths, str):
+            paths = [paths]
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise BadRequest("`paths` must be a list of strings")
+        raw_expand = body.get("expand", False)
+        expand = query_bool(raw_expand) if isinstance(raw_expand, str) else bool(raw_expand)
+    else:
+        paths = request.POST.getlist("paths") + request.POST.getlist("paths[]")
+        expand = query_bool(request.POST.get("expand"))
+    if len(paths) > MAX_PATHS:
+        raise BadRequest(f"Too many paths: at most {MAX_PATHS} per request")
+    return paths, expand

@@ -1,0 +1,70 @@
+"""A repository at a revision: what `model_info` / `dataset_info` report."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from repos.cards import card_index, split_front_matter
+from repos.git import errors as git_errors
+from repos.git.repository import GitRepo
+from repos.models import Repository
+from repos.selectors.files import RepoEntry, repo_entry
+
+_MAX_README = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RevisionCard:
+    """Card metadata and the facets derived from it, at one revision."""
+
+    card_data: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    pipeline_tag: str = ""
+    library_name: str = ""
+
+    @classmethod
+    def of_repo(cls, repo: Repository) -> RevisionCard:
+        """The database index (the default branch head)."""
+        return cls(card_data=repo.card_data or {}, tags=list(repo.tags or []), pipeline_tag=repo.pipeline_tag,
+                   library_name=repo.library_name)
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    repo: Repository
+    sha: str | None  # None only for a repository whose default branch has no commit
+    card: RevisionCard
+    files: list[RepoEntry] | None  # every file, recursively; None when not asked for
+
+
+def repo_info(*, repo: Repository, git: GitRepo, revision: str | None = None, with_files: bool = True,
+              with_blobs: bool = False) -> RepoInfo:
+    """Resolve `revision` (default branch when None) and describe the repo there.
+
+    Raises the git layer's RevisionNotFound for an unknown explicit revision. Card data comes
+    from the database index at the default branch head and is read from git otherwise, so a
+    revision's info describes that revision. `with_blobs` adds LFS detection (reads pointers).
+    """
+    if revision is None:
+        try:
+            sha: str | None = git.resolve(repo.default_branch)
+        except git_errors.RevisionNotFound:
+            sha = None  # an empty repository still has an info page
+    else:
+        sha = git.resolve(revision)
+    card = RevisionCard.of_repo(repo) if sha is None or sha == repo.head_sha else _card_at(git, repo, sha)
+    files = None
+    if with_files:
+        files = [] if sha is None else [repo_entry(git, e, detect_lfs=with_blobs) for e in git.iter_files(sha)]
+    return RepoInfo(repo=repo, sha=sha, card=card, files=files)
+
+
+def _card_at(git: GitRepo, repo: Repository, sha: str) -> RevisionCard:
+    readme = git.get_entry(sha, "README.md")
+    data: dict[str, Any] = {}
+    if readme is not None and readme.type == "file" and readme.size <= _MAX_README:
+        parsed, _body, _error = split_front_matter(git.read_blob(readme.oid).decode("utf-8", "replace"))
+        data = parsed if isinstance(parsed, dict) else {}
+    index = card_index(data, repo.repo_type)
+    return RevisionCard(card_data=data, tags=index.tags, pipeline_tag=index.pipeline_tag or "",
+                        library_name=index.library_name or "")
