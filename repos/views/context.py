@@ -1,0 +1,162 @@
+"""What every repository page shares: URL parsing, access, links and the page header.
+
+Views call `load_repo` (fetch + authorize through `repos.permissions`) and `repo_header`
+(tabs, permission booleans, clone URL) so templates never decide anything themselves.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from django.http import HttpRequest
+
+from repos.models import Repository, RepoType
+from repos.permissions import Action, can_download, can_write, get_repo_or_404, request_principal
+from repos.storage import public_url
+
+# URL prefix segment -> repository type ("" is a model).
+TYPE_BY_PREFIX = {"": RepoType.MODEL, "datasets": RepoType.DATASET, "spaces": RepoType.SPACE}
+TYPE_LABEL = {RepoType.MODEL: "Model", RepoType.DATASET: "Dataset", RepoType.SPACE: "Space"}
+
+
+def load_repo(request: HttpRequest, *, prefix: str | None, namespace: str, name: str,
+              action: Action = "read") -> Repository:
+    """The repository named by the URL, if the requester may `action` it.
+
+    Missing and hidden raise the same RepoNotFound (rendered as the site's 404 page).
+    """
+    user, token = request_principal(request)
+    return get_repo_or_404(user, repo_type=TYPE_BY_PREFIX[prefix or ""], namespace=namespace,
+                           name=name, action=action, token=token)
+
+
+def rev_segment(rev: str) -> str:
+    """A revision as one URL path segment (`refs/pr/1` -> `refs%2Fpr%2F1`), like the Hub."""
+    return quote(rev, safe="")
+
+
+def path_segment(path: str) -> str:
+    return quote(path, safe="/")
+
+
+@dataclass(frozen=True)
+class RepoLinks:
+    """URLs of a repository's pages; every link the UI emits is built here."""
+
+    repo: Repository
+
+    @property
+    def base(self) -> str:
+        return "/" + self.repo.url_path
+
+    def tree(self, rev: str, path: str = "") -> str:
+        url = f"{self.base}/tree/{rev_segment(rev)}"
+        return f"{url}/{path_segment(path)}" if path else url
+
+    def blob(self, rev: str, path: str) -> str:
+        return f"{self.base}/blob/{rev_segment(rev)}/{path_segment(path)}"
+
+    def resolve(self, rev: str, path: str, *, download: bool = False) -> str:
+        url = f"{self.base}/resolve/{rev_segment(rev)}/{path_segment(path)}"
+        return url + "?download=true" if download else url
+
+    def commits(self, rev: str, path: str = "", page: int = 0) -> str:
+        url = f"{self.base}/commits/{rev_segment(rev)}"
+        if path:
+            url += f"/{path_segment(path)}"
+        return f"{url}?{urlencode({'p': page})}" if page else url
+
+    def commit(self, sha: str) -> str:
+        return f"{self.base}/commit/{sha}"
+
+    def edit(self, rev: str, path: str) -> str:
+        return f"{self.base}/edit/{rev_segment(rev)}/{path_segment(path)}"
+
+    def upload(self, rev: str, folder: str = "") -> str:
+        url = f"{self.base}/upload/{rev_segment(rev)}"
+        return f"{url}/{path_segment(folder)}" if folder else url
+
+    def new_file(self, rev: str, folder: str = "") -> str:
+        url = f"{self.base}/new-file/{rev_segment(rev)}"
+        return f"{url}/{path_segment(folder)}" if folder else url
+
+    def discussions(self) -> str:
+        return f"{self.base}/discussions"
+
+
+def human_count(n: int) -> str:
+    """1234 -> "1.23K", 124_439_808 -> "124M": parameter counts as the Hub shows them."""
+    for factor, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if n >= factor:
+            value = n / factor
+            text = f"{value:.3g}" if value < 1000 else f"{value:.0f}"
+            return f"{text}{suffix}"
+    return str(n)
+
+
+def breadcrumbs(links: RepoLinks, rev: str, path: str) -> list[dict[str, str]]:
+    """[{name, url}] from the repository root to `path`; the last one is the current page."""
+    crumbs = [{"name": links.repo.name, "url": links.tree(rev)}]
+    parts = [p for p in path.split("/") if p]
+    for i, part in enumerate(parts):
+        crumbs.append({"name": part, "url": links.tree(rev, "/".join(parts[: i + 1]))})
+    return crumbs
+
+
+_CHIP_LABELS = {
+    "license": "License", "language": "Language", "dataset": "Dataset", "base_model": "Base model",
+    "task_categories": "Task", "task_ids": "Task", "size_categories": "Size",
+}
+
+
+def metadata_chips(repo: Repository) -> list[dict[str, str]]:
+    """The card metadata as chips, from the database index of the default branch's README
+    (`Repository.tags`, built by `repos.cards.card_index`): no git read on every page."""
+    list_url = "/" + repo.api_plural
+    chips = []
+    for tag in repo.tags or []:
+        if not isinstance(tag, str):
+            continue
+        prefix, sep, value = tag.partition(":")
+        if sep and prefix in _CHIP_LABELS:
+            label, text = _CHIP_LABELS[prefix], value
+        elif tag == repo.pipeline_tag:
+            label, text = "Task", tag
+        elif tag == repo.library_name:
+            label, text = "Library", tag
+        else:
+            label, text = "", tag
+        chips.append({"label": label, "text": text, "url": f"{list_url}?{urlencode({'filter': tag})}"})
+    return chips
+
+
+def repo_header(request: HttpRequest, repo: Repository, *, tab: str, rev: str | None = None,
+                writable: bool | None = None) -> dict[str, Any]:
+    """Context shared by every repository page: header, tabs, permission booleans."""
+    user, token = request_principal(request)
+    links = RepoLinks(repo)
+    rev = rev or repo.default_branch
+    if writable is None:
+        writable = can_write(user, repo, token=token)
+    tabs = [
+        {"key": "card", "label": "Model card" if repo.repo_type == RepoType.MODEL else "Dataset card",
+         "url": links.base},
+        {"key": "files", "label": "Files and versions", "url": links.tree(rev)},
+        {"key": "community", "label": "Community", "url": links.discussions()},
+    ]
+    for t in tabs:
+        t["active"] = t["key"] == tab
+    return {
+        "repo": repo,
+        "links": links,
+        "type_label": TYPE_LABEL.get(RepoType(repo.repo_type), "Repository"),
+        "can_write": writable,
+        # Gated repositories show their card and file list, not file contents.
+        "can_download": writable or can_download(user, repo, token=token),
+        "tabs": tabs,
+        "chips": metadata_chips(repo),
+        "rev": rev,
+        "clone_url": public_url(repo.url_path),
+        "tab": tab,
+    }

@@ -1,0 +1,224 @@
+"""Write pages: create a repository, upload files, edit or create a text file.
+
+Anonymous visitors are sent to the login page before anything is looked up or parsed;
+logged-in users without write access get 403 (or the 404 page for a hidden repository).
+Every change goes through a service: `repo_create` or `commit_create`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from hub.exceptions import BadRequest, EntryNotFound, Forbidden, HubError
+from repos.forms import EditFileForm, NewFileForm, NewRepoForm, UploadForm, normalize_newlines
+from repos.git.repository import GitRepo
+from repos.models import Repository, RepoType
+from repos.permissions import can_create_in_namespace, creatable_namespaces, request_principal
+from repos.revisions import git_errors_as_http, split_revision_path
+from repos.services.commits import AddFile, AddLfsFile, CommitHeader, commit_create
+from repos.services.repos import repo_create
+from repos.storage import git_repo
+from repos.views import browse
+from repos.views.context import RepoLinks, breadcrumbs, load_repo, repo_header
+from repos.views.uploads import DiskUploadHandler, stage_uploads
+
+
+def login_required_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Anonymous requests go to the login page (and come back after)."""
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+    return wrapper
+
+
+def _data(request: HttpRequest) -> QueryDict | None:
+    """The form data of a POST (even an empty one, so that it is validated), else None."""
+    return request.POST if request.method == "POST" else None
+
+
+# ----------------------------------------------------------------------------- new repo
+
+
+@login_required_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def new_repo(request: HttpRequest, repo_type: str = RepoType.MODEL) -> HttpResponse:
+    user, token = request_principal(request)
+    namespaces = creatable_namespaces(user, token=token)
+    if not namespaces:
+        raise Forbidden("Your access token cannot create repositories")
+    form = NewRepoForm(_data(request), namespaces=namespaces, initial={"owner": user.username})
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        owner = form.cleaned_data["owner"]
+        if not can_create_in_namespace(user, owner, token=token):
+            raise Forbidden(f"You cannot create repositories in {owner}")
+        try:
+            repo = repo_create(user=user, namespace=owner, name=form.cleaned_data["name"], repo_type=repo_type,
+                               private=form.cleaned_data["private"])
+        except HubError as exc:
+            form.add_error("name", exc.message)
+            status = exc.status
+        else:
+            return HttpResponseRedirect("/" + repo.url_path)
+    elif request.method == "POST":
+        status = 400
+    kind = "dataset" if repo_type == RepoType.DATASET else "model"
+    return render(request, "repos/new_repo.html", {"form": form, "kind": kind}, status=status)
+
+
+# ----------------------------------------------------------------------------- shared
+
+
+def _branch_target(git: GitRepo, remainder: str) -> tuple[str, str, str]:
+    """(branch, folder-or-path, head sha) of a write URL; only branches take commits."""
+    with git_errors_as_http():
+        rev, path = split_revision_path(git, remainder)
+        sha = git.resolve(rev)
+        if rev not in git.branches():
+            raise BadRequest(f"{rev!r} is not a branch: files can only be committed to a branch")
+        return rev, path.strip("/"), sha
+
+
+def _commit(request: HttpRequest, repo: Repository, *, branch: str, ops: list, summary: str, description: str,
+            parent: str | None) -> str:
+    user, _token = request_principal(request)
+    result = commit_create(repo=repo, user=user, revision=branch,
+                           header=CommitHeader(summary=summary, description=description, parent_commit=parent),
+                           operations=ops)
+    return result.sha
+
+
+# ----------------------------------------------------------------------------- upload
+
+
+@csrf_exempt
+@login_required_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def upload(request: HttpRequest, namespace: str, name: str, remainder: str, prefix: str | None = None) -> HttpResponse:
+    # Authorize before the body is read: a reader must not get to spool gigabytes to disk.
+    repo = load_repo(request, prefix=prefix, namespace=namespace, name=name, action="write")
+    git = git_repo(repo)
+    branch, folder, head = _branch_target(git, remainder)
+    # The handlers must be replaced before anything reads the body, which is why this view
+    # is CSRF-exempt and the check runs in `_upload` (Django's documented pattern).
+    request.upload_handlers = [DiskUploadHandler(request)]
+    return _upload(request, repo=repo, git=git, branch=branch, folder=folder, head=head)
+
+
+@csrf_protect
+def _upload(request: HttpRequest, *, repo: Repository, git: GitRepo, branch: str, folder: str, head: str
+            ) -> HttpResponse:
+    form = UploadForm(_data(request), request.FILES if request.method == "POST" else None, initial={"folder": folder})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            paths, files = form.cleaned_data["paths"], form.cleaned_data["files"]
+            try:
+                staged = stage_uploads(repo=repo, git=git, sha=head, paths=paths, files=files)
+                ops = [AddLfsFile(path=s.path, oid=s.oid, size=s.size) if s.mode == "lfs"
+                       else AddFile(path=s.path, content=s.data) for s in staged]
+                default = f"Upload {paths[0]}" if len(paths) == 1 else f"Upload {len(paths)} files"
+                summary, description = form.commit_message(default)
+                sha = _commit(request, repo, branch=branch, ops=ops, summary=summary, description=description,
+                              parent=None)
+            except HubError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                messages.success(request, f"Committed {len(paths)} file(s) in {sha[:7]}.")
+                return HttpResponseRedirect(RepoLinks(repo).tree(branch, form.cleaned_data["folder"]))
+    ctx = repo_header(request, repo, tab="files", rev=branch, writable=True)
+    ctx.update({"form": form, "folder": folder, "crumbs": breadcrumbs(ctx["links"], branch, folder),
+                "action_url": ctx["links"].upload(branch, folder), "cancel_url": ctx["links"].tree(branch, folder)})
+    return render(request, "repos/upload.html", ctx, status=status)
+
+
+# ----------------------------------------------------------------------------- edit / new file
+
+
+@login_required_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def edit_file(request: HttpRequest, namespace: str, name: str, remainder: str, prefix: str | None = None
+              ) -> HttpResponse:
+    repo = load_repo(request, prefix=prefix, namespace=namespace, name=name, action="write")
+    git = git_repo(repo)
+    branch, path, head = _branch_target(git, remainder)
+    links = RepoLinks(repo)
+    with git_errors_as_http():
+        entry = git.get_entry(head, path) if path else None
+        if entry is None or entry.type != "file":
+            raise EntryNotFound(f"{path} does not exist on {branch}")
+        original = browse.editable_text(git=git, entry=entry)
+    if original is None:
+        raise BadRequest("This file cannot be edited in the browser (binary, LFS or larger than 1 MB)")
+    form = EditFileForm(_data(request), initial={"content": original, "parent": head})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            content = normalize_newlines(form.cleaned_data["content"], crlf="\r\n" in original)
+            summary, description = form.commit_message(f"Update {path}")
+            try:
+                sha = _commit(request, repo, branch=branch, ops=[AddFile(path=path, content=content.encode())],
+                              summary=summary, description=description, parent=form.cleaned_data["parent"])
+            except HubError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                messages.success(request, f"Committed {sha[:7]}: {summary}")
+                return HttpResponseRedirect(links.blob(branch, path))
+    ctx = repo_header(request, repo, tab="files", rev=branch, writable=True)
+    ctx.update({"form": form, "path": path, "crumbs": breadcrumbs(links, branch, path),
+                "cancel_url": links.blob(branch, path), "action_url": links.edit(branch, path),
+                "mode": "edit"})
+    return render(request, "repos/edit_file.html", ctx, status=status)
+
+
+@login_required_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def new_file(request: HttpRequest, namespace: str, name: str, remainder: str, prefix: str | None = None
+             ) -> HttpResponse:
+    repo = load_repo(request, prefix=prefix, namespace=namespace, name=name, action="write")
+    git = git_repo(repo)
+    branch, folder, head = _branch_target(git, remainder)
+    links = RepoLinks(repo)
+    initial = {"parent": head, "filename": request.GET.get("filename", "")[:255]}
+    form = NewFileForm(_data(request), initial=initial, folder=folder)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            path = form.cleaned_data["filename"]
+            parent = form.cleaned_data["parent"]
+            with git_errors_as_http():
+                exists = git.get_entry(parent, path) is not None
+            if exists:
+                form.add_error("filename", f"{path} already exists; edit it instead.")
+            else:
+                content = normalize_newlines(form.cleaned_data["content"], crlf=False)
+                summary, description = form.commit_message(f"Create {path}")
+                try:
+                    sha = _commit(request, repo, branch=branch, ops=[AddFile(path=path, content=content.encode())],
+                                  summary=summary, description=description, parent=parent)
+                except HubError as exc:
+                    form.add_error(None, exc.message)
+                    status = exc.status
+                else:
+                    messages.success(request, f"Committed {sha[:7]}: {summary}")
+                    return HttpResponseRedirect(links.blob(branch, path))
+    ctx = repo_header(request, repo, tab="files", rev=branch, writable=True)
+    ctx.update({"form": form, "folder": folder, "crumbs": breadcrumbs(links, branch, folder),
+                "cancel_url": links.tree(branch, folder), "action_url": links.new_file(branch, folder),
+                "mode": "new"})
+    return render(request, "repos/edit_file.html", ctx, status=status)
