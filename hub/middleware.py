@@ -1,6 +1,8 @@
 """Edge translation of domain errors for the non-DRF views (resolve, git, LFS, HTML)."""
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -18,7 +20,7 @@ class HubErrorMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, HubError):
-            if _is_machine_route(request.path):
+            if is_machine_route(request.path):
                 return hub_error_response(exception, request)
             # Browsers get the site's own error page; a hidden repo shows the same 404 page
             # as a missing one.
@@ -29,7 +31,14 @@ class HubErrorMiddleware:
         return None
 
 
-def _is_machine_route(path: str) -> bool:
-    """Routes spoken by clients (JSON errors with HF headers) rather than browsers."""
-    return path.startswith("/api/") or "/resolve/" in path or ".git/" in path or "/info/" in path or \
-        path.endswith(("/git-upload-pack", "/git-receive-pack")) or path.startswith("/lfs-upload/")
+# Routes spoken by clients (JSON errors with HF headers) rather than browsers: the API, the
+# signed LFS upload URL, and repo-relative git / LFS / resolve endpoints (anchored on the
+# repo id so that an HTML page of a folder named "info" or "resolve" stays HTML).
+_MACHINE_ROUTE = re.compile(
+    r"^/(?:api/|lfs-upload/|(?:(?:datasets|spaces)/)?[\w.\-]+/[\w.\-]+?(?:\.git)?/"
+    r"(?:resolve/|info/refs$|info/lfs/|git-upload-pack$|git-receive-pack$))"
+)
+
+
+def is_machine_route(path: str) -> bool:
+    return bool(_MACHINE_ROUTE.match(path))
