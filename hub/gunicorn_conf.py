@@ -17,3 +17,6 @@ accesslog = os.environ.get("HUB_ACCESS_LOG", "-")
 errorlog = "-"
 # The default limit (4094) is too short for long ranged URLs of deep paths.
 limit_request_line = 8190
+# gunicorn's runtime control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl):
+# two hubs on one machine (tests, a second instance) would steal each other's. Unused here.
+control_socket_disable = True

@@ -2,7 +2,14 @@
 
 Session-scoped: one server for the whole run, with its own data directory and database.
 With DATABASE_URL pointing at PostgreSQL, a fresh database is created for the server and
-dropped afterwards. Every process started here is stopped at teardown, even on failure.
+dropped afterwards; with CELERY_BROKER_URL pointing at Redis, the server and its worker get a
+Redis database of their own (flushed first), so no other worker of the run steals their tasks.
+`live_worker` adds a real Celery worker sharing the server's data dir, database and broker.
+Every process started here is stopped at teardown, even on failure.
+
+`require_tool(name)` and `hf0_python` skip a test when an external program (git-lfs,
+chromium) or the huggingface_hub 0.x virtualenv is missing, with the install command as the
+reason; on CI (CI=true) they fail instead, since .ci/run installs everything.
 """
 from __future__ import annotations
 
@@ -14,9 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +33,52 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+HF0_PYTHON = ROOT / ".venv-hf0" / "bin" / "python"
+WORKER_QUEUES = "default,eval,gpu"
+# Redis databases of the broker (when CELERY_BROKER_URL is redis://): the pytest process keeps
+# the configured one; each hub started here consumes from its own.
+LIVE_HUB_REDIS_DB = 1
+RUN_HUB_REDIS_DB = 2
+
+
+def _missing(what: str, install: str) -> None:
+    message = f"{what} is not installed ({install})"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"{message}; .ci/run must install it", pytrace=False)
+    pytest.skip(message)
+
+
+def require_tool(name: str) -> str:
+    """The path of external program `name`; skips the test when it is missing (fails on CI)."""
+    path = shutil.which(name)
+    if path is None:
+        _missing(name, f"apt-get install -y {name}")
+    return path  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def hf0_python() -> Path:
+    """The interpreter of the virtualenv holding the huggingface_hub 0.x client."""
+    if not HF0_PYTHON.exists():
+        _missing("the huggingface_hub 0.x virtualenv .venv-hf0", "make venv-hf0")
+    return HF0_PYTHON
+
+
+def isolated_broker_url(db: int) -> str | None:
+    """CELERY_BROKER_URL moved to Redis database `db` and emptied, or None when the broker is
+    not Redis (the filesystem broker lives in each hub's data dir and is isolated already)."""
+    base = os.environ.get("CELERY_BROKER_URL", "")
+    if not base.startswith(("redis://", "rediss://")):
+        return None
+    url = urllib.parse.urlsplit(base)._replace(path=f"/{db}").geturl()
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return url
 
 
 def free_port() -> int:
@@ -114,9 +169,8 @@ def _drop_pg_database(base_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_hub(tmp: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None) -> tuple[LiveHub, subprocess.Popen]:
-    port = free_port()
-    data_dir = tmp / "data"
+def hub_env(data_dir: Path, port: int, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a hub process (web, worker, manage.py) on `port` with `data_dir`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
     env.update({
         "DJANGO_SETTINGS_MODULE": "hub.settings.dev",
@@ -127,6 +181,14 @@ def start_hub(tmp: Path, *, workers: int = 2, extra_env: dict[str, str] | None =
         "PYTHONUNBUFFERED": "1",
     })
     env.update(extra_env or {})
+    return env
+
+
+def start_hub(tmp: Path, *, workers: int = 2,
+              extra_env: dict[str, str] | None = None) -> tuple[LiveHub, subprocess.Popen]:
+    port = free_port()
+    data_dir = tmp / "data"
+    env = hub_env(data_dir, port, extra_env)
     hub = LiveHub(url=f"http://127.0.0.1:{port}", port=port, data_dir=data_dir, env=env)
     hub.manage("migrate", "--noinput")
     log_path = tmp / "server.log"
@@ -145,19 +207,74 @@ def start_hub(tmp: Path, *, workers: int = 2, extra_env: dict[str, str] | None =
     return hub, proc
 
 
+@contextmanager
+def isolated_database() -> Iterator[str | None]:
+    """With DATABASE_URL on PostgreSQL, the URL of a fresh database for one hub, dropped on
+    exit; None otherwise (the hub then keeps SQLite in its own data dir)."""
+    base_db = os.environ.get("DATABASE_URL", "")
+    if not base_db.startswith("postgres"):
+        yield None
+        return
+    url, name = _create_pg_database(base_db)
+    try:
+        yield url
+    finally:
+        _drop_pg_database(base_db, name)
+
+
 @pytest.fixture(scope="session")
 def live_hub() -> Iterator[LiveHub]:
     tmp = Path(tempfile.mkdtemp(prefix="hub-live-"))
-    base_db = os.environ.get("DATABASE_URL", "")
-    pg_name = None
     extra: dict[str, str] = {}
-    if base_db.startswith("postgres"):
-        extra["DATABASE_URL"], pg_name = _create_pg_database(base_db)
-    hub, proc = start_hub(tmp, extra_env=extra)
     try:
-        yield hub
+        with isolated_database() as database_url:
+            if database_url:
+                extra["DATABASE_URL"] = database_url
+            if broker := isolated_broker_url(LIVE_HUB_REDIS_DB):
+                extra["CELERY_BROKER_URL"] = broker
+            hub, proc = start_hub(tmp, extra_env=extra)
+            try:
+                yield hub
+            finally:
+                stop_process(proc)
     finally:
-        stop_process(proc)
-        if pg_name:
-            _drop_pg_database(base_db, pg_name)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclass
+class LiveWorker:
+    proc: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_worker(hub: LiveHub, log_path: Path, *, timeout: float = 60.0) -> LiveWorker:
+    """A Celery worker (the same command as `make run`'s) with the hub's environment, started
+    in its own process group; returns once it reports ready."""
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "celery", "-A", "hub", "worker", "-Q", WORKER_QUEUES, "--concurrency", "1",
+         "--pool", "prefork", "--loglevel", "INFO", "--hostname", f"live-{uuid.uuid4().hex[:8]}@%h"],
+        env=hub.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    log.close()
+    worker = LiveWorker(proc=proc, log_path=log_path)
+    deadline = time.monotonic() + timeout
+    while " ready." not in worker.log():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_process(proc)
+            raise RuntimeError("celery worker did not start:\n" + worker.log()[-4000:])
+        time.sleep(0.2)
+    return worker
+
+
+@pytest.fixture(scope="session")
+def live_worker(live_hub: LiveHub) -> Iterator[LiveWorker]:
+    """A real Celery worker consuming the live hub's queues (default, eval, gpu)."""
+    worker = start_worker(live_hub, live_hub.data_dir.parent / "worker.log")
+    try:
+        yield worker
+    finally:
+        stop_process(worker.proc)

@@ -1,0 +1,63 @@
+# ModelHub: `make run` starts the hub, `make test` runs the whole test suite.
+#
+# Virtualenvs are (re)installed only when their requirements change (stamp files inside them).
+# Variables: HUB_PORT, HUB_DATA_DIR (see README), PYTHON (the interpreter that creates the
+# virtualenvs, Python 3.11), PYTEST_ARGS (extra pytest arguments), ALLOW_NO_TESTS=1 (pytest's
+# "no tests collected", exit 5, counts as success: for marker-selected runs).
+
+PYTHON ?= python3
+VENV ?= .venv
+VENV_HF0 ?= .venv-hf0
+HF0_REQUIREMENT ?= huggingface_hub==0.36.2
+PYTEST_ARGS ?=
+ALLOW_NO_TESTS ?=
+
+PY := $(VENV)/bin/python
+PIP_INSTALL = -m pip install --disable-pip-version-check --progress-bar off
+HF0_STAMP := $(VENV_HF0)/.installed-$(subst ==,-,$(HF0_REQUIREMENT))
+
+.PHONY: run test venv venv-hf0 lint check-tools clean-venvs
+
+run: $(VENV)/.installed-run
+	$(PY) scripts/run_hub.py
+
+test: $(VENV)/.installed-dev $(HF0_STAMP) check-tools
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ] && [ "$(ALLOW_NO_TESTS)" = 1 ]; then \
+		echo "make test: no test matched PYTEST_ARGS (allowed by ALLOW_NO_TESTS=1)"; rc=0; \
+	fi; exit $$rc
+
+venv: $(VENV)/.installed-dev
+
+venv-hf0: $(HF0_STAMP)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+
+check-tools:
+	@scripts/check_tools.sh
+
+# torch is pinned in requirements.txt and resolved in the same pip command as everything
+# else, so pip takes the CPU wheel instead of a multi-GB CUDA build.
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
+		{ echo "ModelHub needs Python 3.11 (the pinned torch wheel); set PYTHON=python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-run: requirements.txt | $(PY)
+	$(PY) $(PIP_INSTALL) -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) $(PIP_INSTALL) -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+# The 0.x client (what transformers 4.x uses), for compatibility tests marked `hf0`.
+$(HF0_STAMP):
+	rm -f $(VENV_HF0)/.installed-*
+	test -x $(VENV_HF0)/bin/python || $(PYTHON) -m venv $(VENV_HF0)
+	$(VENV_HF0)/bin/python $(PIP_INSTALL) "$(HF0_REQUIREMENT)"
+	touch $@
+
+clean-venvs:
+	rm -rf $(VENV) $(VENV_HF0)

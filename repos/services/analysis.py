@@ -1,0 +1,109 @@
+"""Work done in the background after a commit: the safetensors summary shown by model_info.
+
+The web process only enqueues (`enqueue_repo_analysis`); the worker runs `repo_analyze`,
+which reads nothing but the JSON headers of the weight files (never the tensors), so a
+multi-GB model costs a few kilobytes of reads.
+"""
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any, BinaryIO
+
+from django.db import transaction
+
+from repos.git.repository import GitRepo, TreeEntry
+from repos.lfs.errors import LfsError
+from repos.lfs.pointer import MAX_POINTER_SIZE, parse_pointer
+from repos.lfs.store import LfsStore
+from repos.models import Repository
+from repos.storage import git_repo, lfs_store
+from repos.upload_policy import MAX_REGULAR_FILE_SIZE
+from repos.weights.safetensors_header import SafetensorsError, SafetensorsHeader, read_header
+
+logger = logging.getLogger(__name__)
+
+SAFETENSORS_SUFFIX = ".safetensors"
+# A repository of a hundred thousand tiny shards is hostile, not a model; stop counting
+# rather than opening every one of them.
+MAX_WEIGHT_FILES = 2000
+
+
+def enqueue_repo_analysis(repo: Repository, sha: str) -> None:
+    """Schedule `repo_analyze` for `repo` at commit `sha` once the current transaction commits.
+
+    Called by every write that moves the default branch (API commit, push, merge). `robust`:
+    the commit has already happened when the callback runs, so a broker that is down must not
+    turn a successful commit into an error; the summary is only missing until the next commit.
+    """
+    from repos.tasks import repo_analyze  # the task module imports this one
+
+    repo_pk = repo.pk
+    transaction.on_commit(lambda: repo_analyze.delay(repo_pk, sha), robust=True)
+
+
+def safetensors_summary(*, git: GitRepo, sha: str, store: LfsStore) -> dict[str, Any] | None:
+    """`{"parameters": {dtype: count}, "total": n}` over every `*.safetensors` file of commit
+    `sha` (shards of a sharded checkpoint add up), or None when it has no readable one.
+
+    Files whose header is invalid, or whose LFS object is missing, are skipped: they are
+    reported by the upload checks, and one bad shard should not hide the others.
+    """
+    counts: dict[str, int] = {}
+    found = 0
+    for entry in git.iter_files(sha):
+        if not entry.path.endswith(SAFETENSORS_SUFFIX):
+            continue
+        if found >= MAX_WEIGHT_FILES:
+            logger.warning("analysis of %s stopped after %d weight files", sha, found)
+            break
+        header = _read_weight_header(git, entry, store)
+        if header is None:
+            continue
+        found += 1
+        for dtype, n in header.parameter_counts().items():
+            counts[dtype] = counts.get(dtype, 0) + n
+    if not found:
+        return None
+    return {"parameters": counts, "total": sum(counts.values())}
+
+
+def _read_weight_header(git: GitRepo, entry: TreeEntry, store: LfsStore) -> SafetensorsHeader | None:
+    f: BinaryIO
+    if entry.size < MAX_POINTER_SIZE:
+        data = git.read_blob(entry.oid)
+        pointer = parse_pointer(data)
+        if pointer is not None:
+            try:
+                f = store.open(pointer.oid)
+            except LfsError:
+                logger.warning("LFS object %s of %s is missing", pointer.oid, entry.path)
+                return None
+            size = pointer.size
+        else:
+            f, size = io.BytesIO(data), len(data)
+    elif entry.size <= MAX_REGULAR_FILE_SIZE:
+        f, size = io.BytesIO(git.read_blob(entry.oid)), entry.size
+    else:
+        return None  # a plain blob this large was never accepted by the upload policy
+    with f:
+        try:
+            return read_header(f, size)
+        except SafetensorsError as exc:
+            logger.info("%s is not a valid safetensors file: %s", entry.path, exc)
+            return None
+
+
+def repo_analyze_commit(*, repo: Repository, sha: str) -> dict[str, Any] | None:
+    """Compute the summary of `repo` at `sha` and store it if `sha` is still the indexed head
+    of the default branch.
+
+    Tasks for successive commits may finish out of order; the conditional update makes the
+    newest head win, and an analysis of a branch other than the default one changes nothing.
+    No lock: it only reads immutable git objects and LFS objects.
+    """
+    summary = safetensors_summary(git=git_repo(repo), sha=sha, store=lfs_store())
+    updated = Repository.objects.filter(pk=repo.pk, head_sha=sha).update(safetensors=summary)
+    if not updated:
+        logger.info("analysis of %s at %s not stored: no longer the head", repo.repo_id, sha)
+    return summary

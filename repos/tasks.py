@@ -1,0 +1,30 @@
+"""Celery tasks of the repos app. Thin: take ids, load, return quietly if gone, call a service."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import shared_task
+
+from repos.git.errors import GitError
+from repos.models import Repository
+from repos.services.analysis import repo_analyze_commit
+
+logger = logging.getLogger(__name__)
+
+
+# Routed to the `default` queue (task_default_queue). Reading headers takes milliseconds; the
+# limits only stop a pathological repository from holding the worker.
+@shared_task(name="repos.repo_analyze", acks_late=True, ignore_result=True, soft_time_limit=300, time_limit=360)
+def repo_analyze(repo_id: int, sha: str) -> dict[str, Any] | None:
+    """Store the safetensors summary of repository `repo_id` at commit `sha`."""
+    repo = Repository.objects.filter(pk=repo_id).first()
+    if repo is None:
+        return None
+    try:
+        return repo_analyze_commit(repo=repo, sha=sha)
+    except GitError as exc:
+        # The commit or the repository vanished (force push, deletion) since enqueueing:
+        # nothing to analyze, and a retry would not bring it back.
+        logger.info("repo_analyze %s@%s skipped: %s", repo.repo_id, sha, exc)
+        return None

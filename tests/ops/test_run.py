@@ -1,0 +1,159 @@
+"""`scripts/run_hub.py`, what `make run` starts: web server and worker, supervised together."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.live import (
+    PYTHON,
+    ROOT,
+    RUN_HUB_REDIS_DB,
+    free_port,
+    hub_env,
+    isolated_broker_url,
+    isolated_database,
+    wait_http,
+)
+
+pytestmark = pytest.mark.live
+
+STOP_BOUND_S = 45  # HUB_STOP_GRACE below plus time to reap
+
+
+@dataclass
+class RunningHub:
+    proc: subprocess.Popen
+    url: str
+    env: dict[str, str]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def children(self) -> dict[str, int]:
+        """The supervisor's child processes by role ("web", "worker") from /proc."""
+        found: dict[str, int] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            ppid = int(stat.rpartition(")")[2].split()[1])
+            if ppid != self.proc.pid:
+                continue
+            if "gunicorn" in cmdline:
+                found["web"] = int(entry.name)
+            elif "celery" in cmdline and " worker" in cmdline:
+                found["worker"] = int(entry.name)
+        return found
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def running_hub(tmp_path: Path) -> Iterator[RunningHub]:
+    with isolated_database() as database_url:
+        yield from _run_hub(tmp_path, database_url)
+
+
+def _run_hub(tmp_path: Path, database_url: str | None) -> Iterator[RunningHub]:
+    port = free_port()
+    extra = {"HUB_STOP_GRACE": "30", "HUB_ACCESS_LOG": "/dev/null"}
+    if database_url:
+        extra["DATABASE_URL"] = database_url
+    if broker := isolated_broker_url(RUN_HUB_REDIS_DB):
+        extra["CELERY_BROKER_URL"] = broker
+    env = hub_env(tmp_path / "data", port, extra)
+    log_path = tmp_path / "run_hub.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([PYTHON, str(ROOT / "scripts" / "run_hub.py")], env=env, cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    hub = RunningHub(proc=proc, url=f"http://127.0.0.1:{port}", env=env, log_path=log_path)
+    groups: list[int] = []
+    try:
+        wait_http(f"{hub.url}/api/agent-harnesses", timeout=120, proc=proc)
+        wait_for(lambda: " ready." in hub.log(), 60, "the worker to be ready")
+        groups = list(hub.children().values())
+        yield hub
+    except Exception:
+        print(hub.log()[-5000:])
+        raise
+    finally:
+        # Whatever the test did, leave no process behind (children run in their own groups).
+        for pgid in [proc.pid, *groups]:
+            if group_alive(pgid):
+                os.killpg(pgid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def test_serves_the_api_with_a_live_worker_and_stops_on_sigterm(running_hub: RunningHub) -> None:
+    hub = running_hub
+    children = hub.children()
+    assert set(children) == {"web", "worker"}, hub.log()[-3000:]
+    # Each child leads its own process group (so a terminal's Ctrl-C reaches only the supervisor).
+    assert all(os.getpgid(pid) == pid for pid in children.values())
+    assert f"ModelHub on {hub.url}" in hub.log()
+    assert "users create" in hub.log()  # the hint for the first user
+
+    # The README's operator steps work against the running instance's database.
+    manage = [PYTHON, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "users", "create", "op", "--password", "op-Pa55word!"], env=hub.env, cwd=ROOT,
+                   check=True, capture_output=True, timeout=60)
+    token = subprocess.run([*manage, "tokens", "create", "op", "--scope", "write"], env=hub.env, cwd=ROOT,
+                           check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+    request = urllib.request.Request(f"{hub.url}/api/agent-harnesses", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        assert "harnesses" in json.load(response)
+    bad = urllib.request.Request(f"{hub.url}/api/agent-harnesses", headers={"Authorization": "Bearer hf_wrong"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(bad, timeout=10)
+    assert err.value.code == 401
+
+    started = time.monotonic()
+    hub.proc.send_signal(signal.SIGTERM)
+    assert hub.proc.wait(STOP_BOUND_S) == 0, hub.log()[-3000:]
+    assert time.monotonic() - started < STOP_BOUND_S
+    for role, pid in children.items():
+        assert not group_alive(pid), f"{role} (pid {pid}) or one of its processes is still running"
+    log = hub.log()
+    assert "Warm shutdown" in log  # the worker was asked to stop, not killed
+    assert "Shutting down: Master" in log  # so was gunicorn
+
+
+def test_when_the_worker_dies_the_web_server_is_stopped_too(running_hub: RunningHub) -> None:
+    hub = running_hub
+    children = hub.children()
+    os.kill(children["worker"], signal.SIGKILL)
+
+    assert hub.proc.wait(STOP_BOUND_S) == 128 + signal.SIGKILL, hub.log()[-3000:]
+    assert "worker exited" in hub.log()
+    wait_for(lambda: not group_alive(children["web"]) and not group_alive(children["worker"]), 10,
+             "the web server and the worker's pool to be gone")
