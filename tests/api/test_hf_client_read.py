@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -58,8 +59,15 @@ print("SHA", sha)
     return {"user": user, "token": token, "repo": f"{user}/tiny", "sha": sha, "weights": weights.read_bytes()}
 
 
-def _log_count(live_hub, pattern: str) -> int:
-    return len(re.findall(pattern, live_hub.log_path.read_text(errors="replace")))
+def _log_count(live_hub, pattern: str, *, at_least: int = 0, timeout: float = 10.0) -> int:
+    """Occurrences of `pattern` in the access log, waiting (bounded) for `at_least` of them:
+    gunicorn writes the line only after the response went out, so the client may be faster."""
+    deadline = time.monotonic() + timeout
+    while True:
+        count = len(re.findall(pattern, live_hub.log_path.read_text(errors="replace")))
+        if count >= at_least or time.monotonic() > deadline:
+            return count
+        time.sleep(0.05)
 
 
 def test_hf_hub_download_cold_then_warm(live_hub, seeded, tmp_path):
@@ -75,11 +83,13 @@ def test_hf_hub_download_cold_then_warm(live_hub, seeded, tmp_path):
 
     get_pattern = rf'"GET /{repo}/resolve/main/config.json HTTP'
     head_pattern = rf'"HEAD /{repo}/resolve/main/config.json HTTP'
-    gets, heads = _log_count(live_hub, get_pattern), _log_count(live_hub, head_pattern)
+    gets = _log_count(live_hub, get_pattern, at_least=1)
+    heads = _log_count(live_hub, head_pattern, at_least=1)
     assert gets == 1
     assert Path(hf_hub_download(filename="config.json", **kwargs)).read_bytes() == CONFIG
+    # Wait for the warm call's HEAD line, so a GET it made would be logged by now too.
+    assert _log_count(live_hub, head_pattern, at_least=heads + 1) == heads + 1
     assert _log_count(live_hub, get_pattern) == gets  # warm cache: metadata HEAD only
-    assert _log_count(live_hub, head_pattern) == heads + 1
 
 
 def test_snapshot_download_with_patterns(live_hub, seeded, tmp_path):
