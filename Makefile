@@ -16,7 +16,7 @@ PY := $(VENV)/bin/python
 PIP_INSTALL = -m pip install --disable-pip-version-check --progress-bar off
 HF0_STAMP := $(VENV_HF0)/.installed-$(subst ==,-,$(HF0_REQUIREMENT))
 
-.PHONY: run test venv venv-hf0 lint check-tools clean-venvs
+.PHONY: run test venv venv-hf0 lint check-tools clean-venvs bench
 
 run: $(VENV)/.installed-run
 	$(PY) scripts/run_hub.py
@@ -33,6 +33,10 @@ venv-hf0: $(HF0_STAMP)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
+
+# Performance ratios against side-by-side baselines (see bench/README.md); not part of `test`.
+bench: $(VENV)/.installed-dev
+	@rc=0; for s in download upload metadata git; do $(PY) -m bench.$$s || rc=1; done; exit $$rc
 
 check-tools:
 	@scripts/check_tools.sh

@@ -240,16 +240,19 @@ def repos_visible_to(user: Any, qs: QuerySet[Repository] | None = None, *,
     qs = Repository.objects.all() if qs is None else qs
     if not _is_authenticated(user):
         return qs.filter(private=False)
+    fine_grained = token is not None and token.role == AccessToken.Role.FINE_GRAINED
     if user.is_superuser:
-        private_ok = Q()
+        if not fine_grained:
+            return qs
+        private_ok = _token_scope_filter(token)  # type: ignore[arg-type]
     else:
         from repos.models import RepositoryUserObjectPermission
 
         granted = RepositoryUserObjectPermission.objects.filter(user=user).values("content_object_id")
         orgs = Membership.objects.filter(user=user).values("organization_id")
         private_ok = Q(owner=user, organization__isnull=True) | Q(organization_id__in=orgs) | Q(pk__in=granted)
-    if token is not None and token.role == AccessToken.Role.FINE_GRAINED:
-        private_ok &= _token_scope_filter(token)
+        if fine_grained:
+            private_ok &= _token_scope_filter(token)  # type: ignore[arg-type]
     return qs.filter(Q(private=False) | private_ok)
 
 
@@ -293,8 +296,12 @@ def get_repo_or_404(user: Any, *, repo_type: str, namespace: str, name: str, act
     """Fetch and authorize in one step; missing and hidden look the same."""
     if repo_type not in RepoType.values:
         raise RepoNotFound()
-    repo = (Repository.objects.select_related("owner", "organization")
-            .filter(repo_type=repo_type, namespace=namespace, name=name).first())
+    # On every request: `get` (unique key, no ORDER BY) and no joins, since the gate reads only
+    # owner_id/organization_id; about 1 ms of CPU less per request (bench/metadata.py).
+    try:
+        repo: Repository | None = Repository.objects.get(repo_type=repo_type, namespace=namespace, name=name)
+    except Repository.DoesNotExist:
+        repo = None
     if repo is None and follow_redirects:
         redirect = (RepoRedirect.objects.select_related("repository", "repository__owner",
                                                          "repository__organization")
