@@ -102,3 +102,31 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class TokenScope(models.Model):
+    """One grant of a fine-grained token (HF's `fineGrained.scoped` entries).
+
+    Exactly one target: a repository, every repository of an organization, or - both empty -
+    the token owner's personal namespace. `access` is what the token may do there; it never
+    exceeds what its user may do. A fine-grained token outside all of its scopes acts like
+    anonymous (public repos readable, nothing writable).
+    """
+
+    class Access(models.TextChoices):
+        READ = "read"
+        WRITE = "write"
+
+    token = models.ForeignKey(AccessToken, on_delete=models.CASCADE, related_name="scopes")
+    # A string reference: accounts must not import repos (dependencies point repos -> accounts).
+    repository = models.ForeignKey("repos.Repository", null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="+")
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="+")
+    access = models.CharField(max_length=8, choices=Access.choices, default=Access.READ)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(repository__isnull=True) | models.Q(organization__isnull=True),
+                                   name="token_scope_one_target"),
+        ]

@@ -6,8 +6,8 @@ from django.http import HttpRequest
 
 from accounts.models import AuditEvent, Organization, User
 from hub.exceptions import BadRequest, Conflict
-from repos.git.paths import validate_namespace
 from repos.git.errors import GitError
+from repos.git.paths import validate_namespace
 
 
 def namespace_taken(name: str) -> bool:
@@ -30,9 +30,22 @@ def user_create(*, username: str, password: str, email: str = "", is_admin: bool
     return user
 
 
+_SECRET_KEYS = ("password", "secret", "token", "key", "authorization")
+
+
+def request_ip(request: HttpRequest | None) -> str | None:
+    """The client address of `request` (REMOTE_ADDR: a deployment behind a proxy sets it
+    from the proxy's trusted header, never from a client-supplied one)."""
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
 def audit(*, action: str, actor: User | None = None, target: str = "",
-          request: HttpRequest | None = None, **data: object) -> AuditEvent:
-    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+          request: HttpRequest | None = None, ip: str | None = None, **data: object) -> AuditEvent:
+    """Record one security event. Values under secret-looking keys are never stored: the
+    audit log must not become a place to steal credentials from."""
+    if ip is None:
+        ip = request_ip(request)
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    return AuditEvent.objects.create(action=action, actor=actor, target=target, ip=ip, data=data)
+    clean = {k: v for k, v in data.items() if not any(word in k.lower() for word in _SECRET_KEYS)}
+    return AuditEvent.objects.create(action=action, actor=actor, target=target, ip=ip, data=clean)

@@ -1,26 +1,70 @@
-"""Access-token creation and lookup: the one home of the token format."""
+"""Access tokens: creation (with fine-grained scopes and expiry), lookup, revocation.
+
+The one home of the token format. The secret is returned once by `token_create` and never
+stored (only its SHA-256); audit events name tokens by id and label, never by value.
+"""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from django.db import transaction
+from django.db.models import prefetch_related_objects
+from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import AccessToken, User
+from accounts.models import AccessToken, Organization, TokenScope, User
+from accounts.services import audit
+from hub.exceptions import BadRequest
 
 TOKEN_PREFIX = "hf_"  # clients check startswith("hf_") in places
 
 
+@dataclass(frozen=True)
+class ScopeGrant:
+    """One scope of a fine-grained token: a repository (a `repos.Repository`), an
+    organization, or neither (the user's own namespace); `access` is "read" or "write"."""
+
+    access: str = TokenScope.Access.READ
+    repository: Any = None
+    organization: Organization | None = None
+
+
+@transaction.atomic
 def token_create(*, user: User, name: str, role: str = AccessToken.Role.READ,
-                 expires_at: datetime | None = None) -> tuple[AccessToken, str]:
-    """Create a token and return it with its secret, which is never stored."""
+                 expires_at: datetime | None = None, scopes: Sequence[ScopeGrant] = (),
+                 request: HttpRequest | None = None) -> tuple[AccessToken, str]:
+    """Create a token and return it with its secret, which is never stored. Audited.
+
+    `scopes` only for `fineGrained` tokens (which without scopes can do nothing beyond
+    anonymous access).
+    """
     if role not in AccessToken.Role.values:
-        raise ValueError(f"unknown token role {role!r}")
+        raise BadRequest(f"Unknown token role {role!r}")
+    if scopes and role != AccessToken.Role.FINE_GRAINED:
+        raise BadRequest("Only fine-grained tokens have scopes")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise BadRequest("The expiry date must be in the future")
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise BadRequest("A token needs a name of at most 100 characters")
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = AccessToken.objects.create(
         user=user, name=name, role=role, key_hash=AccessToken.hash_key(key), prefix=key[:8],
         expires_at=expires_at,
     )
+    for scope in scopes:
+        if scope.access not in TokenScope.Access.values:
+            raise BadRequest(f"Unknown scope access {scope.access!r}")
+        if scope.repository is not None and scope.organization is not None:
+            raise BadRequest("A scope names a repository or an organization, not both")
+        TokenScope.objects.create(token=token, repository=scope.repository, organization=scope.organization,
+                                  access=scope.access)
+    audit(action="token.create", actor=user, target=f"token:{token.pk}", request=request, name=name, role=role,
+          expires_at=expires_at.isoformat() if expires_at else None, scopes=len(scopes))
     return token, key
 
 
@@ -34,6 +78,9 @@ def token_authenticate(key: str) -> AccessToken | None:
         return None
     if not token.is_active or not token.user.is_active:
         return None
+    if token.role == AccessToken.Role.FINE_GRAINED:
+        # The permission gate consults the scopes several times per request.
+        prefetch_related_objects([token], "scopes__organization", "scopes__repository")
     now = timezone.now()
     # Throttle the write: a token used by a download loop must not turn every GET into a
     # database write.
@@ -42,7 +89,12 @@ def token_authenticate(key: str) -> AccessToken | None:
     return token
 
 
-def token_revoke(*, token: AccessToken) -> None:
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+def token_revoke(*, token: AccessToken, actor: User | None = None, request: HttpRequest | None = None) -> None:
+    """Revoke `token` (idempotent; audited once). Takes effect on the next request: every
+    request looks the token up again."""
+    with transaction.atomic():
+        updated = AccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if updated:
+            audit(action="token.revoke", actor=actor or token.user, target=f"token:{token.pk}", request=request,
+                  name=token.name)
+    token.refresh_from_db(fields=["revoked_at"])

@@ -1,9 +1,20 @@
-"""Browser session routes, included by `repos/views/urls.py` at the site root."""
+"""Browser account routes, included by `repos/views/urls.py` at the site root (before the
+repository and `/{name}` routes, which would otherwise match `/settings/tokens`)."""
 from django.urls import path
 
-from accounts import views
+from accounts import views, views_tokens
 
 urlpatterns = [
     path("login", views.LoginView.as_view(), name="login"),
     path("logout", views.LogoutView.as_view(), name="logout"),
+    path("join", views.signup, name="signup"),
+    path("settings/profile", views.profile_settings, name="settings-profile"),
+    path("settings/password", views.PasswordChangeView.as_view(), name="password_change"),
+    path("settings/tokens", views_tokens.tokens, name="settings-tokens"),
+    path("settings/tokens/<int:token_id>/revoke", views_tokens.token_revoke_view, name="settings-token-revoke"),
+    path("password-reset", views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>", views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("password-reset/complete", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
 ]

@@ -18,3 +18,13 @@ def bob(db):
     from accounts.services import user_create
 
     return user_create(username="bob", password="bob-password-1", email="bob@example.com")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: login rate-limit counters (accounts.ratelimit)
+    must not leak from one test's failed logins into another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

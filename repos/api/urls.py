@@ -7,7 +7,8 @@ remainder split by `repos.revisions.split_revision_path`.
 """
 from django.urls import re_path
 
-from repos.api import misc, routes_read, routes_write
+from accounts import urls_api as accounts_routes
+from repos.api import misc, routes_access, routes_read, routes_write
 from repos.api.patterns import ID, T
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     re_path(r"^agent-harnesses$", misc.agent_harnesses),
     *routes_read.urlpatterns,
     *routes_write.urlpatterns,
+    *routes_access.urlpatterns,
+    *accounts_routes.urlpatterns,
     # Unknown /api/... routes: JSON 404 with an error code, never an HTML page.
     re_path(r"^.*$", misc.api_not_found),
 ]

@@ -1,9 +1,11 @@
+from repos.models.access import AccessRequest
 from repos.models.discussion import Discussion
 from repos.models.lfs import LfsObject, RepoLfsObject
 from repos.models.permissions import RepositoryGroupObjectPermission, RepositoryUserObjectPermission
 from repos.models.repository import RepoRedirect, Repository, RepoType
 
 __all__ = [
+    "AccessRequest",
     "Discussion",
     "LfsObject",
     "RepoLfsObject",

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 from django.http import HttpRequest
 
 from repos.models import Repository, RepoType
-from repos.permissions import Action, can_download, can_write, get_repo_or_404, request_principal
+from repos.permissions import Action, can_admin, can_download, can_write, get_repo_or_404, request_principal
 from repos.storage import public_url
 
 # URL prefix segment -> repository type ("" is a model).
@@ -145,6 +145,9 @@ def repo_header(request: HttpRequest, repo: Repository, *, tab: str, rev: str | 
         {"key": "files", "label": "Files and versions", "url": links.tree(rev)},
         {"key": "community", "label": "Community", "url": links.discussions()},
     ]
+    # Only writers pay for the admin check (the settings tab is for repository admins).
+    if writable and can_admin(user, repo, token=token):
+        tabs.append({"key": "settings", "label": "Settings", "url": f"{links.base}/settings"})
     for t in tabs:
         t["active"] = t["key"] == tab
     return {

@@ -23,7 +23,7 @@ from repos.permissions import check_file_access, get_repo_or_404, request_princi
 from repos.revisions import git_errors_as_http, split_revision_path
 from repos.selectors.files import file_resolve, lfs_object_available
 from repos.serving import serve_blob
-from repos.storage import git_repo, lfs_store
+from repos.storage import git_repo_for_read, lfs_store
 
 _PREFIX_TYPES = {None: RepoType.MODEL, "": RepoType.MODEL, "datasets": RepoType.DATASET, "spaces": RepoType.SPACE}
 
@@ -42,7 +42,7 @@ def resolve_file(request: HttpRequest, namespace: str, name: str, remainder: str
         return _moved(request, repo.url_path, remainder)
     check_file_access(user, repo, token=token)
 
-    git = git_repo(repo)
+    git = git_repo_for_read(repo)
     with git_errors_as_http():
         rev, path = split_revision_path(git, remainder)
         found = file_resolve(git=git, rev=rev, path=path)

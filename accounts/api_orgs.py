@@ -1,0 +1,126 @@
+"""Organizations API (ours): create and list organizations, manage members, export the audit log.
+
+`POST|GET /api/organizations`, `GET|POST /api/organizations/{org}/members`,
+`PUT|DELETE /api/organizations/{org}/members/{user}`, `GET /api/organizations/{org}/audit`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import AccessToken, Membership, Organization
+from accounts.services import audit
+from accounts.services_orgs import membership_add, membership_remove, membership_update, org_create
+from hub.exceptions import Forbidden, NotFound, Unauthorized
+from repos.api.access import _input, audit_export, user_by_name
+from repos.api.write.common import AUTH_REQUIRED
+from repos.permissions import can_admin_org, can_see_org_members, request_principal
+from repos.selectors.access import audit_events_for_org
+from repos.storage import public_url
+
+_ROLES = Membership.Role.values
+
+
+def _org(name: str) -> Organization:
+    org = Organization.objects.filter(name=name).first()
+    if org is None:
+        raise NotFound(f"Organization {name!r} not found")
+    return org
+
+
+def _principal(request: Request) -> tuple[Any, AccessToken | None]:
+    user, token = request_principal(request)
+    if not getattr(user, "is_authenticated", False):
+        raise Unauthorized(AUTH_REQUIRED)
+    return user, token
+
+
+def _serialize_org(org: Organization) -> dict[str, Any]:
+    return {"type": "org", "name": org.name, "fullname": org.fullname or org.name, "url": public_url(org.name)}
+
+
+def _serialize_members(org: Organization) -> list[dict[str, Any]]:
+    members = Membership.objects.filter(organization=org).select_related("user").order_by("user__username")
+    return [{"user": m.user.username, "fullname": m.user.fullname or m.user.username, "role": m.role}
+            for m in members]
+
+
+class OrganizationListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=96)
+        fullname = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+    def get(self, request: Request) -> Response:
+        """Organization names are public, like user names."""
+        return Response([_serialize_org(o) for o in Organization.objects.order_by("name")[:1000]])
+
+    def post(self, request: Request) -> Response:
+        user, token = _principal(request)
+        if token is not None and token.role != AccessToken.Role.WRITE:
+            raise Forbidden("Creating an organization needs a write token")
+        data = _input(self.InputSerializer, request.data)
+        org = org_create(user=user, name=data["name"], fullname=data.get("fullname", ""), request=request._request)
+        return Response(_serialize_org(org))
+
+
+class MemberListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        user = serializers.CharField(max_length=150)
+        role = serializers.ChoiceField(choices=_ROLES, default=Membership.Role.READ)
+
+    def get(self, request: Request, org: str) -> Response:
+        user, token = _principal(request)
+        organization = _org(org)
+        if not can_see_org_members(user, organization, token=token):
+            raise Forbidden("Only members can list the members of this organization")
+        return Response(_serialize_members(organization))
+
+    def post(self, request: Request, org: str) -> Response:
+        user, token = _principal(request)
+        organization = _org(org)
+        if not can_admin_org(user, organization, token=token):
+            raise Forbidden("Only admins of this organization can manage its members")
+        data = _input(self.InputSerializer, request.data)
+        membership_add(org=organization, user=user_by_name(data["user"]), role=data["role"], actor=user,
+                       request=request._request)
+        return Response(_serialize_members(organization))
+
+
+class MemberApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        role = serializers.ChoiceField(choices=_ROLES)
+
+    def _authorize(self, request: Request, org: str) -> tuple[Any, Organization]:
+        user, token = _principal(request)
+        organization = _org(org)
+        if not can_admin_org(user, organization, token=token):
+            raise Forbidden("Only admins of this organization can manage its members")
+        return user, organization
+
+    def put(self, request: Request, org: str, username: str) -> Response:
+        user, organization = self._authorize(request, org)
+        data = _input(self.InputSerializer, request.data)
+        membership_update(org=organization, user=user_by_name(username), role=data["role"], actor=user,
+                          request=request._request)
+        return Response(_serialize_members(organization))
+
+    def delete(self, request: Request, org: str, username: str) -> Response:
+        user, organization = self._authorize(request, org)
+        membership_remove(org=organization, user=user_by_name(username), actor=user, request=request._request)
+        return Response(_serialize_members(organization))
+
+
+class OrgAuditApi(APIView):
+    def get(self, request: Request, org: str) -> HttpResponse:
+        user, token = _principal(request)
+        organization = _org(org)
+        if not can_admin_org(user, organization, token=token):
+            raise Forbidden("Only admins of this organization can read its audit log")
+        events = list(audit_events_for_org(org=organization))
+        audit(action="org.audit_log.export", actor=user, target=f"org:{organization.name}", request=request._request)
+        return audit_export(events, filename=f"{organization.name}-audit.json")

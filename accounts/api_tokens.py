@@ -1,0 +1,111 @@
+"""Access tokens API (ours): `GET|POST /api/tokens`, `DELETE /api/tokens/{id}`.
+
+Only the token's owner manages it, from a browser session or with a write token. The secret
+is in the creation response and nowhere else, ever.
+
+POST body: `{"name", "role": "read"|"write"|"fineGrained", "expiresAt"?: ISO date,
+"scopes"?: [{"type": "model"|"dataset"|"space"|"org"|"user", "name": "ns/name"|"org"|"me",
+"access": "read"|"write"}]}`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import _hf_date, fine_grained_payload
+from accounts.models import AccessToken, Membership, Organization, TokenScope
+from accounts.tokens import ScopeGrant, token_create, token_revoke
+from hub.exceptions import BadRequest, Forbidden, NotFound, Unauthorized
+from repos.api.access import _input
+from repos.api.write.common import AUTH_REQUIRED
+from repos.models.repository import RepoType
+from repos.permissions import can_manage_token, get_repo_or_404, request_principal
+
+MAX_SCOPES = 100
+
+
+def _owner(request: Request) -> Any:
+    user, token = request_principal(request)
+    if not getattr(user, "is_authenticated", False):
+        raise Unauthorized(AUTH_REQUIRED)
+    if not can_manage_token(user, user, token=token):
+        raise Forbidden("Managing tokens needs a browser session or a write token")
+    return user
+
+
+def serialize_token(token: AccessToken) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": str(token.pk), "displayName": token.name, "role": token.role,
+        "createdAt": _hf_date(token.created_at), "expiresAt": _hf_date(token.expires_at),
+        "lastUsedAt": _hf_date(token.last_used_at), "revoked": token.revoked_at is not None,
+        "active": token.is_active,
+    }
+    if token.role == AccessToken.Role.FINE_GRAINED:
+        data["fineGrained"] = fine_grained_payload(token)
+    return data
+
+
+class _ScopeSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=[*RepoType.values, "org", "user"])
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    access = serializers.ChoiceField(choices=TokenScope.Access.values, default=TokenScope.Access.READ)
+
+
+def _scope_grant(user: Any, scope: dict[str, Any]) -> ScopeGrant:
+    """A scope the user is entitled to name: a repository they can read, an organization they
+    belong to, or their own namespace. The scope never adds rights (the gate intersects)."""
+    kind, name, access = scope["type"], scope.get("name") or "", scope["access"]
+    if kind == "user":
+        if name not in ("", user.username):
+            raise BadRequest("A user scope can only name yourself")
+        return ScopeGrant(access=access)
+    if kind == "org":
+        org = Organization.objects.filter(name=name).first()
+        if org is None or not Membership.objects.filter(organization=org, user=user).exists():
+            raise NotFound(f"Organization {name!r} not found")
+        return ScopeGrant(access=access, organization=org)
+    namespace, slash, repo_name = name.partition("/")
+    if not slash:
+        raise BadRequest(f"Invalid repository {name!r}: expected 'namespace/name'")
+    repo = get_repo_or_404(user, repo_type=kind, namespace=namespace, name=repo_name, follow_redirects=False)
+    return ScopeGrant(access=access, repository=repo)
+
+
+class TokenListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        role = serializers.ChoiceField(choices=AccessToken.Role.values, default=AccessToken.Role.READ)
+        expiresAt = serializers.DateTimeField(required=False, allow_null=True)  # noqa: N815 - wire name
+        scopes = _ScopeSerializer(many=True, required=False)
+
+    def get(self, request: Request) -> Response:
+        user = _owner(request)
+        tokens = (AccessToken.objects.filter(user=user, revoked_at__isnull=True)
+                  .prefetch_related("scopes__organization", "scopes__repository").order_by("-created_at"))
+        return Response([serialize_token(t) for t in tokens])
+
+    def post(self, request: Request) -> Response:
+        user = _owner(request)
+        data = _input(self.InputSerializer, request.data)
+        scopes = data.get("scopes") or []
+        if len(scopes) > MAX_SCOPES:
+            raise BadRequest(f"At most {MAX_SCOPES} scopes")
+        grants = [_scope_grant(user, s) for s in scopes]
+        token, key = token_create(user=user, name=data["name"], role=data["role"],
+                                  expires_at=data.get("expiresAt"), scopes=grants, request=request._request)
+        # Shown once: the only response that ever carries the secret.
+        return Response({**serialize_token(token), "token": key}, status=201)
+
+
+class TokenApi(APIView):
+    def delete(self, request: Request, token_id: str) -> Response:
+        user = _owner(request)
+        token = AccessToken.objects.filter(user=user, pk=token_id).first()
+        if token is None:
+            raise NotFound("Token not found")
+        token_revoke(token=token, actor=user, request=request._request)
+        return Response({"success": True})

@@ -1,0 +1,184 @@
+"""`/{ns}/{name}/settings`: visibility, gating, collaborators, the access-request queue, the
+audit log and deletion. Repository admins only (`get_repo_or_404(..., action="admin")`):
+readers get 403, everyone else the same 404 as a missing repository.
+
+Every change is a POST to its own URL that calls one service and redirects back with a
+message; a refused change (the service's HubError) becomes an error message, not a 500.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts.forms import CollaboratorForm
+from hub.exceptions import BadRequest, HubError
+from repos.api.access import user_by_name
+from repos.models import AccessRequest, Repository
+from repos.permissions import request_principal
+from repos.selectors.access import access_request_list, audit_events_for_repo, collaborator_list
+from repos.services.access import access_request_decide, collaborator_remove, collaborator_set
+from repos.services.repos import repo_delete, repo_update_settings
+from repos.views.context import load_repo, repo_header
+from repos.views.repo_pages import canonical_redirect
+from repos.views.write import login_required_page
+
+AUDIT_ROWS = 50
+_ROLES = ("read", "write", "admin")
+_GATING = [("", "Off: anyone who can see the repository downloads its files"),
+           (Repository.Gated.AUTO, "Automatic: requests are accepted at once"),
+           (Repository.Gated.MANUAL, "Manual: an admin reviews every request")]
+
+
+def settings_url(repo: Repository) -> str:
+    return f"/{repo.url_path}/settings"
+
+
+def _admin_repo(request: HttpRequest, kwargs: dict[str, Any]) -> Repository:
+    return load_repo(request, prefix=kwargs.get("prefix"), namespace=kwargs["namespace"], name=kwargs["name"],
+                     action="admin")
+
+
+@login_required_page
+@require_safe
+def repo_settings(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
+    repo = load_repo(request, prefix=prefix, namespace=namespace, name=name, action="admin")
+    if moved := canonical_redirect(request, repo, namespace, name):
+        return moved
+    ctx = repo_header(request, repo, tab="settings", writable=True)
+    requests = {status: list(access_request_list(repo=repo, status=status)) for status in AccessRequest.Status.values}
+    ctx.update({
+        "settings_url": settings_url(repo),
+        "gating_choices": _GATING,
+        "collaborators": collaborator_list(repo=repo),
+        "roles": _ROLES,
+        "collaborator_form": CollaboratorForm(),
+        "pending": requests[AccessRequest.Status.PENDING],
+        "accepted": requests[AccessRequest.Status.ACCEPTED],
+        "rejected": requests[AccessRequest.Status.REJECTED],
+        "pending_actions": [("accepted", "Accept"), ("rejected", "Reject")],
+        "accepted_actions": [("rejected", "Revoke")],
+        "rejected_actions": [("accepted", "Accept"), ("pending", "Reopen")],
+        "audit_events": list(audit_events_for_repo(repo=repo)[:AUDIT_ROWS]),
+        "audit_export_url": f"/api/{repo.api_plural}/{repo.repo_id}/audit",
+    })
+    return render(request, "repos/settings.html", ctx)
+
+
+def _change(request: HttpRequest, repo: Repository, change: Callable[[], str]) -> HttpResponse:
+    """Run `change` (one service call returning the success message) and go back to the page."""
+    try:
+        text = change()
+    except HubError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, text)
+    return HttpResponseRedirect(settings_url(repo))
+
+
+@login_required_page
+@require_POST
+def visibility(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    repo = _admin_repo(request, kwargs)
+    user, _token = request_principal(request)
+    value = request.POST.get("visibility")
+
+    def change() -> str:
+        if value not in ("public", "private"):
+            raise BadRequest("Choose public or private")
+        repo_update_settings(repo=repo, user=user, private=value == "private", request=request)
+        return f"The repository is now {value}."
+    return _change(request, repo, change)
+
+
+@login_required_page
+@require_POST
+def gating(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    repo = _admin_repo(request, kwargs)
+    user, _token = request_principal(request)
+    value = request.POST.get("gated", "")
+
+    def change() -> str:
+        repo_update_settings(repo=repo, user=user, gated=value, request=request)
+        return "Access requests are now " + ({"": "off", "auto": "accepted automatically"}
+                                              .get(value, "reviewed manually")) + "."
+    return _change(request, repo, change)
+
+
+@login_required_page
+@require_POST
+def collaborator_add(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    repo = _admin_repo(request, kwargs)
+    user, _token = request_principal(request)
+    form = CollaboratorForm(request.POST)
+
+    def change() -> str:
+        if not form.is_valid():
+            raise BadRequest("Give a username and a role (read, write or admin)")
+        member = user_by_name(form.cleaned_data["username"].strip())
+        collaborator_set(repo=repo, user=member, role=form.cleaned_data["role"], actor=user, request=request)
+        return f"{member.username} now has {form.cleaned_data['role']} access."
+    return _change(request, repo, change)
+
+
+@login_required_page
+@require_POST
+def collaborator_role(request: HttpRequest, username: str, **kwargs: Any) -> HttpResponse:
+    repo = _admin_repo(request, kwargs)
+    user, _token = request_principal(request)
+    role = request.POST.get("role", "")
+
+    def change() -> str:
+        member = user_by_name(username)
+        collaborator_set(repo=repo, user=member, role=role, actor=user, request=request)
+        return f"{member.username} now has {role} access."
+    return _change(request, repo, change)
+
+
+@login_required_page
+@require_POST
+def collaborator_delete(request: HttpRequest, username: str, **kwargs: Any) -> HttpResponse:
+    repo = _admin_repo(request, kwargs)
+    user, _token = request_principal(request)
+
+    def change() -> str:
+        member = user_by_name(username)
+        collaborator_remove(repo=repo, user=member, actor=user, request=request)
+        return f"{member.username} is no longer a collaborator."
+    return _change(request, repo, change)
+
+
+@login_required_page
+@require_POST
+def access_request(request: HttpRequest, username: str, **kwargs: Any) -> HttpResponse:
+    repo = _admin_repo(request, kwargs)
+    user, _token = request_principal(request)
+    status = request.POST.get("status", "")
+    labels = {"accepted": "accepted", "rejected": "rejected", "pending": "moved back to pending"}
+
+    def change() -> str:
+        if status not in labels:
+            raise BadRequest("Invalid status")
+        member = user_by_name(username)
+        access_request_decide(repo=repo, user=member, status=status, actor=user,
+                              reason=request.POST.get("reason", ""), request=request)
+        return f"The request of {member.username} was {labels[status]}."
+    return _change(request, repo, change)
+
+
+@login_required_page
+@require_POST
+def delete(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    repo = _admin_repo(request, kwargs)
+    user, _token = request_principal(request)
+    if request.POST.get("confirm", "").strip() != repo.repo_id:
+        messages.error(request, f"Type {repo.repo_id} to confirm the deletion.")
+        return HttpResponseRedirect(settings_url(repo))
+    repo_id, namespace = repo.repo_id, repo.namespace
+    repo_delete(repo=repo, user=user, request=request)
+    messages.success(request, f"{repo_id} was deleted.")
+    return HttpResponseRedirect(f"/{namespace}")

@@ -1,0 +1,210 @@
+"""The declared access rule of every route, for the permission matrix (test_permission_matrix).
+
+Keys are the full regex of a route as `django.urls.get_resolver()` yields it (include
+prefixes joined). A route missing here fails the matrix: adding a URL means deciding who may
+call it. Each rule names what the route needs and how to build a sample request:
+
+* `public`     anyone (an invalid token is still refused: 401)
+* `auth`       any signed-in user (anonymous: 401 or a redirect to the login page)
+* `auth_full`  the user themselves with a session or write token (fine-grained/read: 403)
+* `session`    a browser session only (every token: 403; anonymous: the login page)
+* `read`       read access to the repo (else the answer of a missing repo)
+* `download`   read access, and on gated repos write access or an accepted request
+* `contribute` push to own PR refs: writers, or anyone who may open a PR
+* `write`, `admin`  that level on the repo (readers without it: 403; anonymous: 401)
+* `auth_read`  signed in (401 first, like for a missing repo), then read access
+* `org_create` create a repo in the fixture organization: org writers and admins
+* `org_member`, `org_admin`  member / admin of the fixture organization
+* `signed`     a signed URL minted by a batch response; credentials alone never suffice
+* `staff`      Django admin: site staff only
+
+Sample builders get (repo_path, api_id, plural, extra) where repo_path is `[datasets/]ns/name`,
+api_id is `ns/name`, plural is `models|datasets` and extra is a dict with the fixture's names.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+T = r"(?P<plural>models|datasets|spaces)"
+ID = r"(?P<namespace>[\w.\-]+)/(?P<name>[\w.\-]+)"
+API = "api/^" + T + "/" + ID
+PREFIX = r"^(?:(?P<prefix>datasets|spaces)/)?"
+GIT = PREFIX + r"(?P<namespace>[\w.\-]+)/(?P<name>[\w.\-]+?)(?:\.git)?"
+HTML = PREFIX + ID
+ORG_HTML = r"^(?:organizations/)?(?P<org>[\w.\-]+)"
+FORM = "application/x-www-form-urlencoded"
+OID = "0" * 64
+
+Builder = Callable[[str, str, str, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    needs: str
+    build: Builder
+    repo: bool = True  # the sample URL names a fixture repo (hidden-vs-missing is compared)
+    destructive: bool = False  # allowed personas run it on a throwaway repo
+    notes: str = field(default="", compare=False)
+
+
+def req(method: str, path: str, data: Any = None, content_type: str = "application/json",
+        **extra: Any) -> dict[str, Any]:
+    return {"method": method, "path": path, "data": data, "content_type": content_type, **extra}
+
+
+def lfs_batch(path: str) -> dict[str, Any]:
+    body = {"operation": "download", "transfers": ["basic"], "objects": [{"oid": OID, "size": 1}]}
+    return req("POST", f"/{path}.git/info/lfs/objects/batch", body, "application/vnd.git-lfs+json")
+
+
+RULES: dict[str, Rule] = {
+    # --- API: ours and HF's, no repository in the URL
+    r"api/^agent-harnesses$": Rule("public", lambda p, i, t, x: req("GET", "/api/agent-harnesses"), repo=False),
+    r"api/^whoami-v2$": Rule("auth", lambda p, i, t, x: req("GET", "/api/whoami-v2"), repo=False),
+    r"api/^" + T + "$": Rule("public", lambda p, i, t, x: req("GET", f"/api/{t}"), repo=False),
+    r"api/^validate-yaml$": Rule("public", lambda p, i, t, x: req(
+        "POST", "/api/validate-yaml", {"content": "---\nlicense: mit\n---\n", "repoType": "model"}), repo=False),
+    r"api/^repos/create$": Rule("org_create", lambda p, i, t, x: req(
+        "POST", "/api/repos/create", {"name": x["fresh_name"](), "organization": x["org"],
+                                      "type": t[:-1]}), repo=False),
+    r"api/^repos/delete$": Rule("admin", lambda p, i, t, x: req(
+        "DELETE", "/api/repos/delete", {"name": i.split("/")[1], "organization": i.split("/")[0],
+                                        "type": t[:-1]}), destructive=True),
+    r"api/^repos/move$": Rule("admin", lambda p, i, t, x: req(
+        "POST", "/api/repos/move", {"fromRepo": i, "toRepo": f"{x['org']}/{x['fresh_name']()}",
+                                    "type": t[:-1]}), destructive=True),
+    r"api/^organizations$": Rule("public", lambda p, i, t, x: req("GET", "/api/organizations"), repo=False),
+    r"api/^organizations/(?P<org>[\w.\-]+)/members$": Rule(
+        "org_member", lambda p, i, t, x: req("GET", f"/api/organizations/{x['org']}/members"), repo=False),
+    r"api/^organizations/(?P<org>[\w.\-]+)/members/(?P<username>[\w.\-]+)$": Rule(
+        "org_admin", lambda p, i, t, x: req("DELETE", f"/api/organizations/{x['org']}/members/nobody"), repo=False),
+    r"api/^organizations/(?P<org>[\w.\-]+)/audit$": Rule(
+        "org_admin", lambda p, i, t, x: req("GET", f"/api/organizations/{x['org']}/audit"), repo=False),
+    r"api/^tokens$": Rule("auth_full", lambda p, i, t, x: req("GET", "/api/tokens"), repo=False),
+    r"api/^tokens/(?P<token_id>[0-9]+)$": Rule(
+        "auth_full", lambda p, i, t, x: req("DELETE", "/api/tokens/999999999"), repo=False),
+    r"api/^.*$": Rule("public", lambda p, i, t, x: req("GET", "/api/no-such-route"), repo=False),
+    # Xet is refused the same way for every repository, existing or not.
+    API + r"/xet-(?:read|write)-token/(?P<rev>.*)$": Rule(
+        "public", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/xet-read-token/main")),
+    # --- API on one repository
+    API + "$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}")),
+    API + r"/revision/(?P<rev>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/revision/main")),
+    API + r"/auth-check(?:/(?P<access>write))?$": Rule(
+        "download", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/auth-check")),
+    API + r"/tree/(?P<remainder>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/tree/main")),
+    API + r"/paths-info/(?P<rev>.+)$": Rule(
+        "read", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/paths-info/main", {"paths": ["config.json"]})),
+    API + r"/refs$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/refs")),
+    API + r"/commits/(?P<rev>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/commits/main")),
+    API + r"/settings$": Rule("admin", lambda p, i, t, x: req("PUT", f"/api/{t}/{i}/settings", {})),
+    API + r"/preupload/(?P<rev>.+)$": Rule(
+        "write", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/preupload/main", {"files": []})),
+    API + r"/commit/(?P<rev>.+)$": Rule(
+        "write", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/commit/main", b"not ndjson\n",
+                                        "application/x-ndjson")),
+    API + r"/branch/(?P<rev>.+)$": Rule(
+        "write", lambda p, i, t, x: req("DELETE", f"/api/{t}/{i}/branch/no-such-branch")),
+    API + r"/tag/(?P<rev>.+)$": Rule("write", lambda p, i, t, x: req("DELETE", f"/api/{t}/{i}/tag/no-such-tag")),
+    API + r"/super-squash/(?P<rev>.+)$": Rule(
+        "write", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/super-squash/no-such-branch", {})),
+    API + r"/collaborators$": Rule("admin", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/collaborators")),
+    API + r"/collaborators/(?P<username>[\w.\-]+)$": Rule(
+        "admin", lambda p, i, t, x: req("DELETE", f"/api/{t}/{i}/collaborators/nobody")),
+    API + r"/ask-access$": Rule("auth_read", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/ask-access", {})),
+    API + r"/user-access-request/(?P<status>pending|accepted|rejected)$": Rule(
+        "write", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/user-access-request/pending")),
+    API + r"/user-access-request/handle$": Rule(
+        "write", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/user-access-request/handle",
+                                        {"user": "nobody", "status": "accepted"})),
+    API + r"/user-access-request/grant$": Rule(
+        "write", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/user-access-request/grant", {"user": "nobody"})),
+    API + r"/audit$": Rule("admin", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/audit")),
+    # --- git smart HTTP and LFS
+    GIT + r"/info/refs$": Rule("download", lambda p, i, t, x: req("GET", f"/{p}.git/info/refs",
+                                                                  QUERY_STRING="service=git-upload-pack")),
+    GIT + r"/git-upload-pack$": Rule("download", lambda p, i, t, x: req(
+        "POST", f"/{p}.git/git-upload-pack", b"0000", "application/x-git-upload-pack-request")),
+    GIT + r"/git-receive-pack$": Rule("contribute", lambda p, i, t, x: req(
+        "POST", f"/{p}.git/git-receive-pack", b"0000", "application/x-git-receive-pack-request")),
+    GIT + r"/info/lfs/objects/batch$": Rule("download", lambda p, i, t, x: lfs_batch(p)),
+    GIT + r"/info/lfs/objects/verify$": Rule("download", lambda p, i, t, x: req(
+        "POST", f"/{p}.git/info/lfs/objects/verify", {"oid": OID, "size": 1}, "application/vnd.git-lfs+json")),
+    GIT + r"/info/lfs/objects/(?P<oid>[0-9a-f]{64})$": Rule(
+        "download", lambda p, i, t, x: req("GET", f"/{p}.git/info/lfs/objects/{OID}")),
+    GIT + r"/info/lfs/locks/verify$": Rule("contribute", lambda p, i, t, x: req(
+        "POST", f"/{p}.git/info/lfs/locks/verify", {}, "application/vnd.git-lfs+json")),
+    GIT + r"/info/lfs/locks(?:/(?P<rest>.*))?$": Rule(
+        "download", lambda p, i, t, x: req("GET", f"/{p}.git/info/lfs/locks")),
+    r"^lfs-upload/(?P<key>[0-9a-f]{32})/(?P<oid>[0-9a-f]{64})$": Rule(
+        "signed", lambda p, i, t, x: req("PUT", f"/lfs-upload/{'0' * 32}/{OID}", b"x", "application/octet-stream"),
+        repo=False),
+    # --- file bytes
+    PREFIX + ID + r"/resolve/(?P<remainder>.+)$": Rule(
+        "download", lambda p, i, t, x: req("GET", f"/{p}/resolve/main/config.json")),
+    # --- HTML
+    "": Rule("public", lambda p, i, t, x: req("GET", "/"), repo=False),
+    "login": Rule("public", lambda p, i, t, x: req("GET", "/login"), repo=False),
+    "logout": Rule("public", lambda p, i, t, x: req("GET", "/logout"), repo=False),
+    "models": Rule("public", lambda p, i, t, x: req("GET", "/models"), repo=False),
+    "datasets": Rule("public", lambda p, i, t, x: req("GET", "/datasets"), repo=False),
+    "spaces": Rule("public", lambda p, i, t, x: req("GET", "/spaces"), repo=False),
+    "new": Rule("auth_full", lambda p, i, t, x: req("GET", "/new"), repo=False),
+    "new-dataset": Rule("auth_full", lambda p, i, t, x: req("GET", "/new-dataset"), repo=False),
+    # --- HTML: accounts and organizations
+    "join": Rule("public", lambda p, i, t, x: req("GET", "/join"), repo=False),
+    "settings/profile": Rule("auth", lambda p, i, t, x: req("GET", "/settings/profile"), repo=False),
+    "settings/password": Rule("auth", lambda p, i, t, x: req("GET", "/settings/password"), repo=False),
+    "settings/tokens": Rule("auth_full", lambda p, i, t, x: req("GET", "/settings/tokens"), repo=False),
+    "settings/tokens/<int:token_id>/revoke": Rule(
+        "auth_full", lambda p, i, t, x: req("POST", "/settings/tokens/999999999/revoke", {}), repo=False),
+    "password-reset": Rule("public", lambda p, i, t, x: req("GET", "/password-reset"), repo=False),
+    "password-reset/sent": Rule("public", lambda p, i, t, x: req("GET", "/password-reset/sent"), repo=False),
+    "password-reset/<uidb64>/<token>": Rule(
+        "public", lambda p, i, t, x: req("GET", "/password-reset/MQ/bad-token"), repo=False),
+    "password-reset/complete": Rule("public", lambda p, i, t, x: req("GET", "/password-reset/complete"), repo=False),
+    "organizations/new": Rule("session", lambda p, i, t, x: req("GET", "/organizations/new"), repo=False),
+    ORG_HTML + r"/settings/members$": Rule(
+        "org_admin", lambda p, i, t, x: req("GET", f"/{x['org']}/settings/members"), repo=False),
+    ORG_HTML + r"/settings/members/(?P<username>[\w.\-]+)/role$": Rule(
+        "org_admin", lambda p, i, t, x: req("POST", f"/{x['org']}/settings/members/nobody/role",
+                                            "role=read", FORM), repo=False),
+    ORG_HTML + r"/settings/members/(?P<username>[\w.\-]+)/remove$": Rule(
+        "org_admin", lambda p, i, t, x: req("POST", f"/{x['org']}/settings/members/nobody/remove", "", FORM),
+        repo=False),
+    # User and organization pages list only what the caller may see (test_listings).
+    r"^(?P<namespace>[\w.\-]+)$": Rule("public", lambda p, i, t, x: req("GET", f"/{x['org']}"), repo=False),
+    # --- HTML: repository settings (admins)
+    HTML + r"/settings$": Rule("admin", lambda p, i, t, x: req("GET", f"/{p}/settings")),
+    HTML + r"/settings/visibility$": Rule("admin", lambda p, i, t, x: req("POST", f"/{p}/settings/visibility",
+                                                                          "", FORM)),
+    HTML + r"/settings/gating$": Rule("admin", lambda p, i, t, x: req("POST", f"/{p}/settings/gating", "", FORM)),
+    HTML + r"/settings/collaborators$": Rule(
+        "admin", lambda p, i, t, x: req("POST", f"/{p}/settings/collaborators", "user=nobody&role=read", FORM)),
+    HTML + r"/settings/collaborators/(?P<username>[\w.\-]+)/role$": Rule(
+        "admin", lambda p, i, t, x: req("POST", f"/{p}/settings/collaborators/nobody/role", "role=read", FORM)),
+    HTML + r"/settings/collaborators/(?P<username>[\w.\-]+)/remove$": Rule(
+        "admin", lambda p, i, t, x: req("POST", f"/{p}/settings/collaborators/nobody/remove", "", FORM)),
+    # The API lets writers decide too (as the Hub does); the settings page is for admins.
+    HTML + r"/settings/access-requests/(?P<username>[\w.\-]+)$": Rule(
+        "admin", lambda p, i, t, x: req("POST", f"/{p}/settings/access-requests/nobody", "status=accepted", FORM)),
+    HTML + r"/settings/delete$": Rule("admin", lambda p, i, t, x: req(
+        "POST", f"/{p}/settings/delete", f"confirm={i}", FORM), destructive=True),
+    # --- HTML: repository pages
+    HTML + "$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}")),
+    HTML + r"/tree/(?P<remainder>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/tree/main")),
+    # Gated: the page shows that the file is restricted, not its content (checked elsewhere).
+    HTML + r"/blob/(?P<remainder>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/blob/main/config.json")),
+    HTML + r"/commits/(?P<remainder>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/commits/main")),
+    HTML + r"/commit/(?P<rev>[^/]+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/commit/{x['sha']}")),
+    HTML + r"/discussions$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/discussions")),
+    HTML + r"/upload/(?P<remainder>.+)$": Rule("write", lambda p, i, t, x: req("GET", f"/{p}/upload/main")),
+    HTML + r"/edit/(?P<remainder>.+)$": Rule("write", lambda p, i, t, x: req("GET", f"/{p}/edit/main/config.json")),
+    HTML + r"/new-file/(?P<remainder>.+)$": Rule("write", lambda p, i, t, x: req("GET", f"/{p}/new-file/main")),
+}
+
+# Django's admin site: one rule for all of its routes.
+ADMIN_PREFIX = "admin/"
+ADMIN_RULE = Rule("staff", lambda p, i, t, x: req("GET", "/admin/"), repo=False)
