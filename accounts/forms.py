@@ -14,15 +14,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import AccessToken, Membership, TokenScope, User
+from accounts.services import RESERVED_NAMESPACES
 from repos.git.errors import GitError
 from repos.git.paths import validate_namespace
-
-# First path segments the site itself uses: a user or organization with one of these names
-# would be unreachable at `/{name}` (the routes are matched first).
-RESERVED_NAMESPACES = frozenset({
-    "admin", "api", "datasets", "docs", "join", "login", "logout", "models", "new", "new-dataset",
-    "organizations", "password-reset", "search", "settings", "signup", "spaces", "static", "lfs-upload",
-})
 
 _NAME_ATTRS = {"autocomplete": "off", "spellcheck": "false", "pattern": r"[A-Za-z0-9_.\-]+"}
 

@@ -9,6 +9,25 @@ from hub.exceptions import BadRequest, Conflict
 from repos.git.errors import GitError
 from repos.git.paths import validate_namespace
 
+# First path segments the site itself uses: a user or organization with one of these names
+# would be unreachable at `/{name}` (those routes are matched first).
+RESERVED_NAMESPACES = frozenset({
+    "admin", "api", "datasets", "docs", "join", "login", "logout", "models", "new", "new-dataset",
+    "organizations", "password-reset", "search", "settings", "signup", "spaces", "static", "lfs-upload",
+})
+
+
+def namespace_check(name: str, *, kind: str) -> None:
+    """The one rule for a new user or organization name: valid, not reserved, not taken."""
+    try:
+        validate_namespace(name)
+    except GitError as exc:
+        raise BadRequest(f"Invalid {kind} name: {exc}") from exc
+    if name.lower() in RESERVED_NAMESPACES:
+        raise BadRequest(f"{name!r} is reserved, choose another {kind} name")
+    if namespace_taken(name):
+        raise Conflict(f"The name {name!r} is already taken")
+
 
 def namespace_taken(name: str) -> bool:
     """Users and organizations share one namespace (`ns/name` is unique across both)."""
@@ -18,12 +37,7 @@ def namespace_taken(name: str) -> bool:
 
 @transaction.atomic
 def user_create(*, username: str, password: str, email: str = "", is_admin: bool = False) -> User:
-    try:
-        validate_namespace(username)
-    except GitError as exc:
-        raise BadRequest(f"Invalid username: {exc}") from exc
-    if namespace_taken(username):
-        raise Conflict(f"The name {username!r} is already taken")
+    namespace_check(username, kind="user")
     user = User(username=username, email=email, is_staff=is_admin, is_superuser=is_admin)
     user.set_password(password)
     user.save()

@@ -9,10 +9,8 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.models import Membership, Organization, User
-from accounts.services import audit, namespace_taken
+from accounts.services import audit, namespace_check
 from hub.exceptions import BadRequest, Conflict, NotFound
-from repos.git.errors import GitError
-from repos.git.paths import validate_namespace
 
 
 def _target(org: Organization) -> str:
@@ -28,12 +26,7 @@ def _role(role: str) -> str:
 @transaction.atomic
 def org_create(*, user: User, name: str, fullname: str = "", request: HttpRequest | None = None) -> Organization:
     """Create an organization with `user` as its admin. Names share one namespace with users."""
-    try:
-        validate_namespace(name)
-    except GitError as exc:
-        raise BadRequest(f"Invalid organization name: {exc}") from exc
-    if namespace_taken(name):
-        raise Conflict(f"The name {name!r} is already taken")
+    namespace_check(name, kind="organization")
     org = Organization.objects.create(name=name, fullname=fullname[:150])
     Membership.objects.create(organization=org, user=user, role=Membership.Role.ADMIN)
     audit(action="org.create", actor=user, target=_target(org), request=request)
