@@ -36,7 +36,6 @@ _ORG_ROLE_LEVEL = {
     Membership.Role.ADMIN: ADMIN,
 }
 _PERM_LEVEL = {"read_repo": READ, "write_repo": WRITE, "admin_repo": ADMIN}
-_ACTION_LEVEL = {"read": READ, "write": WRITE, "admin": ADMIN}
 _WRITE_ROLES = (Membership.Role.WRITE, Membership.Role.ADMIN)
 
 

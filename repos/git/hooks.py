@@ -47,6 +47,12 @@ SERVER_READ_TIMEOUT = 60.0
 NOT_CONNECTED_MESSAGE = "Pushes to this repository are only accepted through the hub.\n"
 
 
+def hooks_installed() -> bool:
+    """Whether git will run our hooks. git silently skips a hook file that is not executable
+    (a checkout that lost its modes), which would let pushes bypass the policy entirely."""
+    return all(os.access(HOOKS_DIR / name, os.X_OK) for name in HOOK_NAMES)
+
+
 @dataclass(frozen=True)
 class RefUpdate:
     """One line of a pre-/post-receive hook's input. `old`/`new` are None for create/delete."""

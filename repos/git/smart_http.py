@@ -3,12 +3,14 @@
 Pure layer (no Django). The web view hands over the request body as an iterator of chunks
 and returns `GitRpc` itself as the response body; a pack is never held in memory:
 
-* the request body is copied into git's stdin by a feeder thread, chunk by chunk;
+* the request body (read by `repos.git.http_body`) is copied into git's stdin by a feeder
+  thread, chunk by chunk;
 * git's stdout is read with `select` and yielded as it comes;
 * "side channels" (the hook bridge of `repos.git.hooks`) are served from the same loop, so
   a hook callback runs in the thread that serves the request;
-* closing the iterator (the client went away, the time bound passed) kills git's whole
-  process group: receive-pack's quarantine then guarantees nothing of the push lands.
+* closing the iterator (the client went away, the time bound passed) ends git: a
+  receive-pack is first given the end of its input so that it fails and cleans up by itself
+  (its quarantine guarantees nothing of the push lands), then git's process group is killed.
 
 Every git invocation is an argv list; the only path on it is the repository's own git
 directory (computed by `paths.storage_path`, never from user text). Git runs with a minimal
@@ -23,7 +25,6 @@ import signal
 import subprocess
 import threading
 import time
-import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -34,18 +35,12 @@ CHUNK_SIZE = 64 * 1024
 DEFAULT_TIMEOUT = 3600.0
 # upload-pack gives up on a client that stops reading or writing for this long.
 UPLOAD_PACK_IDLE_TIMEOUT = 600
-# Fetch requests (want/have negotiation) are small; this bounds a gzip bomb.
-MAX_GUNZIP_BYTES = 256 * 1024 * 1024
 _STDERR_KEEP = 64 * 1024
 _KILL_GRACE = 5.0
 
 
 class SmartHttpError(Exception):
-    """The request cannot be served (unknown service, malformed body)."""
-
-
-class IncompleteBody(SmartHttpError):
-    """The client sent fewer bytes than it announced (it disconnected mid-upload)."""
+    """The request cannot be served (an unknown service)."""
 
 
 class SideChannel(Protocol):
@@ -83,63 +78,6 @@ def git_protocol(header: str | None) -> str | None:
     if header is not None and header.strip() == "version=2":
         return "version=2"
     return None
-
-
-# --------------------------------------------------------------------------- bodies
-
-
-def iter_body(stream: object, length: int | None, *, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """Read a request body from a WSGI input stream in chunks.
-
-    `length` is the Content-Length; None means the server de-chunked a
-    `Transfer-Encoding: chunked` body and the stream ends at EOF (gunicorn sets
-    `wsgi.input_terminated`). Raises IncompleteBody when the stream ends early.
-    """
-    read = getattr(stream, "read")
-    if length is None:
-        while True:
-            chunk = read(chunk_size)
-            if not chunk:
-                return
-            yield bytes(chunk)
-    remaining = length
-    while remaining > 0:
-        chunk = read(min(chunk_size, remaining))
-        if not chunk:
-            raise IncompleteBody(f"request body ended {remaining} bytes early")
-        remaining -= len(chunk)
-        yield bytes(chunk)
-
-
-def gunzip_chunks(chunks: Iterable[bytes], *, limit: int = MAX_GUNZIP_BYTES) -> Iterator[bytes]:
-    """Decode a gzip stream chunk by chunk; never more than CHUNK_SIZE is inflated at once
-    and at most `limit` bytes overall (a small body must not inflate without bound)."""
-    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    total = 0
-
-    def emit(data: bytes) -> bytes:
-        nonlocal total
-        total += len(data)
-        if total > limit:
-            raise SmartHttpError(f"decompressed request body exceeds {limit} bytes")
-        return data
-
-    try:
-        for chunk in chunks:
-            data = decoder.decompress(chunk, CHUNK_SIZE)
-            if data:
-                yield emit(data)
-            while decoder.unconsumed_tail:
-                data = decoder.decompress(decoder.unconsumed_tail, CHUNK_SIZE)
-                if data:
-                    yield emit(data)
-        data = decoder.flush()
-        if data:
-            yield emit(data)
-    except zlib.error as exc:
-        raise SmartHttpError(f"invalid gzip request body: {exc}") from None
-    if not decoder.eof:
-        raise SmartHttpError("truncated gzip request body")
 
 
 # --------------------------------------------------------------------------- commands
@@ -211,8 +149,8 @@ def git_argv(service: str, git_dir: Path, *, config: Mapping[str, str], advertis
 class GitRpc:
     """A running git service whose stdout is consumed by iterating this object.
 
-    Iterate once; `close()` (called by WSGI servers on the response iterator, also on client
-    disconnect) stops everything: it kills git's process group if it is still running.
+    Iterate once. `close()` (called by WSGI servers on the response iterator, also when the
+    client disconnected) stops everything; see there for how git is ended.
     """
 
     def __init__(
@@ -225,11 +163,15 @@ class GitRpc:
         timeout: float = DEFAULT_TIMEOUT,
         side_channels: Sequence[SideChannel] = (),
         cwd: str | None = None,
+        finish_on_close: bool = False,
+        finish_grace: float = 60.0,
     ) -> None:
         self.argv = list(argv)
         self._prefix = prefix
         self._deadline = time.monotonic() + timeout
         self._side_channels = list(side_channels)
+        self._finish_on_close = finish_on_close
+        self._finish_grace = finish_grace
         self._stopped = threading.Event()
         self._closed = False
         self.returncode: int | None = None
@@ -271,21 +213,21 @@ class GitRpc:
             # which (for receive-pack) means nothing of the push is kept.
             self.input_error = exc
         finally:
-            try:
-                stdin.close()
-            except OSError:
-                pass
+            self._close_pipe(stdin)
 
     def _drain_stderr(self) -> None:
         stderr = self._proc.stderr
         assert stderr is not None
-        while True:
-            data = stderr.read1(CHUNK_SIZE) if hasattr(stderr, "read1") else stderr.read(CHUNK_SIZE)
-            if not data:
-                return
-            self._stderr += data
-            if len(self._stderr) > _STDERR_KEEP:
-                del self._stderr[: len(self._stderr) - _STDERR_KEEP]
+        try:
+            while True:
+                data = stderr.read1(CHUNK_SIZE)
+                if not data:
+                    return
+                self._stderr += data
+                if len(self._stderr) > _STDERR_KEEP:
+                    del self._stderr[: len(self._stderr) - _STDERR_KEEP]
+        except (OSError, ValueError):
+            return  # closed under us at shutdown
 
     # -- output
 
@@ -300,33 +242,36 @@ class GitRpc:
         try:
             if self._prefix:
                 yield self._prefix
-            stdout = self._proc.stdout
-            assert stdout is not None
-            out_fd = stdout.fileno()
-            with selectors.DefaultSelector() as selector:
-                selector.register(out_fd, selectors.EVENT_READ, None)
-                for channel in self._side_channels:
-                    selector.register(channel.fileno(), selectors.EVENT_READ, channel)
-                while True:
-                    remaining = self._deadline - time.monotonic()
-                    if remaining <= 0:
-                        self.timed_out = True
-                        return
-                    eof = False
-                    for key, _events in selector.select(timeout=min(remaining, 5.0)):
-                        if key.data is None:
-                            data = os.read(out_fd, CHUNK_SIZE)
-                            if not data:
-                                eof = True
-                                break
-                            yield data
-                        else:
-                            key.data.handle_ready()
-                    if eof:
-                        break
-            self._wait(max(0.0, self._deadline - time.monotonic()))
+            yield from self._pump(self._deadline)
+            if not self.timed_out:
+                self._wait(max(0.0, self._deadline - time.monotonic()))
         finally:
             self.close()
+
+    def _pump(self, deadline: float) -> Iterator[bytes]:
+        """Yield git's stdout until EOF, serving the side channels meanwhile; stop (and set
+        `timed_out`) at `deadline`."""
+        stdout = self._proc.stdout
+        if stdout is None or stdout.closed:
+            return
+        out_fd = stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(out_fd, selectors.EVENT_READ, None)
+            for channel in self._side_channels:
+                selector.register(channel.fileno(), selectors.EVENT_READ, channel)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.timed_out = True
+                    return
+                for key, _events in selector.select(timeout=min(remaining, 5.0)):
+                    if key.data is None:
+                        data = os.read(out_fd, CHUNK_SIZE)
+                        if not data:
+                            return
+                        yield data
+                    else:
+                        key.data.handle_ready()
 
     def _wait(self, timeout: float) -> None:
         try:
@@ -341,41 +286,55 @@ class GitRpc:
     # -- shutdown
 
     def close(self) -> None:
+        """Stop. With `finish_on_close`, git first gets the end of its input and a chance to
+        finish by itself (its output read and discarded, hooks still served): a receive-pack
+        cut off mid-pack then fails and removes its quarantine itself, which it does not do
+        when it dies from a signal (SIGPIPE included). Then, or otherwise at once, git's
+        process group is killed if it is still running."""
         if self._closed:
             return
         self._closed = True
         self._stopped.set()
+        self._close_pipe(self._proc.stdin)
+        if self._proc.poll() is None and self._finish_on_close:
+            grace = min(self._deadline + _KILL_GRACE, time.monotonic() + self._finish_grace)
+            for _discarded in self._pump(grace):
+                pass
+            try:
+                self.returncode = self._proc.wait(max(0.0, grace - time.monotonic()) + 0.1)
+            except subprocess.TimeoutExpired:
+                pass
+        self._close_pipe(self._proc.stdout)
         if self._proc.poll() is None:
             self._kill_group()
         else:
             self.returncode = self._proc.returncode
         for thread in self._threads:
-            thread.join(timeout=_KILL_GRACE)
-        for pipe in (self._proc.stdout, self._proc.stderr):
-            if pipe is not None:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
+            # The feeder may be stuck reading a silent client: it is a daemon thread that
+            # dies with its next write, so it is not waited for long.
+            thread.join(timeout=_KILL_GRACE if thread.name == "git-stderr" else 1.0)
+        self._close_pipe(self._proc.stderr)
+
+    @staticmethod
+    def _close_pipe(pipe: object) -> None:
+        close = getattr(pipe, "close", None)
+        if close is not None:
+            try:
+                close()
+            except (OSError, ValueError):
+                pass  # the feeder thread may be writing to it right now
 
     def _kill_group(self) -> None:
-        # SIGTERM first: git removes its quarantine directory and lockfiles on it.
-        for sig, grace in ((signal.SIGTERM, _KILL_GRACE), (signal.SIGKILL, _KILL_GRACE)):
+        for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
                 os.killpg(self._proc.pid, sig)
             except ProcessLookupError:
                 break
             try:
-                self.returncode = self._proc.wait(grace)
+                self.returncode = self._proc.wait(_KILL_GRACE)
                 break
             except subprocess.TimeoutExpired:
                 continue
-        stdin = self._proc.stdin
-        if stdin is not None:
-            try:
-                stdin.close()
-            except OSError:
-                pass
 
     @property
     def succeeded(self) -> bool:
@@ -412,4 +371,7 @@ def start_service(
                     idle_timeout=UPLOAD_PACK_IDLE_TIMEOUT)
     prefix = service_header(service) if advertise and protocol != "version=2" else b""
     return GitRpc(argv, env=git_env(extra), body=None if advertise else body, prefix=prefix,
-                  timeout=timeout, side_channels=side_channels)
+                  timeout=timeout, side_channels=side_channels,
+                  # A receive-pack must be let finish (see GitRpc.close); an upload-pack whose
+                  # client left is only wasting CPU.
+                  finish_on_close=service == "git-receive-pack" and not advertise)

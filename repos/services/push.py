@@ -1,0 +1,144 @@
+"""A git push, seen from the hub: policy before the refs move, the index after.
+
+`PushSession.handle` answers the hooks of one `git receive-pack` (through
+`repos.git.hooks.HookServer`):
+
+* pre-receive: take the repository write lock (the one API commits take, so a push and a
+  commit never interleave), check that every ref is still where the pusher saw it, then run
+  `repos.push_policy.check_push` on the quarantined objects. Refusal: the objects are
+  dropped by git, no ref moves, the pusher reads our message as `remote:` lines.
+* git then updates the refs itself, compare-and-swap under its ref lockfiles (the protocol
+  `repos.git.commit.update_ref` uses too), atomically for `git push --atomic`.
+* post-receive: re-index the repository in the database, then `_after_push` hooks run once
+  the transaction commits; the lock is released.
+
+The lock is held from pre-receive to post-receive (or to the end of the session, when git
+fails between the two). All of it runs in the thread serving the push request.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+
+from accounts.models import AccessToken
+from accounts.services import audit
+from repos.git.errors import GitError, RepoLocked
+from repos.git.hooks import HookReply, HookRequest, RefUpdate
+from repos.git.quarantine import QuarantinedPush, quarantine_env
+from repos.models import Repository
+from repos.push_policy import RULE, check_push, format_rejections
+from repos.services.analysis import enqueue_repo_analysis
+from repos.services.index import repo_reindex
+from repos.services.locking import repo_write_lock
+from repos.storage import git_repo
+
+logger = logging.getLogger(__name__)
+
+BUSY_MESSAGE = (f"{RULE}\nYour push was rejected: another change to this repository is in progress. "
+                f"Please retry in a moment.\n{RULE}\n")
+MOVED_MESSAGE = (f"{RULE}\nYour push was rejected: {{ref}} was updated since you fetched it "
+                 f"(it is now at {{current}}).\nFetch, merge or rebase, and push again.\n{RULE}\n")
+INTERNAL_MESSAGE = f"{RULE}\nYour push could not be checked because of a server error; nothing was changed.\n{RULE}\n"
+
+
+def _after_push(repo: Repository, updates: list[RefUpdate]) -> None:
+    """Side effects of a push whose refs moved; runs after the index transaction commits.
+
+    The place for later features to hook in: jobs on PR ref updates (`refs/pr/N`),
+    notifications, webhooks. Enqueue work from here, never before the refs moved.
+    """
+    logger.info("push to %s: %s", repo, ", ".join(f"{u.ref} {u.old or '-'}..{u.new or '-'}" for u in updates))
+
+
+def push_index(*, repo: Repository, updates: list[RefUpdate] | None) -> None:
+    """Refresh the database index after refs moved (git is the source of truth), then run
+    `_after_push` for `updates` once the transaction commits (None: index only)."""
+    repo.refresh_from_db(fields=["default_branch"])
+    with transaction.atomic():
+        repo_reindex(repo=repo, git=git_repo(repo))
+        if updates:
+            default = f"refs/heads/{repo.default_branch}"
+            for update in updates:
+                if update.ref == default and update.new:
+                    enqueue_repo_analysis(repo, update.new)
+            transaction.on_commit(partial(_after_push, repo, list(updates)))
+
+
+class PushSession:
+    """One receive-pack run for `user` on `repo`. Close it when the run ends, whatever happened."""
+
+    def __init__(self, *, repo: Repository, user: Any, token: AccessToken | None, ip: str | None = None) -> None:
+        self.repo = repo
+        self.user = user
+        self.token = token
+        self.ip = ip
+        self.accepted: list[RefUpdate] = []
+        self.indexed = False
+        self._lock = ExitStack()
+
+    def handle(self, request: HookRequest) -> HookReply:
+        try:
+            if request.hook == "pre-receive":
+                return self._pre_receive(request)
+            return self._post_receive(request)
+        except Exception:
+            logger.exception("%s hook failed for %s", request.hook, self.repo)
+            self._release()
+            return HookReply(False, INTERNAL_MESSAGE)
+
+    def _pre_receive(self, request: HookRequest) -> HookReply:
+        git = git_repo(self.repo)
+        try:
+            self._lock.enter_context(repo_write_lock(git))
+        except RepoLocked:
+            return HookReply(False, BUSY_MESSAGE)
+        try:
+            push = QuarantinedPush(git.path, quarantine_env(git.path, request.env))
+        except GitError:
+            logger.exception("push to %s without a usable quarantine", self.repo)
+            self._release()
+            return HookReply(False, INTERNAL_MESSAGE)
+        # Under the lock nobody else moves refs, so a stale `old` is reported clearly here
+        # instead of as git's terse "failed to update ref".
+        for update in request.updates:
+            current = push.current_ref(update.ref)
+            if current != update.old:
+                self._release()
+                return HookReply(False, MOVED_MESSAGE.format(ref=update.ref, current=current or "nothing"))
+        rejections = check_push(repo=self.repo, user=self.user, token=self.token, push=push,
+                                updates=request.updates)
+        if rejections:
+            self._release()
+            return HookReply(False, format_rejections(rejections))
+        self.accepted = list(request.updates)
+        return HookReply(True)
+
+    def _post_receive(self, request: HookRequest) -> HookReply:
+        try:
+            push_index(repo=self.repo, updates=request.updates)
+            self.indexed = True
+            audit(action="repo.push", actor=self.user, target=str(self.repo), ip=self.ip,
+                  refs=[f"{u.ref} {u.old or '-'}..{u.new or '-'}" for u in request.updates][:100])
+        finally:
+            self._release()
+        return HookReply(True)
+
+    def _release(self) -> None:
+        self._lock.close()
+        self._lock = ExitStack()
+
+    def close(self) -> None:
+        """End of the receive-pack run. If refs may have moved without a post-receive (git
+        killed in between), re-index anyway: it only reads what git holds."""
+        try:
+            if self.accepted and not self.indexed:
+                push_index(repo=self.repo, updates=None)
+                self.indexed = True
+        except Exception:
+            logger.exception("re-indexing %s after an interrupted push failed", self.repo)
+        finally:
+            self._release()
