@@ -252,7 +252,15 @@ class LiveWorker:
 
 def start_worker(hub: LiveHub, log_path: Path, *, timeout: float = 60.0) -> LiveWorker:
     """A Celery worker (the same command as `make run`'s) with the hub's environment, started
-    in its own process group; returns once it reports ready."""
+    in its own process group; returns once it reports ready.
+
+    Tasks queued before the worker existed (every commit in earlier tests schedules an
+    analysis) are purged first: the tests that need the worker enqueue after it started.
+    """
+    hub_purge = subprocess.run([PYTHON, "-m", "celery", "-A", "hub", "purge", "-f"], env=hub.env, cwd=ROOT,
+                               capture_output=True, text=True, timeout=60)
+    if hub_purge.returncode != 0:
+        raise RuntimeError("celery purge failed:\n" + hub_purge.stderr[-2000:])
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [PYTHON, "-m", "celery", "-A", "hub", "worker", "-Q", WORKER_QUEUES, "--concurrency", "1",
