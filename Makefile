@@ -31,8 +31,13 @@ venv: $(VENV)/.installed-dev
 
 venv-hf0: $(HF0_STAMP)
 
+# mypy covers the Django-free domain layers (git, LFS, weights, cards, upload policy); the
+# Django layers are typed but would need django-stubs to be checked meaningfully.
+MYPY_PATHS := repos/git repos/lfs repos/weights repos/cards.py repos/gitattributes.py repos/gitignore.py \
+	repos/wildmatch.py repos/upload_policy.py
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy $(MYPY_PATHS)
 
 # Performance ratios against side-by-side baselines (see bench/README.md); not part of `test`.
 bench: $(VENV)/.installed-dev

@@ -154,8 +154,8 @@ def _split_line(line: str) -> tuple[str, list[str]] | None:
             return None
         pattern, rest = unquoted
         return pattern, rest.split()
-    pattern, *rest = _WHITESPACE_RE.split(line, maxsplit=1)
-    return pattern, rest[0].split() if rest else []
+    parts: list[str] = _WHITESPACE_RE.split(line, maxsplit=1)
+    return parts[0], parts[1].split() if len(parts) > 1 else []
 
 
 _C_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}

@@ -220,7 +220,8 @@ class GitRpc:
         assert stderr is not None
         try:
             while True:
-                data = stderr.read1(CHUNK_SIZE)
+                # read1: whatever is there now, so a chatty hook's messages aren't held back.
+                data = stderr.read1(CHUNK_SIZE)  # type: ignore[attr-defined]
                 if not data:
                     return
                 self._stderr += data

@@ -1,7 +1,6 @@
 """django-guardian direct foreign-key permission tables for repositories (per-repo collaborators)."""
-from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
-
 from django.db import models
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 
 class RepositoryUserObjectPermission(UserObjectPermissionBase):
