@@ -1,22 +1,25 @@
 """What may be written to a repository: the rules shared by `git push` and the commit API.
 
-One implementation for both write paths (HF_PROTOCOL.md 10.4, SECURITY.md T29-T31, T42):
+One implementation for both write paths (HF_PROTOCOL.md 10.4, SECURITY.md T29-T31, T42): the
+pre-receive hook (`check_push`, through `repos.services.push`) and the API services
+(`repos.services.commits`, `repos.services.refs`) ask the same functions.
 
 * refs: names pass `git check-ref-format` plus our rules; only `refs/heads/*`, `refs/tags/*`
-  and `refs/pr/<n>` of an open pull request (its author or a writer) may be written;
-  `refs/convert/*` and every other namespace are reserved for the hub;
+  and `refs/pr/<n>` of a pull request that accepts commits (its author or a writer) may be
+  written; `refs/convert/*` and every other namespace are reserved for the hub;
 * the default branch is protected: no deletion, no non-fast-forward update;
-* files: a plain blob must pass `upload_policy.check_regular_blob` (size / binary limits);
-  an LFS pointer must name an object that is in the store *and* was uploaded to this
-  repository (knowing a sha256 from another repository gives nothing).
+* files: a plain blob must pass `upload_policy.check_regular_blob` (size / binary limits); a
+  blob that is an LFS pointer must name an object that is in the store *and* was uploaded to
+  this repository (knowing a sha256 from another repository gives nothing).
 
-Functions return the reason for a refusal (HF wording) or None; they never raise for a
-refusal, so callers can collect every problem of a push and report them together.
+Functions return the reason for a refusal (the wording each path shows) or None; they never
+raise for a refusal, so callers can collect every problem of a push and report them together,
+or raise the HTTP error their API answers with.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from accounts.models import AccessToken
@@ -25,18 +28,14 @@ from repos.git.errors import InvalidRefName
 from repos.git.hooks import RefUpdate
 from repos.git.paths import validate_branch_name, validate_ref_name, validate_tag_name
 from repos.git.quarantine import QuarantinedPush
-from repos.lfs.pointer import LfsPointer, parse_pointer
+from repos.lfs.pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
 from repos.models import Repository
 from repos.permissions import can_push_to_pull_request, can_write
 from repos.selectors.lfs import lfs_objects_available
-from repos.selectors.pull_requests import pull_request_by_ref
-
-# Draft PRs accept commits too (create_commit(create_pr=True) opens them as drafts).
-_WRITABLE_PR_STATUSES = ("open", "draft")
-# Blobs at least this large are never LFS pointers (git-lfs' own cutoff).
-_POINTER_MAX = 1024
+from repos.selectors.pull_requests import PR_REF_RE, pull_request_by_ref
 
 RULE = "-" * 73
+NO_WRITE_ACCESS = "You don't have write access to this repository."
 
 
 @dataclass(frozen=True)
@@ -52,19 +51,26 @@ class Rejection:
 
 
 def ref_update_rejection(*, repo: Repository, user: Any, token: AccessToken | None, ref: str,
-                         deleting: bool, fast_forward: bool | None = None,
-                         target_kind: str | None = None) -> str | None:
+                         deleting: bool, fast_forward: bool | None = None, target_kind: str | None = None,
+                         via_pull_request: bool = False) -> str | None:
     """Why `user` may not move `ref` (None if they may).
 
     `fast_forward` is whether the new value contains the old one (None for creations and
     deletions); `target_kind` is the git type of the new value ("commit", "tag", ...).
+    `refs/pr/*` is written only through pull requests: `via_pull_request=True` declares that
+    the hub's pull-request mechanism makes the write (a PR opened by the commit API, commits
+    to `refs/pr/N`); a git push to `refs/pr/N` is the git face of the same mechanism
+    (HF_PROTOCOL.md 7.5). Both need a PR that accepts commits, pushed by its author or a
+    writer; any other `refs/pr/*` write is refused. `via_pull_request` for another ref is a
+    programming error.
     The caller has already established that `user` can read the repository.
     """
+    if via_pull_request and not PR_REF_RE.fullmatch(ref):
+        raise ValueError(f"via_pull_request is for pull request refs, not {ref!r}")
     try:
         validate_ref_name(ref)
     except InvalidRefName:
         return f"Invalid reference name: {ref!r}"
-    writer = can_write(user, repo, token=token)
 
     if ref.startswith("refs/heads/"):
         branch = ref[len("refs/heads/"):]
@@ -72,8 +78,8 @@ def ref_update_rejection(*, repo: Repository, user: Any, token: AccessToken | No
             validate_branch_name(branch)
         except InvalidRefName:
             return f"Invalid branch name: {branch!r}"
-        if not writer:
-            return "You don't have write access to this repository."
+        if not can_write(user, repo, token=token):
+            return NO_WRITE_ACCESS
         if branch == repo.default_branch:
             if deleting:
                 return f"The default branch ({branch}) cannot be deleted."
@@ -89,51 +95,96 @@ def ref_update_rejection(*, repo: Repository, user: Any, token: AccessToken | No
             validate_tag_name(ref[len("refs/tags/"):])
         except InvalidRefName:
             return f"Invalid tag name: {ref[len('refs/tags/'):]!r}"
-        if not writer:
-            return "You don't have write access to this repository."
+        if not can_write(user, repo, token=token):
+            return NO_WRITE_ACCESS
         if not deleting and target_kind not in ("commit", "tag"):
             return f"A tag must point to a commit or a tag object ({ref})."
         return None
 
     if ref.startswith("refs/pr/"):
-        pr = pull_request_by_ref(repo=repo, ref=ref)
-        if pr is None or pr.status not in _WRITABLE_PR_STATUSES:
-            return (f"{ref} is reserved for pull requests: push to it only when pull request "
-                    f"#{ref[len('refs/pr/'):]} exists and is open (open one through the hub first).")
-        if not can_push_to_pull_request(user, repo, author_id=pr.author_id, token=token):
-            return f"Only the author of pull request #{pr.num} or a writer can push to {ref}."
-        if deleting:
-            return f"{ref} cannot be deleted with git; close the pull request instead."
-        if target_kind != "commit":
-            return f"A pull request ref must point to a commit ({ref})."
-        return None
+        return _pull_request_ref_rejection(repo=repo, user=user, token=token, ref=ref, deleting=deleting,
+                                           target_kind=target_kind, via_pull_request=via_pull_request)
 
     if ref.startswith("refs/convert/"):
         return f"{ref} is reserved: refs/convert/* are written by the hub only."
     return f"{ref} is not allowed: only branches (refs/heads/*) and tags (refs/tags/*) can be pushed."
 
 
+def _pull_request_ref_rejection(*, repo: Repository, user: Any, token: AccessToken | None, ref: str,
+                                deleting: bool, target_kind: str | None, via_pull_request: bool) -> str | None:
+    pr = pull_request_by_ref(repo=repo, ref=ref)
+    if pr is None or not pr.is_writable:
+        if via_pull_request and pr is not None:
+            return f"Pull request #{pr.num} is {pr.status}: it cannot receive commits"
+        return (f"{ref} is reserved for pull requests: push to it only when pull request "
+                f"#{ref[len('refs/pr/'):]} exists and is open (open one through the hub first).")
+    if not can_push_to_pull_request(user, repo, author_id=pr.author_id, token=token):
+        return f"Only the author of pull request #{pr.num} or a writer can push to {ref}."
+    if deleting:
+        return f"{ref} cannot be deleted with git; close the pull request instead."
+    if target_kind != "commit":
+        return f"A pull request ref must point to a commit ({ref})."
+    return None
+
+
 # --------------------------------------------------------------------------- files
 
 
+def blob_lfs_pointer(data: bytes) -> LfsPointer | None:
+    """The LFS pointer a blob is (canonical form only, under git-lfs' size cutoff), or None.
+    Such a blob is judged by `lfs_pointer_rejections`, any other by `blob_rejection`."""
+    if len(data) >= MAX_POINTER_SIZE:
+        return None
+    return parse_pointer(data)
+
+
 def blob_rejection(*, path: str, size: int, sample: bytes) -> str | None:
-    """Why a plain (non-LFS) file may not be stored; `sample` = its first bytes (≥ 512)."""
+    """Why a plain (non-LFS) file may not be stored; `sample` = its first bytes (at least
+    `upload_policy.BINARY_SAMPLE_SIZE` of them, or all; unused above the size limit)."""
     return upload_policy.check_regular_blob(path, size, sample)
+
+
+def _lfs_reference_rejection(*, size: int | None, stored: int | None) -> str | None:
+    if size is not None and (too_large := upload_policy.check_lfs_object_size(size)):
+        return too_large
+    if stored is None:
+        return upload_policy.MISSING_LFS_OBJECT_MESSAGE
+    if size is not None and size != stored:
+        return f"Size mismatch: an LFS pointer says {size} bytes but the uploaded object has {stored} bytes."
+    return None
+
+
+@dataclass(frozen=True)
+class LfsCheck:
+    """The outcome of `lfs_reference_check`: a pointer per reference (None where refused), and
+    the (path, reason) refusals."""
+
+    pointers: list[LfsPointer | None] = field(default_factory=list)
+    rejections: list[tuple[str, str]] = field(default_factory=list)
+
+
+def lfs_reference_check(*, repo: Repository, references: Iterable[tuple[str, str, int | None]]) -> LfsCheck:
+    """Check (path, oid, size) references to LFS objects; a size of None (an API copy) means
+    "whatever size the object has". An object must be in the store, uploaded to this
+    repository, of the stated size and within the LFS size limit."""
+    references = list(references)
+    available = lfs_objects_available(repo=repo, oids={oid for _path, oid, _size in references})
+    result = LfsCheck()
+    for path, oid, size in references:
+        stored = available.get(oid)
+        reason = _lfs_reference_rejection(size=size, stored=stored)
+        if reason is None and stored is not None:
+            result.pointers.append(LfsPointer(oid=oid, size=stored))
+        else:
+            result.pointers.append(None)
+            result.rejections.append((path, reason or upload_policy.MISSING_LFS_OBJECT_MESSAGE))
+    return result
 
 
 def lfs_pointer_rejections(*, repo: Repository, pointers: Iterable[tuple[str, LfsPointer]]) -> list[tuple[str, str]]:
     """(path, reason) for every pointer whose object is too large, missing from the store,
     not uploaded to this repository, or of another size than the pointer says."""
-    pointers = list(pointers)
-    available = lfs_objects_available(repo=repo, oids={p.oid for _path, p in pointers})
-    problems = []
-    for path, pointer in pointers:
-        reason = upload_policy.check_lfs_object_size(pointer.size)
-        if reason is None and available.get(pointer.oid) != pointer.size:
-            reason = upload_policy.MISSING_LFS_OBJECT_MESSAGE
-        if reason is not None:
-            problems.append((path, reason))
-    return problems
+    return lfs_reference_check(repo=repo, references=[(path, p.oid, p.size) for path, p in pointers]).rejections
 
 
 # --------------------------------------------------------------------------- pushes
@@ -158,7 +209,8 @@ def check_push(*, repo: Repository, user: Any, token: AccessToken | None, push: 
         return rejections  # no need to scan objects of a push refused anyway
 
     seen: set[str] = set()
-    pointers: list[tuple[str, LfsPointer, str]] = []
+    pointers: list[tuple[str, LfsPointer]] = []
+    pointer_refs: dict[str, str] = {}
     for update in updates:
         if update.new is None:
             continue
@@ -166,24 +218,23 @@ def check_push(*, repo: Repository, user: Any, token: AccessToken | None, push: 
             if blob.oid in seen:
                 continue
             seen.add(blob.oid)
-            if blob.size > upload_policy.MAX_REGULAR_FILE_SIZE:
-                # Never read: too large for git whatever it holds.
-                rejections.append(Rejection(upload_policy.TOO_LARGE_MESSAGE, update.ref, blob.path))
-                continue
-            if blob.size < _POINTER_MAX:
-                pointer = parse_pointer(push.read(blob.oid))
+            sample = b""
+            # Read only what a decision needs: a possible pointer whole, else the sample that
+            # binary detection looks at (never a blob too large for git whatever it holds).
+            if blob.size < MAX_POINTER_SIZE:
+                sample = push.read(blob.oid)
+                pointer = blob_lfs_pointer(sample)
                 if pointer is not None:
-                    pointers.append((blob.path, pointer, update.ref))
+                    pointers.append((blob.path, pointer))
+                    pointer_refs[blob.path] = update.ref
                     continue
-            if blob.size > upload_policy.BINARY_LFS_THRESHOLD:
+            elif upload_policy.BINARY_LFS_THRESHOLD < blob.size <= upload_policy.MAX_REGULAR_FILE_SIZE:
                 sample = push.read(blob.oid)[: upload_policy.BINARY_SAMPLE_SIZE]
-                reason = blob_rejection(path=blob.path, size=blob.size, sample=sample)
-                if reason:
-                    rejections.append(Rejection(reason, update.ref, blob.path))
-    if pointers:
-        refs = {path: ref for path, _pointer, ref in pointers}
-        for path, reason in lfs_pointer_rejections(repo=repo, pointers=[(p, ptr) for p, ptr, _r in pointers]):
-            rejections.append(Rejection(reason, refs[path], path))
+            reason = blob_rejection(path=blob.path, size=blob.size, sample=sample)
+            if reason:
+                rejections.append(Rejection(reason, update.ref, blob.path))
+    for path, reason in lfs_pointer_rejections(repo=repo, pointers=pointers):
+        rejections.append(Rejection(reason, pointer_refs[path], path))
     return rejections
 
 

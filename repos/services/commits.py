@@ -7,9 +7,13 @@ Order of work, so that a rejected commit changes nothing visible:
    checked against this repository's uploaded objects. Any error here aborts before a ref
    is touched (unreferenced blobs are invisible and pruned by `git gc`).
 2. Under the repo lock: read the target head, honour `parentCommit` (412), add
-   `.gitattributes` rules for LFS files no rule covers, commit and compare-and-swap the ref.
+   `.gitattributes` rules for LFS files no rule covers, commit, ask the push policy about the
+   ref move and compare-and-swap the ref.
 3. Still under the lock, the DB index is refreshed in a transaction (so index updates land in
    git order) and side effects are queued with `transaction.on_commit` → `_after_commit`.
+
+Files and refs are judged by `repos.push_policy`, the code `git push` is judged by: a commit
+the API accepts is one a push would accept, with the same reasons when it is not.
 """
 from __future__ import annotations
 
@@ -23,23 +27,24 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from hub.exceptions import BadRequest, PayloadTooLarge, PreconditionFailed, RevisionNotFound, Unprocessable
+from accounts.models import AccessToken
+from hub.exceptions import BadRequest, Forbidden, PayloadTooLarge, PreconditionFailed, RevisionNotFound, Unprocessable
+from repos import push_policy
 from repos.git import commit as git_commit
 from repos.git.errors import InvalidPath, InvalidRefName
 from repos.git.objects import write_blob
 from repos.git.paths import normalize_folder_path, normalize_repo_path, validate_branch_name
 from repos.git.repository import GitRepo
 from repos.gitattributes import add_lfs_rule
-from repos.lfs.pointer import format_pointer, is_valid_oid, parse_pointer
-from repos.models import Discussion, RepoLfsObject, Repository
+from repos.lfs.pointer import is_valid_oid, parse_pointer
+from repos.models import Discussion, Repository
 from repos.revisions import git_errors_as_http
 from repos.selectors.pull_requests import PR_REF_RE
 from repos.services.discussions import pull_request_create
 from repos.services.index import repo_reindex
 from repos.services.locking import repo_write_lock
 from repos.services.repos import author_signature
-from repos.storage import git_repo, lfs_store
-from repos.upload_policy import MISSING_LFS_OBJECT_MESSAGE, check_regular_blob
+from repos.storage import git_repo
 
 logger = logging.getLogger(__name__)
 
@@ -141,9 +146,13 @@ def _stage(*, repo: Repository, git: GitRepo, operations: Iterable[CommitOperati
     for op in operations:
         if len(staged.ops) >= MAX_OPERATIONS:
             raise BadRequest(f"Too many operations in one commit (at most {MAX_OPERATIONS})")
+        if isinstance(op, AddFile) and (pointer := push_policy.blob_lfs_pointer(op.content)) is not None:
+            # Pointer text sent as a plain file is an LFS file, as in a push: its object must
+            # have been uploaded here.
+            op = AddLfsFile(op.path, pointer.oid, pointer.size)
         if isinstance(op, AddFile):
             path = _file_path(op.path)
-            reason = check_regular_blob(path, len(op.content), op.content)
+            reason = push_policy.blob_rejection(path=path, size=len(op.content), sample=op.content)
             if reason:
                 raise BadRequest(f"{reason} Offending file: {path}")
             regular_total += len(op.content)
@@ -174,25 +183,15 @@ def _stage(*, repo: Repository, git: GitRepo, operations: Iterable[CommitOperati
 
 def _resolve_lfs(*, repo: Repository, git: GitRepo, staged: _Staged,
                  pending: list[tuple[int, _PendingLfs]]) -> None:
-    """Pointer blobs for LFS operations whose objects were uploaded to *this* repository.
-
-    Knowing a sha256 from another (private) repository must not let anyone reference it.
-    """
-    sizes: dict[str, int] = {}
-    oids = sorted({p.oid for _, p in pending})
-    for start in range(0, len(oids), 500):
-        links = (RepoLfsObject.objects.filter(repository=repo, lfs_object_id__in=oids[start:start + 500])
-                 .values_list("lfs_object_id", "lfs_object__size"))
-        sizes.update(dict(links))
-    store = lfs_store()
-    for index, item in pending:
-        size = sizes.get(item.oid)
-        if size is None or not store.exists(item.oid):
-            raise Unprocessable(f"{MISSING_LFS_OBJECT_MESSAGE} Offending file: - {item.path}")
-        if item.size is not None and item.size != size:
-            raise Unprocessable(f"Size mismatch for LFS file {item.path}: the uploaded object has {size} bytes, "
-                                f"not {item.size}")
-        staged.ops[index] = git_commit.PutBlob(item.path, write_blob(git, format_pointer(item.oid, size)))
+    """Pointer blobs for LFS operations whose objects were uploaded to *this* repository
+    (knowing a sha256 from another, private, repository must not let anyone reference it)."""
+    check = push_policy.lfs_reference_check(repo=repo, references=[(p.path, p.oid, p.size) for _, p in pending])
+    if check.rejections:
+        path, reason = check.rejections[0]
+        raise Unprocessable(f"{reason} Offending file: - {path}")
+    for (index, item), pointer in zip(pending, check.pointers, strict=True):
+        assert pointer is not None  # no rejections: every reference resolved
+        staged.ops[index] = git_commit.PutBlob(item.path, write_blob(git, pointer.to_bytes()))
 
 
 def _attributes_text(git: GitRepo, base_sha: str | None, staged: _Staged) -> str:
@@ -267,15 +266,28 @@ def _index(*, repo: Repository, git: GitRepo, ref: str, sha: str) -> None:
         transaction.on_commit(partial(_after_commit, repo, ref, sha))
 
 
+def _authorize_ref(*, repo: Repository, user: Any, token: AccessToken | None, ref: str) -> None:
+    """The push policy on the ref this commit moves. The commit is built on the ref's current
+    head, so the move is always a fast-forward to a commit; `refs/pr/N` is only ever written
+    here for a pull request (opened by this commit, or one it adds commits to)."""
+    reason = push_policy.ref_update_rejection(repo=repo, user=user, token=token, ref=ref, deleting=False,
+                                              fast_forward=True, target_kind="commit",
+                                              via_pull_request=ref.startswith("refs/pr/"))
+    if reason:
+        raise Forbidden(reason)
+
+
 def commit_create(*, repo: Repository, user: Any, revision: str, header: CommitHeader,
-                  operations: Iterable[CommitOperation], create_pr: bool = False) -> CommitResult:
+                  operations: Iterable[CommitOperation], create_pr: bool = False,
+                  token: AccessToken | None = None) -> CommitResult:
     """Commit `operations` on `revision` (a branch, or `refs/pr/N`), or with `create_pr` open
     a draft PR against branch `revision` holding the commit.
 
     The caller has authorized: write access for a branch, `can_push_to_pull_request` for
-    `refs/pr/N`, `can_open_pull_request` for `create_pr`. `operations` may be a lazy
-    iterator (parse errors raised from it abort the commit before anything changes).
-    Takes the repo lock.
+    `refs/pr/N`, `can_open_pull_request` for `create_pr`; the push policy checks the ref move
+    again under the lock (with `token`, the credential the request came with, if any).
+    `operations` may be a lazy iterator (parse errors raised from it abort the commit before
+    anything changes). Takes the repo lock.
     """
     pr_ref = None if create_pr else PR_REF_RE.fullmatch(revision)
     branch = None if pr_ref else _target_branch(revision)
@@ -285,19 +297,23 @@ def commit_create(*, repo: Repository, user: Any, revision: str, header: CommitH
     author = author_signature(user)
     with git_errors_as_http(), repo_write_lock(git):
         if create_pr:
-            return _commit_as_pull_request(repo=repo, git=git, user=user, branch=str(branch), header=header,
-                                           staged=staged, message=message, author=author)
+            return _commit_as_pull_request(repo=repo, git=git, user=user, token=token, branch=str(branch),
+                                           header=header, staged=staged, message=message, author=author)
         ref = revision if pr_ref else f"refs/heads/{branch}"
         head = git.resolve(ref)
         _check_parent(header.parent_commit, head)
+        _authorize_ref(repo=repo, user=user, token=token, ref=ref)
         sha = git_commit.commit_to_ref(git, ref=ref, ops=_with_lfs_rules(git, head, staged), author=author,
                                        message=message, expected_head=head)
         _index(repo=repo, git=git, ref=ref, sha=sha)
     return CommitResult(sha=sha, ref=ref)
 
 
-def _commit_as_pull_request(*, repo: Repository, git: GitRepo, user: Any, branch: str, header: CommitHeader,
-                            staged: _Staged, message: str, author: git_commit.Signature) -> CommitResult:
+def _commit_as_pull_request(*, repo: Repository, git: GitRepo, user: Any, token: AccessToken | None, branch: str,
+                            header: CommitHeader, staged: _Staged, message: str,
+                            author: git_commit.Signature) -> CommitResult:
+    """HF_PROTOCOL.md 6.7: the PR is opened at the base commit (its ref created there by the
+    pull-request mechanism), then the commit is applied on `refs/pr/N` like any PR commit."""
     base_head = git.resolve(f"refs/heads/{branch}")
     start = base_head
     if header.parent_commit is not None:
@@ -310,6 +326,11 @@ def _commit_as_pull_request(*, repo: Repository, git: GitRepo, user: Any, branch
                                   message=message)
     with transaction.atomic():
         pr = pull_request_create(repo=repo, author=user, title=header.summary, target_branch=branch,
-                                 head_sha=sha, git=git)
+                                 head_sha=start, git=git)
+        # A refusal here rolls the PR back; its ref, left at `start` without a row, is
+        # overwritten by the next PR to take the number (see `pull_request_create`).
+        _authorize_ref(repo=repo, user=user, token=token, ref=pr.git_ref)
+        git_commit.update_ref(git, pr.git_ref, sha, expected_old=start, who=author,
+                              reflog_message="commit: " + message.partition("\n")[0])
         transaction.on_commit(partial(_after_commit, repo, pr.git_ref, sha))
     return CommitResult(sha=sha, ref=pr.git_ref, pull_request=pr)

@@ -2,7 +2,10 @@
 
 Every ref move goes through the git layer's compare-and-swap (`update_ref`), under the repo
 lock; user-supplied names are validated by `repos.git.paths` and revisions resolved by
-`GitRepo.resolve`, which never hands text to git's option or revision parser.
+`GitRepo.resolve`, which never hands text to git's option or revision parser. Branch and tag
+writes are judged by `repos.push_policy`, as the same change made with `git push` would be
+(write access, the protected default branch); names are parsed first, with the errors and
+statuses of the HF API.
 """
 from __future__ import annotations
 
@@ -11,8 +14,10 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 
+from accounts.models import AccessToken
 from accounts.services import audit
 from hub.exceptions import BadRequest, Conflict, Forbidden, RevisionNotFound
+from repos import push_policy
 from repos.git import commit as git_commit
 from repos.git import errors as git_errors
 from repos.git.objects import create_tag, delete_ref, squash_ref
@@ -35,14 +40,25 @@ def _branch_name(branch: str, *, missing: bool) -> str:
         raise BadRequest(f"Invalid reference for a branch: {branch}") from None
 
 
-def branch_create(*, repo: Repository, user: Any, branch: str, starting_point: str | None = None) -> str:
+def _authorize(*, repo: Repository, user: Any, token: AccessToken | None, ref: str, deleting: bool = False,
+               target_kind: str | None = None) -> None:
+    reason = push_policy.ref_update_rejection(repo=repo, user=user, token=token, ref=ref, deleting=deleting,
+                                              target_kind=target_kind)
+    if reason:
+        raise Forbidden(reason)
+
+
+def branch_create(*, repo: Repository, user: Any, branch: str, starting_point: str | None = None,
+                  token: AccessToken | None = None) -> str:
     """Create branch `branch` at `starting_point` (any revision; default: the default branch).
 
-    Returns the new branch's sha. The caller has checked `can_write`.
+    Returns the new branch's sha. The caller has checked `can_write` (checked again by the
+    push policy, with `token`).
     """
     branch = _branch_name(branch, missing=False)
     git = git_repo(repo)
     ref = f"refs/heads/{branch}"
+    _authorize(repo=repo, user=user, token=token, ref=ref, target_kind="commit")  # `resolve` peels to a commit
     with git_errors_as_http(), repo_write_lock(git):
         sha = git.resolve(starting_point or repo.default_branch)
         try:
@@ -55,18 +71,18 @@ def branch_create(*, repo: Repository, user: Any, branch: str, starting_point: s
     return sha
 
 
-def branch_delete(*, repo: Repository, user: Any, branch: str) -> None:
+def branch_delete(*, repo: Repository, user: Any, branch: str, token: AccessToken | None = None) -> None:
     """Delete a branch other than the default one. The caller has checked `can_write`."""
     branch = _branch_name(branch, missing=True)
-    if branch == repo.default_branch:
-        raise Forbidden(f"Cannot delete refs/heads/{branch}: it is the default branch")
-    git = git_repo(repo)
     ref = f"refs/heads/{branch}"
+    _authorize(repo=repo, user=user, token=token, ref=ref, deleting=True)
+    git = git_repo(repo)
     with git_errors_as_http(), repo_write_lock(git):
         delete_ref(git, ref=ref, who=author_signature(user))
 
 
-def tag_create(*, repo: Repository, user: Any, revision: str, tag: str, message: str | None = None) -> str:
+def tag_create(*, repo: Repository, user: Any, revision: str, tag: str, message: str | None = None,
+               token: AccessToken | None = None) -> str:
     """Tag the commit `revision` resolves to; annotated when `message` is given.
 
     The caller has checked `can_write`.
@@ -75,6 +91,7 @@ def tag_create(*, repo: Repository, user: Any, revision: str, tag: str, message:
         validate_tag_name(tag)
     except git_errors.InvalidRefName as exc:
         raise BadRequest(f"Invalid tag name: {tag!r}") from exc
+    _authorize(repo=repo, user=user, token=token, ref=f"refs/tags/{tag}", target_kind="tag" if message else "commit")
     git = git_repo(repo)
     with git_errors_as_http(), repo_write_lock(git):
         sha = git.resolve(revision)
@@ -84,12 +101,13 @@ def tag_create(*, repo: Repository, user: Any, revision: str, tag: str, message:
             raise Conflict(f"Tag {tag} already exists") from exc
 
 
-def tag_delete(*, repo: Repository, user: Any, tag: str) -> None:
+def tag_delete(*, repo: Repository, user: Any, tag: str, token: AccessToken | None = None) -> None:
     """Delete tag `tag`. The caller has checked `can_write`."""
     try:
         validate_tag_name(tag)
     except git_errors.InvalidRefName:
         raise RevisionNotFound(f"Invalid rev id: {tag}") from None
+    _authorize(repo=repo, user=user, token=token, ref=f"refs/tags/{tag}", deleting=True)
     git = git_repo(repo)
     with git_errors_as_http(), repo_write_lock(git):
         delete_ref(git, ref=f"refs/tags/{tag}", who=author_signature(user))

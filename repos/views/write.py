@@ -91,10 +91,10 @@ def _branch_target(git: GitRepo, remainder: str) -> tuple[str, str, str]:
 
 def _commit(request: HttpRequest, repo: Repository, *, branch: str, ops: list, summary: str, description: str,
             parent: str | None) -> str:
-    user, _token = request_principal(request)
+    user, token = request_principal(request)
     result = commit_create(repo=repo, user=user, revision=branch,
                            header=CommitHeader(summary=summary, description=description, parent_commit=parent),
-                           operations=ops)
+                           operations=ops, token=token)
     return result.sha
 
 

@@ -77,7 +77,7 @@ def test_delete_branch(client, tokens, repo):
     r = call(client, "delete", repo, "branch", "dev", tokens["alice"])
     assert r.status_code == 404 and r["X-Error-Code"] == "RevisionNotFound"
     r = call(client, "delete", repo, "branch", "main", tokens["alice"])
-    assert r.status_code == 403 and "Cannot delete refs/heads/main" in r["X-Error-Message"]
+    assert r.status_code == 403 and "The default branch (main) cannot be deleted" in r["X-Error-Message"]
     call(client, "post", repo, "tag", "main", tokens["alice"], {"tag": "v1"})
     r = call(client, "delete", repo, "branch", "v1", tokens["alice"])  # a tag is not a branch
     assert r.status_code == 404 and r["X-Error-Code"] == "RevisionNotFound"

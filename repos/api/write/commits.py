@@ -73,13 +73,13 @@ def commit_view(request: HttpRequest, plural: str, namespace: str, name: str, re
     if request.method != "POST":
         return error_response(405, f"Method {request.method} not allowed", request=request)
     enforce_session_csrf(request)
-    user, _token = request_principal(request)
+    user, token = request_principal(request)
     repo = repo_from_route(request, plural=plural, namespace=namespace, name=name)
     create_pr = query_bool(request.GET.get("create_pr"))
     authorize_commit_target(request, repo, revision=rev, create_pr=create_pr)
     header, operations = parse_commit_payload(request_stream(request))
     result = commit_create(repo=repo, user=user, revision=rev, header=header, operations=operations,
-                           create_pr=create_pr)
+                           create_pr=create_pr, token=token)
     base = repo_url(repo)
     body: dict[str, Any] = {"success": True, "commitOid": result.sha, "commitUrl": f"{base}/commit/{result.sha}",
                             "commitMessage": header.summary}

@@ -32,16 +32,16 @@ class BranchApi(APIView):
         startingPoint = serializers.CharField(required=False, allow_null=True, max_length=1024)  # noqa: N815
 
     def post(self, request: Request, plural: str, namespace: str, name: str, rev: str) -> Response:
-        user, _ = request_principal(request)
+        user, token = request_principal(request)
         repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="write")
         data = _body(request, self.CreateSerializer)
-        sha = branch_create(repo=repo, user=user, branch=rev, starting_point=data.get("startingPoint"))
+        sha = branch_create(repo=repo, user=user, branch=rev, starting_point=data.get("startingPoint"), token=token)
         return Response({"success": True, "name": rev, "ref": f"refs/heads/{rev}", "targetCommit": sha})
 
     def delete(self, request: Request, plural: str, namespace: str, name: str, rev: str) -> Response:
-        user, _ = request_principal(request)
+        user, token = request_principal(request)
         repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="write")
-        branch_delete(repo=repo, user=user, branch=rev)
+        branch_delete(repo=repo, user=user, branch=rev, token=token)
         return Response({"success": True})
 
 
@@ -55,17 +55,18 @@ class TagApi(APIView):
                                         max_length=64 * 1024)
 
     def post(self, request: Request, plural: str, namespace: str, name: str, rev: str) -> Response:
-        user, _ = request_principal(request)
+        user, token = request_principal(request)
         repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="write")
         data = _body(request, self.CreateSerializer)
-        sha = tag_create(repo=repo, user=user, revision=rev, tag=data["tag"], message=data.get("message"))
+        sha = tag_create(repo=repo, user=user, revision=rev, tag=data["tag"], message=data.get("message"),
+                         token=token)
         return Response({"success": True, "name": data["tag"], "ref": f"refs/tags/{data['tag']}",
                          "targetCommit": sha})
 
     def delete(self, request: Request, plural: str, namespace: str, name: str, rev: str) -> Response:
-        user, _ = request_principal(request)
+        user, token = request_principal(request)
         repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="write")
-        tag_delete(repo=repo, user=user, tag=rev)
+        tag_delete(repo=repo, user=user, tag=rev, token=token)
         return Response({"success": True})
 
 
