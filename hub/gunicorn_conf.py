@@ -13,7 +13,7 @@ threads = int(os.environ.get("HUB_WEB_THREADS", "16"))
 timeout = 300  # a worker silent for this long (not a streaming one) is restarted
 graceful_timeout = 20
 keepalive = 5
-accesslog = os.environ.get("HUB_ACCESS_LOG", "-")
+accesslog = os.environ.get("HUB_ACCESS_LOG", "-") or None  # empty: no access log
 errorlog = "-"
 # The default limit (4094) is too short for long ranged URLs of deep paths.
 limit_request_line = 8190

@@ -49,6 +49,7 @@ from repos.selectors.lfs import lfs_objects_available, repo_by_storage_key
 from repos.services.lfs import lfs_object_upload
 from repos.serving import serve_blob
 from repos.storage import lfs_store, public_url
+from repos.upload_body import iter_upload_body
 from repos.upload_policy import check_lfs_object_size
 
 LFS_CONTENT_TYPE = "application/vnd.git-lfs+json"
@@ -239,7 +240,7 @@ def upload(request: HttpRequest, key: str, oid: str) -> HttpResponse:
         if length is not None and length != size:
             raise Unprocessable(f"Size mismatch: expected {size} bytes, the request announces {length}")
         try:
-            body = http_body.iter_body(meta["wsgi.input"], length, chunk_size=UPLOAD_READ_SIZE)
+            body = iter_upload_body(meta["wsgi.input"], length, chunk_size=UPLOAD_READ_SIZE)
             lfs_object_upload(repo=repo, oid=oid, size=size, source=body)
         except LfsVerifyError as exc:
             raise Unprocessable(f"Upload rejected: {exc}") from exc

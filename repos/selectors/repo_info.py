@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connections, router
+
 from repos.cards import card_index, split_front_matter
 from repos.git import errors as git_errors
 from repos.git.repository import GitRepo
@@ -68,3 +70,21 @@ def _card_at(git: GitRepo, repo: Repository, sha: str) -> RevisionCard:
     index = card_index(data, repo.repo_type)
     return RevisionCard(card_data=data, tags=index.tags, pipeline_tag=index.pipeline_tag or "",
                         library_name=index.library_name or "")
+
+
+def repo_get_by_id(*, repo_type: str, namespace: str, name: str) -> Repository | None:
+    """The repository with this exact id, or None: what `Repository.objects.get(repo_type=,
+    namespace=, name=)` returns, for the permission gate that runs on every request.
+
+    The ORM builds and compiles that unchanging query anew each time, which cost more CPU
+    than running it (~0.3-0.6 ms of a 1.5 ms metadata request, bench/metadata.py); a raw
+    query on the unique key skips the compiler and still converts every column like the ORM.
+    """
+    meta = Repository._meta
+    qn = connections[router.db_for_read(Repository)].ops.quote_name
+    columns = ", ".join(qn(f.column) for f in meta.concrete_fields)
+    where = " AND ".join(f"{qn(meta.get_field(f).column)} = %s" for f in ("repo_type", "namespace", "name"))
+    sql = f"SELECT {columns} FROM {qn(meta.db_table)} WHERE {where}"
+    for repo in Repository.objects.raw(sql, [repo_type, namespace, name]):
+        return repo
+    return None

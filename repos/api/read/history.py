@@ -10,14 +10,14 @@ from repos.api.serializers import serialize_commit, serialize_refs
 from repos.revisions import git_errors_as_http
 from repos.selectors.commits import COMMITS_MAX_PAGE_SIZE, COMMITS_PAGE_SIZE, commit_list
 from repos.selectors.refs import refs_list
-from repos.storage import git_repo
+from repos.storage import git_repo_for_read
 
 
 @api_view("GET")
 def refs_api(request: HttpRequest, plural: str, namespace: str, name: str) -> JsonResponse:
     repo = repo_for(request, plural=plural, namespace=namespace, name=name)
     with git_errors_as_http():
-        listing = refs_list(git=git_repo(repo), include_prs=query_bool(request.GET.get("include_prs")))
+        listing = refs_list(git=git_repo_for_read(repo), include_prs=query_bool(request.GET.get("include_prs")))
     return json_response(serialize_refs(listing))
 
 
@@ -28,7 +28,7 @@ def commits_api(request: HttpRequest, plural: str, namespace: str, name: str, re
     limit = query_int(request, "limit", default=COMMITS_PAGE_SIZE, minimum=1, maximum=COMMITS_MAX_PAGE_SIZE)
     offset = cursor_offset(request)
     formatted = "formatted" in query_list(request, "expand")
-    git = git_repo(repo)
+    git = git_repo_for_read(repo)
     with git_errors_as_http():
         sha = git.resolve(rev)
         page = commit_list(git=git, sha=sha, offset=offset, limit=limit)

@@ -9,7 +9,7 @@ from repos.api.serializers import serialize_repo_info
 from repos.permissions import check_file_access, request_principal
 from repos.revisions import git_errors_as_http
 from repos.selectors.repo_info import repo_info
-from repos.storage import git_repo
+from repos.storage import git_repo_for_read
 
 
 @api_view("GET")
@@ -19,7 +19,7 @@ def repo_info_api(request: HttpRequest, plural: str, namespace: str, name: str, 
     expand = query_list(request, "expand")
     blobs = query_bool(request.GET.get("blobs"))
     with git_errors_as_http():
-        info = repo_info(repo=repo, git=git_repo(repo), revision=rev,
+        info = repo_info(repo=repo, git=git_repo_for_read(repo), revision=rev,
                          with_files=not expand or "siblings" in expand, with_blobs=blobs)
     return json_response(serialize_repo_info(repo, sha=info.sha, files=info.files, blobs=blobs, expand=expand,
                                              card=info.card))

@@ -14,7 +14,7 @@ from repos.api.serializers import serialize_tree_entry
 from repos.revisions import git_errors_as_http, split_revision_path
 from repos.selectors.files import entries_for_paths
 from repos.selectors.tree import tree_list
-from repos.storage import git_repo
+from repos.storage import git_repo_for_read
 
 MAX_PATHS = 1000
 
@@ -23,7 +23,7 @@ MAX_PATHS = 1000
 def tree_api(request: HttpRequest, plural: str, namespace: str, name: str, remainder: str) -> JsonResponse:
     """`GET /api/{type}s/{id}/tree/{rev}[/{path}]?recursive=&expand=`, paginated."""
     repo = repo_for(request, plural=plural, namespace=namespace, name=name)
-    git = git_repo(repo)
+    git = git_repo_for_read(repo)
     recursive = query_bool(request.GET.get("recursive"))
     expand = query_bool(request.GET.get("expand"))
     offset = cursor_offset(request)
@@ -45,7 +45,7 @@ def paths_info_api(request: HttpRequest, plural: str, namespace: str, name: str,
     (`{"paths": [...], "expand": bool}`); entries of existing paths in request order."""
     repo = repo_for(request, plural=plural, namespace=namespace, name=name)
     paths, expand = _paths_request(request)
-    git = git_repo(repo)
+    git = git_repo_for_read(repo)
     with git_errors_as_http():
         sha = git.resolve(rev)
         entries = entries_for_paths(git, sha=sha, paths=paths, expand=expand)
