@@ -216,11 +216,19 @@ def _clones(report: Report, *, hub: LiveHub, hub_pid: int, repo_id: str, git_dir
     report.info("clone", f"hub {median(times['hub']) * 1e3:.0f} ms, file:// {median(times['file']) * 1e3:.0f} ms")
 
     pids = tree_pids(hub_pid)
-    single = []
+    # Cold: the pack cache (repos/git/pack_cache.py) emptied before each single clone and
+    # before the parallel ones, which then share the one pack the first of them makes.
+    pack_cache = hub.data_dir / "cache" / "packs"
+    single, warm = [], []
     for i in range(3):
+        shutil.rmtree(pack_cache, ignore_errors=True)
         before = cpu_seconds(pids, reaped_children=True)
         _git("clone", "-q", "--bare", url, str(tmp / f"single-{i}.git"), env=env)
         single.append(cpu_seconds(pids, reaped_children=True) - before)
+        before = cpu_seconds(pids, reaped_children=True)
+        _git("clone", "-q", "--bare", url, str(tmp / f"warm-{i}.git"), env=env)
+        warm.append(cpu_seconds(pids, reaped_children=True) - before)
+    shutil.rmtree(pack_cache, ignore_errors=True)
     before = cpu_seconds(pids, reaped_children=True)
     with RssPeak(child_pids(hub_pid)) as rss:
         procs = [subprocess.Popen(["git", "clone", "-q", "--bare", url, str(tmp / f"par-{i}.git")], env=env,
@@ -238,7 +246,8 @@ def _clones(report: Report, *, hub: LiveHub, hub_pid: int, repo_id: str, git_dir
     per_clone = (cpu_seconds(pids, reaped_children=True) - before) / parallel
     report.ratio("parallel_clone_cpu", per_clone / median(single), target=0.2, higher_is_better=False)
     report.info("clone_cpu", f"server CPU per clone: alone {median(single) * 1e3:.0f} ms, {parallel} at once "
-                             f"{per_clone * 1e3:.0f} ms each (no pack cache)")
+                             f"{per_clone * 1e3:.0f} ms each; alone from a warm pack cache "
+                             f"{median(warm) * 1e3:.0f} ms")
     report.limit("git_worker_rss_growth", rss.growth() / MiB, below=64, unit="MiB")
 
 

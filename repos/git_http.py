@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from hub.exceptions import BadRequest, Forbidden, HubError, RepoNotFound, Unauthorized
 from repos.git import http_body, smart_http
 from repos.git.hooks import HOOKS_DIR, HookServer, hooks_installed
+from repos.git.pack_cache import PackCacheSettings
 from repos.git.quarantine import reap_stale_quarantines
 from repos.models import Repository
 from repos.models.repository import RepoType
@@ -132,6 +133,15 @@ def _config(service: str) -> dict[str, str]:
     return smart_http.upload_pack_config()
 
 
+def _pack_cache() -> PackCacheSettings | None:
+    """The cache of upload-pack's packs (repos/git/pack_cache.py); off with HUB_PACK_CACHE=0."""
+    if not getattr(settings, "HUB_PACK_CACHE", True):
+        return None
+    return PackCacheSettings(getattr(settings, "HUB_PACK_CACHE_DIR", settings.DATA_DIR / "cache" / "packs"),
+                             max_bytes=getattr(settings, "HUB_PACK_CACHE_MAX_BYTES", 2 * 1024**3),
+                             ttl=getattr(settings, "HUB_PACK_CACHE_TTL", 3600.0))
+
+
 @csrf_exempt
 def info_refs(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
@@ -182,7 +192,8 @@ def upload_pack(request: HttpRequest, namespace: str, name: str, prefix: str | N
         return text_error(exc)
     rpc = smart_http.start_service(
         repo.git_dir, "git-upload-pack", body=body,
-        protocol=smart_http.git_protocol(request.headers.get("Git-Protocol")), timeout=_timeout())
+        protocol=smart_http.git_protocol(request.headers.get("Git-Protocol")), timeout=_timeout(),
+        pack_cache=_pack_cache())
     response = StreamingHttpResponse(iter(rpc), content_type="application/x-git-upload-pack-result")
     _no_cache(response)
     return response

@@ -212,6 +212,12 @@ LOGGING = {
     "loggers": {"django.request": {"level": "ERROR"}},
 }
 
+# git clones/fetches share packs through repos/git/pack_cache.py; HUB_PACK_CACHE=0 turns it off.
+HUB_PACK_CACHE = env_bool("HUB_PACK_CACHE", True)
+HUB_PACK_CACHE_DIR = DATA_DIR / "cache" / "packs"
+HUB_PACK_CACHE_MAX_BYTES = int(os.environ.get("HUB_PACK_CACHE_MAX_BYTES", str(2 * 1024**3)))
+HUB_PACK_CACHE_TTL = float(os.environ.get("HUB_PACK_CACHE_TTL", "3600"))
+
 # Every process (web, worker, management command) expects these to exist.
 for _d in (DATA_DIR, REPOS_ROOT, LFS_ROOT, TMP_ROOT, BROKER_DIR / "out", BROKER_DIR / "processed",
            BROKER_DIR / "control", STATIC_ROOT):

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from repos.git.pack_cache import PackCacheSettings, hook_installed
+
 SERVICES = ("git-upload-pack", "git-receive-pack")
 CHUNK_SIZE = 64 * 1024
 # A long clone or push over a slow link is legitimate; a process alive after this is not.
@@ -353,12 +355,14 @@ def start_service(
     extra_env: Mapping[str, str] | None = None,
     side_channels: Sequence[SideChannel] = (),
     timeout: float = DEFAULT_TIMEOUT,
+    pack_cache: PackCacheSettings | None = None,
 ) -> GitRpc:
     """Start `service` on `git_dir`: the ref advertisement (`advertise`) or one RPC exchange
     whose request is `body`.
 
     The advertisement of a v0/v1 exchange starts with the `# service=` header smart HTTP
-    requires; protocol v2 (`protocol="version=2"`) has none.
+    requires; protocol v2 (`protocol="version=2"`) has none. With `pack_cache`, an
+    upload-pack RPC gets its packs from `repos.git.pack_cache`.
     """
     if config is None:
         config = upload_pack_config() if service == "git-upload-pack" else {}
@@ -366,6 +370,10 @@ def start_service(
         # receive-pack speaks v0 only; git clients fall back to it for pushes.
         protocol = None
     extra = dict(extra_env or {})
+    if pack_cache is not None and service == "git-upload-pack" and not advertise and hook_installed():
+        # On the command line: git ignores packObjectsHook in repository config.
+        config = {**config, **pack_cache.git_config()}
+        extra.update(pack_cache.env())
     if protocol:
         extra["GIT_PROTOCOL"] = protocol
     argv = git_argv(service, git_dir, config=config, advertise=advertise,
