@@ -180,6 +180,16 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
+# --- Cache (login rate-limit counters, ...) ---------------------------------------------
+# Shared by every web process: Redis when CACHE_URL says so (production), else files in the
+# data dir, so `make run`'s several gunicorn workers count login failures together.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(DATA_DIR / "cache" / "django")}}
+
 # --- Celery ------------------------------------------------------------------------------
 # Embedded default: kombu's filesystem transport needs no server process. Redis in
 # production (CELERY_BROKER_URL=redis://...).
