@@ -59,6 +59,13 @@ class GatedRepo(HubError):
     default_message = "Access to this repository is restricted: you must be granted access"
 
 
+class RepoMoved(HubError):
+    """The repository was renamed; `Location` (set by the raiser) names the new URL."""
+
+    status = 307
+    default_message = "This repository has moved"
+
+
 class Conflict(HubError):
     status = 409
     default_message = "Conflict"

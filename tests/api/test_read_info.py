@@ -243,3 +243,14 @@ def test_auth_check(client, alice, bob):
     r = client.get("/api/models/alice/secret/auth-check", **bearer(bob))
     assert r.status_code == 404 and r["X-Error-Code"] == "RepoNotFound"
     assert client.get("/api/models/alice/secret/auth-check/write", **bearer(bob))["X-Error-Code"] == "RepoNotFound"
+
+
+def test_moved_repo_api_reads_redirect_to_the_new_name(client, alice):
+    from repos.services.repos import repo_create, repo_move
+
+    repo = repo_create(user=alice, namespace="alice", name="before-move")
+    repo_move(repo=repo, user=alice, namespace="alice", name="after-move")
+    response = client.get("/api/models/alice/before-move/tree/main?recursive=true")
+    assert response.status_code == 307
+    assert response["Location"] == "/api/models/alice/after-move/tree/main?recursive=true"
+    assert client.get(response["Location"]).status_code == 200

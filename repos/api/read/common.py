@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from hub.errors_http import error_response
-from hub.exceptions import BadRequest
+from hub.exceptions import BadRequest, RepoMoved
 from repos.models import Repository
 from repos.models.repository import PLURAL_TO_TYPE
 from repos.permissions import Action, get_repo_or_404, request_principal
@@ -38,10 +38,18 @@ def api_view(*methods: str) -> Callable[[View], View]:
 
 
 def repo_for(request: HttpRequest, *, plural: str, namespace: str, name: str, action: Action = "read") -> Repository:
-    """The repository named in the URL, authorized for `action` (hidden == missing)."""
+    """The repository named in the URL, authorized for `action` (hidden == missing).
+
+    A moved repository's old name answers reads with a relative 307 to the same URL under
+    its new name (clients follow redirects on API GETs), as `/resolve/` does.
+    """
     user, token = request_principal(request)
-    return get_repo_or_404(user, repo_type=PLURAL_TO_TYPE[plural], namespace=namespace, name=name, action=action,
+    repo = get_repo_or_404(user, repo_type=PLURAL_TO_TYPE[plural], namespace=namespace, name=name, action=action,
                            token=token)
+    if (repo.namespace, repo.name) != (namespace, name) and request.method in ("GET", "HEAD"):
+        old, new = f"/api/{plural}/{namespace}/{name}", f"/api/{plural}/{repo.namespace}/{repo.name}"
+        raise RepoMoved(headers={"Location": new + request.get_full_path()[len(old):]})
+    return repo
 
 
 def query_list(request: HttpRequest, key: str) -> list[str]:
