@@ -30,7 +30,7 @@ from repos.git.paths import validate_branch_name, validate_ref_name, validate_ta
 from repos.git.quarantine import QuarantinedPush
 from repos.lfs.pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
 from repos.models import Repository
-from repos.permissions import can_push_to_pull_request, can_write
+from repos.permissions import can_admin, can_push_to_pull_request, can_write
 from repos.selectors.lfs import lfs_objects_available
 from repos.selectors.pull_requests import PR_REF_RE, pull_request_by_ref
 
@@ -108,6 +108,23 @@ def ref_update_rejection(*, repo: Repository, user: Any, token: AccessToken | No
     if ref.startswith("refs/convert/"):
         return f"{ref} is reserved: refs/convert/* are written by the hub only."
     return f"{ref} is not allowed: only branches (refs/heads/*) and tags (refs/tags/*) can be pushed."
+
+
+def history_rewrite_rejection(*, repo: Repository, user: Any, token: AccessToken | None, ref: str) -> str | None:
+    """Why `user` may not rewrite the history of `ref` through the hub (super-squash).
+
+    A git push can never rewrite the protected default branch (`ref_update_rejection`); the
+    API's super-squash can, but only for the repository's admins (SECURITY.md T31: not
+    writers, contributors or tokens capped below admin). Other branches follow the usual
+    ref rules, pull-request refs the pull-request rules.
+    """
+    if ref == f"refs/heads/{repo.default_branch}":
+        if not can_admin(user, repo, token=token):
+            return (f"Rewriting the history of the default branch ({repo.default_branch}) "
+                    "needs admin rights on the repository.")
+        return None
+    return ref_update_rejection(repo=repo, user=user, token=token, ref=ref, deleting=False, fast_forward=True,
+                                target_kind="commit", via_pull_request=bool(PR_REF_RE.fullmatch(ref)))
 
 
 def _pull_request_ref_rejection(*, repo: Repository, user: Any, token: AccessToken | None, ref: str,

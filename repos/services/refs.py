@@ -114,15 +114,18 @@ def tag_delete(*, repo: Repository, user: Any, tag: str, token: AccessToken | No
 
 
 def super_squash(*, repo: Repository, user: Any, branch: str, message: str,
-                 request: HttpRequest | None = None) -> str:
+                 token: AccessToken | None = None, request: HttpRequest | None = None) -> str:
     """Replace `branch` (or `refs/pr/N`) by a single commit with the same files.
 
-    The caller has checked `can_write`. Returns the new sha.
+    The caller has checked `can_write`; the push policy decides who may rewrite which ref
+    (the default branch: admins only). Returns the new sha.
     """
     if PR_REF_RE.fullmatch(branch):
         ref = branch
     else:
         ref = f"refs/heads/{_branch_name(branch, missing=True)}"
+    if reason := push_policy.history_rewrite_rejection(repo=repo, user=user, token=token, ref=ref):
+        raise Forbidden(reason)
     git = git_repo(repo)
     message = message.strip() or f"Super-squash branch '{branch}'"
     with git_errors_as_http(), repo_write_lock(git):

@@ -160,3 +160,19 @@ def test_super_squash_errors(client, tokens, repo):
     before = git_repo(repo).resolve("main")
     assert call(client, "post", repo, "super-squash", "main", tokens["bob"], {"message": "x"}).status_code == 403
     assert git_repo(repo).resolve("main") == before
+
+
+def test_super_squash_of_the_default_branch_needs_admin(client, tokens, repo, alice, bob):
+    """SECURITY.md T31: a writer may squash other branches but not rewrite the protected one."""
+    from repos.services.access import collaborator_set
+
+    collaborator_set(repo=repo, user=bob, role="write", actor=alice)
+    add(repo, alice, "a.txt")
+    call(client, "post", repo, "branch", "side", tokens["alice"], {})
+    git = git_repo(repo)
+    before = git.resolve("main")
+    r = call(client, "post", repo, "super-squash", "main", tokens["bob"], {"message": "x"})
+    assert r.status_code == 403 and "admin" in r.json()["error"]
+    assert git.resolve("main") == before
+    r = call(client, "post", repo, "super-squash", "side", tokens["bob"], {"message": "x"})
+    assert r.status_code == 200 and git.commit_info(git.resolve("side")).parents == []

@@ -75,9 +75,9 @@ class SuperSquashApi(APIView):
         message = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=64 * 1024)
 
     def post(self, request: Request, plural: str, namespace: str, name: str, rev: str) -> Response:
-        user, _ = request_principal(request)
+        user, token = request_principal(request)
         repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="write")
         data = _body(request, self.InputSerializer)
-        sha = super_squash(repo=repo, user=user, branch=rev, message=data.get("message") or "",
+        sha = super_squash(repo=repo, user=user, branch=rev, message=data.get("message") or "", token=token,
                            request=request._request)
         return Response({"success": True, "commitOid": sha})
