@@ -8,7 +8,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from accounts.models import AccessToken, Membership, TokenScope, User
+from accounts.models import AccessToken, TokenScope, User
+from accounts.selectors import user_memberships
 from hub.errors_http import error_response
 from hub.exceptions import Unauthorized
 
@@ -44,7 +45,7 @@ def fine_grained_payload(token: AccessToken) -> dict[str, Any]:
 
 
 def whoami_payload(user: User, token: AccessToken | None) -> dict[str, Any]:
-    memberships = Membership.objects.filter(user=user).select_related("organization").order_by("organization__name")
+    memberships = user_memberships(user)
     auth: dict[str, Any]
     if token is not None:
         access_token: dict[str, Any] = {"displayName": token.name, "role": token.role,

@@ -14,10 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import AccessToken, Membership, Organization
+from accounts.selectors import org_members, user_by_name
 from accounts.services import audit
 from accounts.services_orgs import membership_add, membership_remove, membership_update, org_create
 from hub.exceptions import Forbidden, NotFound, Unauthorized
-from repos.api.access import _input, audit_export, user_by_name
+from repos.api.access import _input, audit_export
 from repos.api.write.common import AUTH_REQUIRED
 from repos.permissions import can_admin_org, can_see_org_members, request_principal
 from repos.selectors.access import audit_events_for_org
@@ -45,7 +46,7 @@ def _serialize_org(org: Organization) -> dict[str, Any]:
 
 
 def _serialize_members(org: Organization) -> list[dict[str, Any]]:
-    members = Membership.objects.filter(organization=org).select_related("user").order_by("user__username")
+    members = org_members(org)
     return [{"user": m.user.username, "fullname": m.user.fullname or m.user.username, "role": m.role}
             for m in members]
 

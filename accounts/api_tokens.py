@@ -17,13 +17,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import _hf_date, fine_grained_payload
-from accounts.models import AccessToken, Membership, Organization, TokenScope
-from accounts.tokens import ScopeGrant, token_create, token_revoke
+from accounts.models import AccessToken, TokenScope
+from accounts.tokens import token_create, token_revoke, token_scope_grant
 from hub.exceptions import BadRequest, Forbidden, NotFound, Unauthorized
 from repos.api.access import _input
 from repos.api.write.common import AUTH_REQUIRED
 from repos.models.repository import RepoType
-from repos.permissions import can_manage_token, get_repo_or_404, request_principal
+from repos.permissions import can_manage_token, request_principal
 
 MAX_SCOPES = 100
 
@@ -55,25 +55,6 @@ class _ScopeSerializer(serializers.Serializer):
     access = serializers.ChoiceField(choices=TokenScope.Access.values, default=TokenScope.Access.READ)
 
 
-def _scope_grant(user: Any, scope: dict[str, Any]) -> ScopeGrant:
-    """A scope the user is entitled to name: a repository they can read, an organization they
-    belong to, or their own namespace. The scope never adds rights (the gate intersects)."""
-    kind, name, access = scope["type"], scope.get("name") or "", scope["access"]
-    if kind == "user":
-        if name not in ("", user.username):
-            raise BadRequest("A user scope can only name yourself")
-        return ScopeGrant(access=access)
-    if kind == "org":
-        org = Organization.objects.filter(name=name).first()
-        if org is None or not Membership.objects.filter(organization=org, user=user).exists():
-            raise NotFound(f"Organization {name!r} not found")
-        return ScopeGrant(access=access, organization=org)
-    namespace, slash, repo_name = name.partition("/")
-    if not slash:
-        raise BadRequest(f"Invalid repository {name!r}: expected 'namespace/name'")
-    repo = get_repo_or_404(user, repo_type=kind, namespace=namespace, name=repo_name, follow_redirects=False)
-    return ScopeGrant(access=access, repository=repo)
-
 
 class TokenListApi(APIView):
     class InputSerializer(serializers.Serializer):
@@ -94,7 +75,7 @@ class TokenListApi(APIView):
         scopes = data.get("scopes") or []
         if len(scopes) > MAX_SCOPES:
             raise BadRequest(f"At most {MAX_SCOPES} scopes")
-        grants = [_scope_grant(user, s) for s in scopes]
+        grants = [token_scope_grant(user, s) for s in scopes]
         token, key = token_create(user=user, name=data["name"], role=data["role"],
                                   expires_at=data.get("expiresAt"), scopes=grants, request=request._request)
         # Shown once: the only response that ever carries the secret.

@@ -44,6 +44,14 @@ def user_create(*, username: str, password: str, email: str = "", is_admin: bool
     return user
 
 
+def user_update_profile(*, user: User, fullname: str, email: str) -> User:
+    """Change the display name and email; only those columns are written."""
+    user.fullname = fullname
+    user.email = email
+    user.save(update_fields=["fullname", "email"])
+    return user
+
+
 _SECRET_KEYS = ("password", "secret", "token", "key", "authorization")
 
 

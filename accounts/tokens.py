@@ -16,9 +16,9 @@ from django.db.models import prefetch_related_objects
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import AccessToken, Organization, TokenScope, User
+from accounts.models import AccessToken, Membership, Organization, TokenScope, User
 from accounts.services import audit
-from hub.exceptions import BadRequest
+from hub.exceptions import BadRequest, NotFound
 
 TOKEN_PREFIX = "hf_"  # clients check startswith("hf_") in places
 
@@ -98,3 +98,25 @@ def token_revoke(*, token: AccessToken, actor: User | None = None, request: Http
             audit(action="token.revoke", actor=actor or token.user, target=f"token:{token.pk}", request=request,
                   name=token.name)
     token.refresh_from_db(fields=["revoked_at"])
+
+
+def token_scope_grant(user: Any, scope: dict[str, Any]) -> ScopeGrant:
+    """A scope the user is entitled to name: a repository they can read, an organization they
+    belong to, or their own namespace. The scope never adds rights (the gate intersects)."""
+    kind, name, access = scope["type"], scope.get("name") or "", scope["access"]
+    if kind == "user":
+        if name not in ("", user.username):
+            raise BadRequest("A user scope can only name yourself")
+        return ScopeGrant(access=access)
+    if kind == "org":
+        org = Organization.objects.filter(name=name).first()
+        if org is None or not Membership.objects.filter(organization=org, user=user).exists():
+            raise NotFound(f"Organization {name!r} not found")
+        return ScopeGrant(access=access, organization=org)
+    namespace, slash, repo_name = name.partition("/")
+    if not slash:
+        raise BadRequest(f"Invalid repository {name!r}: expected 'namespace/name'")
+    from repos.permissions import get_repo_or_404  # repos depends on accounts, not the reverse
+
+    repo = get_repo_or_404(user, repo_type=kind, namespace=namespace, name=repo_name, follow_redirects=False)
+    return ScopeGrant(access=access, repository=repo)

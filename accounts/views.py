@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.forms import ProfileForm, SignupForm
 from accounts.ratelimit import LOCKED_MESSAGE, login_allowed
-from accounts.services import user_create
+from accounts.services import user_create, user_update_profile
 from hub.exceptions import HubError
 
 # Several backends are configured: a fresh account is logged in through the password one.
@@ -78,11 +78,8 @@ def profile_settings(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            # ModelForm.save would write every field; only the edited ones change.
-            user = request.user
-            user.fullname = form.cleaned_data["fullname"]
-            user.email = form.cleaned_data["email"]
-            user.save(update_fields=["fullname", "email"])
+            user_update_profile(user=request.user, fullname=form.cleaned_data["fullname"],
+                                email=form.cleaned_data["email"])
             messages.success(request, "Profile updated.")
             return HttpResponseRedirect("/settings/profile")
         status = 400

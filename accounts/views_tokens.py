@@ -12,10 +12,10 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.api_tokens import _scope_grant
 from accounts.forms import TokenCreateForm
-from accounts.models import AccessToken, Membership
-from accounts.tokens import token_create, token_revoke
+from accounts.models import AccessToken
+from accounts.selectors import user_memberships
+from accounts.tokens import token_create, token_revoke, token_scope_grant
 from hub.exceptions import Forbidden, HubError, NotFound
 from repos.models.repository import URL_PREFIX, RepoType
 from repos.permissions import can_manage_token, repos_visible_to, request_principal
@@ -33,8 +33,7 @@ def _owner(request: HttpRequest) -> Any:
 def _scope_choices(user: Any) -> tuple[list[str], list[tuple[str, str]]]:
     """What the scope chooser offers: the user's organizations and the repositories under
     their own or their organizations' names that they can see."""
-    orgs = list(Membership.objects.filter(user=user).order_by("organization__name")
-                .values_list("organization__name", flat=True))
+    orgs = [m.organization.name for m in user_memberships(user)]
     repos = (repos_visible_to(user).filter(namespace__in=[user.username, *orgs])
              .order_by("namespace", "name", "repo_type").only("repo_type", "namespace", "name")[:MAX_REPO_CHOICES])
     choices = [(f"{r.repo_type}:{r.namespace}/{r.name}", f"{URL_PREFIX[RepoType(r.repo_type)]}{r.namespace}/{r.name}")
@@ -62,7 +61,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, user, form, status=400)
     try:
-        grants = [_scope_grant(user, scope) for scope in form.scopes()]
+        grants = [token_scope_grant(user, scope) for scope in form.scopes()]
         token, secret = token_create(user=user, name=form.cleaned_data["name"], role=form.cleaned_data["role"],
                                      expires_at=form.expires_at(), scopes=grants, request=request)
     except HubError as exc:

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import AuditEvent, User
+from accounts.selectors import user_by_name
 from accounts.services import audit
 from hub.exceptions import BadRequest, NotFound
 from repos.api.formats import hf_date
@@ -36,13 +37,6 @@ def _input(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
-
-
-def user_by_name(username: str) -> User:
-    user = User.objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise NotFound(f"User {username!r} not found")
-    return user
 
 
 def serialize_audit_event(event: AuditEvent) -> dict[str, Any]:

@@ -9,11 +9,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import selectors as account_selectors
 from accounts.forms import MemberAddForm, OrganizationForm
 from accounts.models import Membership, Organization
+from accounts.selectors import user_by_name
 from accounts.services_orgs import membership_add, membership_remove, membership_update, org_create
 from hub.exceptions import Forbidden, HubError, NotFound
-from repos.api.access import user_by_name
 from repos.permissions import can_admin_org, request_principal
 from repos.selectors.access import audit_events_for_org
 from repos.views.write import login_required_page
@@ -59,7 +60,7 @@ def org_new(request: HttpRequest) -> HttpResponse:
 
 
 def _members_page(request: HttpRequest, org: Organization, form: MemberAddForm, status: int = 200) -> HttpResponse:
-    members = Membership.objects.filter(organization=org).select_related("user").order_by("user__username")
+    members = account_selectors.org_members(org)
     ctx = {"org": org, "members": members, "roles": Membership.Role.values, "form": form,
            "audit_events": list(audit_events_for_org(org=org)[:AUDIT_ROWS]),
            "audit_export_url": f"/api/organizations/{org.name}/audit"}

@@ -12,7 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Organization, User
+from accounts.selectors import org_members, user_memberships
 from hub.exceptions import NotFound
 from repos.models import Repository, RepoType
 from repos.permissions import (
@@ -48,7 +49,7 @@ def namespace_page(request: HttpRequest, namespace: str) -> HttpResponse:
     owner = User.objects.filter(username=namespace, is_active=True).first()
     if owner is None:
         raise NotFound("Page not found")
-    memberships = Membership.objects.filter(user=owner).select_related("organization").order_by("organization__name")
+    memberships = user_memberships(owner)
     # A user's organizations are shown only where the visitor may see that org's members.
     orgs = [m.organization for m in memberships if can_see_org_members(viewer, m.organization, token=token)]
     ctx = {
@@ -63,7 +64,7 @@ def namespace_page(request: HttpRequest, namespace: str) -> HttpResponse:
 def _org_page(request: HttpRequest, viewer: Any, token: Any, org: Organization) -> HttpResponse:
     members = None
     if can_see_org_members(viewer, org, token=token):
-        members = list(Membership.objects.filter(organization=org).select_related("user").order_by("user__username"))
+        members = list(org_members(org))
     ctx = {
         "org": org,
         "sections": _sections(viewer, token, org.name),

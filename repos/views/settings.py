@@ -16,8 +16,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.forms import CollaboratorForm
+from accounts.selectors import user_by_name
 from hub.exceptions import BadRequest, HubError
-from repos.api.access import user_by_name
 from repos.models import AccessRequest, Repository
 from repos.permissions import request_principal
 from repos.selectors.access import access_request_list, audit_events_for_repo, collaborator_list

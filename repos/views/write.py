@@ -98,6 +98,21 @@ def _commit(request: HttpRequest, repo: Repository, *, branch: str, ops: list, s
     return result.sha
 
 
+def _commit_text_file(request: HttpRequest, repo: Repository, form: Any, *, branch: str, path: str, content: str,
+                      default_summary: str, parent: str | None) -> tuple[HttpResponse | None, int]:
+    """Commit one text file from an edit/new-file form: (redirect to the file, 200) on success,
+    else (None, status) with the error added to the form."""
+    summary, description = form.commit_message(default_summary)
+    try:
+        sha = _commit(request, repo, branch=branch, ops=[AddFile(path=path, content=content.encode())],
+                      summary=summary, description=description, parent=parent)
+    except HubError as exc:
+        form.add_error(None, exc.message)
+        return None, exc.status
+    messages.success(request, f"Committed {sha[:7]}: {summary}")
+    return HttpResponseRedirect(RepoLinks(repo).blob(branch, path)), 200
+
+
 # ----------------------------------------------------------------------------- upload
 
 
@@ -168,16 +183,10 @@ def edit_file(request: HttpRequest, namespace: str, name: str, remainder: str, p
         status = 400
         if form.is_valid():
             content = normalize_newlines(form.cleaned_data["content"], crlf="\r\n" in original)
-            summary, description = form.commit_message(f"Update {path}")
-            try:
-                sha = _commit(request, repo, branch=branch, ops=[AddFile(path=path, content=content.encode())],
-                              summary=summary, description=description, parent=form.cleaned_data["parent"])
-            except HubError as exc:
-                form.add_error(None, exc.message)
-                status = exc.status
-            else:
-                messages.success(request, f"Committed {sha[:7]}: {summary}")
-                return HttpResponseRedirect(links.blob(branch, path))
+            done, status = _commit_text_file(request, repo, form, branch=branch, path=path, content=content,
+                                             default_summary=f"Update {path}", parent=form.cleaned_data["parent"])
+            if done is not None:
+                return done
     ctx = repo_header(request, repo, tab="files", rev=branch, writable=True)
     ctx.update({"form": form, "path": path, "crumbs": breadcrumbs(links, branch, path),
                 "cancel_url": links.blob(branch, path), "action_url": links.edit(branch, path),
@@ -207,16 +216,10 @@ def new_file(request: HttpRequest, namespace: str, name: str, remainder: str, pr
                 form.add_error("filename", f"{path} already exists; edit it instead.")
             else:
                 content = normalize_newlines(form.cleaned_data["content"], crlf=False)
-                summary, description = form.commit_message(f"Create {path}")
-                try:
-                    sha = _commit(request, repo, branch=branch, ops=[AddFile(path=path, content=content.encode())],
-                                  summary=summary, description=description, parent=parent)
-                except HubError as exc:
-                    form.add_error(None, exc.message)
-                    status = exc.status
-                else:
-                    messages.success(request, f"Committed {sha[:7]}: {summary}")
-                    return HttpResponseRedirect(links.blob(branch, path))
+                done, status = _commit_text_file(request, repo, form, branch=branch, path=path, content=content,
+                                                 default_summary=f"Create {path}", parent=parent)
+                if done is not None:
+                    return done
     ctx = repo_header(request, repo, tab="files", rev=branch, writable=True)
     ctx.update({"form": form, "folder": folder, "crumbs": breadcrumbs(links, branch, folder),
                 "cancel_url": links.tree(branch, folder), "action_url": links.new_file(branch, folder),
