@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401 - connects the login receivers
+        from accounts.auth import signals  # noqa: F401 - connects the login receivers

@@ -1,9 +1,9 @@
 """Reads on accounts: users by name and organization memberships."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from accounts.models import Membership, Organization, User
+from accounts.models import AuditEvent, Membership, Organization, User
 from hub.exceptions import NotFound
 
 
@@ -23,3 +23,14 @@ def org_members(org: Organization) -> QuerySet[Membership]:
 def user_memberships(user: User) -> QuerySet[Membership]:
     """The organizations `user` belongs to (with roles), by organization name."""
     return Membership.objects.filter(user=user).select_related("organization").order_by("organization__name")
+
+
+MAX_AUDIT_EVENTS = 10_000
+
+
+def audit_events_for_org(*, org: Organization) -> QuerySet[AuditEvent]:
+    """The org's own events and those of the repositories under its name, newest first."""
+    # Targets are "org:{name}" for the organization and "{type}:{namespace}/{name}" for a
+    # repository; names hold no ":" or "/", so ":{org}/" matches exactly the org's repositories.
+    q = Q(target=f"org:{org.name}") | Q(target__contains=f":{org.name}/")
+    return AuditEvent.objects.filter(q).select_related("actor").order_by("-created_at", "-pk")[:MAX_AUDIT_EVENTS]

@@ -164,8 +164,8 @@ def _count_queries(report: Report, tmp: Path) -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from accounts.services import user_create
-    from accounts.tokens import token_create
+    from accounts.services.tokens import token_create
+    from accounts.services.users import user_create
     from bench.seed import seed_repo
 
     call_command("migrate", verbosity=0, interactive=False)

@@ -16,8 +16,8 @@ def seed_repo(*, username: str, namespace: str, name: str, lfs: dict[str, tuple[
     (`path -> (local file, sha256, size)`) on main. Returns the commit sha and repo id."""
     from accounts.models import User
     from repos.models import Repository
+    from repos.objects import ingest as lfs_object_upload
     from repos.services.commits import AddFile, AddLfsFile, CommitHeader, commit_create
-    from repos.services.lfs import lfs_object_upload
     from repos.services.repos import repo_create
 
     user = User.objects.get(username=username)

@@ -1,7 +1,7 @@
 """Domain errors that know their HTTP status and Hugging Face error code.
 
-Services raise these; one handler at the edge (`hub.api.exception_handler` for DRF views,
-`hub.middleware.HubErrorMiddleware` for plain views) turns them into responses carrying
+Services raise these; one handler at the edge (`hub.http.drf.exception_handler` for DRF views,
+`hub.http.middleware.HubErrorMiddleware` for plain views) turns them into responses carrying
 `X-Error-Code` / `X-Error-Message`, which is all the huggingface_hub client looks at.
 """
 from __future__ import annotations
@@ -31,6 +31,15 @@ class Unauthorized(HubError):
 class Forbidden(HubError):
     status = 403
     default_message = "You don't have the rights to perform this action"
+
+
+class MethodNotAllowed(HubError):
+    """The route exists but not for this method; `allowed` becomes the `Allow` header."""
+
+    status = 405
+
+    def __init__(self, method: str, allowed: str) -> None:
+        super().__init__(f"Method {method} not allowed", headers={"Allow": allowed})
 
 
 class NotFound(HubError):
@@ -88,6 +97,11 @@ class PayloadTooLarge(HubError):
     default_message = "Payload too large"
 
 
+class UnsupportedMediaType(HubError):
+    status = 415
+    default_message = "Unsupported media type"
+
+
 class Unprocessable(HubError):
     status = 422
     default_message = "Unprocessable entity"
@@ -96,6 +110,11 @@ class Unprocessable(HubError):
 class NotSupported(HubError):
     status = 501
     default_message = "Not implemented by this server"
+
+
+class ServiceUnavailable(HubError):
+    status = 503
+    default_message = "Service temporarily unavailable, please retry"
 
 
 class InsufficientStorage(HubError):

@@ -1,21 +1,28 @@
-"""URL space. Order matters (see ARCHITECTURE.md):
+"""The URL space, composed from every app's routes. Order matters (ARCHITECTURE.md):
 
-1. /api/...            HF-compatible API (+ our own), JSON errors with X-Error-Code
+1. /api/...              the HF-compatible API and our own: accounts' (whoami, organizations,
+                         tokens), then repositories'; unknown /api/ routes answer a JSON 404
 2. git smart HTTP + LFS  /{ns}/{name}[.git]/info/refs, git-upload-pack, git-receive-pack,
-                         /{ns}/{name}.git/info/lfs/..., and the datasets/ forms
-3. /resolve/            file bytes
-4. HTML last            /{ns}/{name}, /tree/, /blob/, /commits/, ...
+                         /{ns}/{name}.git/info/lfs/..., the signed /lfs-upload/, datasets/ forms
+3. /resolve/             file bytes
+4. HTML last             admin; account and organization pages (before the repository routes,
+                         which would read `{org}/settings/members` as a repository); then
+                         repositories and `/{name}` profiles
 """
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from hub.http.handlers import api_not_found
 
 urlpatterns = [
+    path("api/", include("accounts.api.urls")),
     path("api/", include("repos.api.urls")),
-    path("", include("repos.urls_git")),
-    path("", include("repos.urls_resolve")),
+    re_path(r"^api/", api_not_found),
+    path("", include("repos.transport.urls")),
     path("admin/", admin.site.urls),
+    path("", include("accounts.web.urls")),
     path("", include("repos.views.urls")),
 ]
 
-handler404 = "repos.views.errors.not_found"
-handler500 = "repos.views.errors.server_error"
+handler404 = "hub.http.handlers.not_found"
+handler500 = "hub.http.handlers.server_error"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repos.gitattributes import (
+from repos.git.gitattributes import (
     DEFAULT_DATASET_GITATTRIBUTES,
     DEFAULT_MODEL_GITATTRIBUTES,
     add_lfs_rule,
@@ -18,8 +18,8 @@ from repos.gitattributes import (
     lfs_patterns,
     matches_lfs,
 )
-from repos.gitignore import GitIgnore, is_ignored
-from repos.wildmatch import wildmatch
+from repos.git.gitignore import GitIgnore, is_ignored
+from repos.git.wildmatch import wildmatch
 
 APPENDIX_A = """\
 *.7z filter=lfs diff=lfs merge=lfs -text

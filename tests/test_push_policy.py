@@ -1,5 +1,5 @@
 # ruff: noqa: F811 - pytest fixtures imported from tests.write_fixtures are used as arguments
-"""`repos.push_policy`: the one set of write rules, asked by `git push` and by the API.
+"""`repos.policy.push`: the one set of write rules, asked by `git push` and by the API.
 
 The first half exercises the shared functions directly; the second half makes the same change
 through both write paths and checks that the same rule refuses it with the same reason.
@@ -15,16 +15,17 @@ from pathlib import Path
 import pytest
 
 from hub import exceptions as exc
-from repos import push_policy, upload_policy
 from repos.git.commit import PutFile, Signature, build_commit
 from repos.git.hooks import RefUpdate
 from repos.git.quarantine import QuarantinedPush
+from repos.handles import git_repo
 from repos.lfs.pointer import LfsPointer, format_pointer
 from repos.models import Discussion
+from repos.objects import link as lfs_object_link
+from repos.policy import push as push_policy
+from repos.policy import upload as upload_policy
 from repos.services.commits import AddFile, AddLfsFile, CommitHeader, commit_create
-from repos.services.lfs import lfs_object_link
 from repos.services.refs import branch_delete
-from repos.storage import git_repo
 from tests.write_fixtures import repo, upload_lfs  # noqa: F401
 
 MIB = 1024 * 1024
@@ -46,7 +47,7 @@ def _pr(repo, author, num, status):
 
 @pytest.mark.django_db
 def test_ref_rules_use_the_token_not_only_the_user(repo, alice):
-    from accounts.tokens import token_create
+    from accounts.services.tokens import token_create
 
     read_only, _ = token_create(user=alice, name="ro", role="read")
     assert _ref(repo, alice, "refs/heads/main", ff=True) is None

@@ -1,4 +1,4 @@
-"""repos.serving: the one helper that streams file bytes."""
+"""repos.transport.serving: the one helper that streams file bytes."""
 from __future__ import annotations
 
 import io
@@ -6,7 +6,7 @@ import io
 import pytest
 from django.test import RequestFactory
 
-from repos.serving import _UNSATISFIABLE, content_disposition, content_type_for, parse_range, serve_blob
+from repos.transport.serving import _UNSATISFIABLE, content_disposition, content_type_for, parse_range, serve_blob
 
 DATA = bytes(range(100))
 

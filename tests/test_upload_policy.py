@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repos.gitattributes import DEFAULT_MODEL_GITATTRIBUTES, lfs_patterns
-from repos.upload_policy import (
+from repos.git.gitattributes import DEFAULT_MODEL_GITATTRIBUTES, lfs_patterns
+from repos.policy.upload import (
     BINARY_LFS_THRESHOLD,
     BINARY_MESSAGE,
     BINARY_SAMPLE_SIZE,

@@ -18,11 +18,11 @@ def repo(alice):
 def upload_lfs():
     """Store `data` in the LFS store and link it to `repo`, as the LFS upload flow does."""
     from repos.models import LfsObject, RepoLfsObject
-    from repos.storage import lfs_store
+    from repos.objects import storage_backend
 
     def upload(repo, data: bytes, *, link: bool = True) -> str:
         oid = hashlib.sha256(data).hexdigest()
-        store = lfs_store()
+        store = storage_backend()
         if not store.exists(oid):
             store.write_stream(oid, len(data), [data])
         obj, _ = LfsObject.objects.get_or_create(oid=oid, defaults={"size": len(data)})
@@ -41,7 +41,7 @@ def auth(token: str | None) -> dict[str, str]:
 @pytest.fixture
 def tokens(alice, bob):
     """Write tokens of alice and bob, and a read-only token of alice."""
-    from accounts.tokens import token_create
+    from accounts.services.tokens import token_create
 
     return {
         "alice": token_create(user=alice, name="w", role="write")[1],

@@ -77,10 +77,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "accounts.middleware.TokenAuthenticationMiddleware",
+    "accounts.auth.middleware.TokenAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "hub.middleware.HubErrorMiddleware",
+    "hub.http.middleware.HubErrorMiddleware",
+    "hub.http.headers.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "hub.urls"
@@ -124,7 +125,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "accounts.ratelimit.RateLimitedModelBackend",
+    "accounts.auth.ratelimit.RateLimitedModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 PASSWORD_HASHERS = [
@@ -140,7 +141,7 @@ LOGIN_URL = "/login"
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
-GUARDIAN_ANONYMOUS_USER_NAME = None  # anonymous access is decided by repos.permissions
+GUARDIAN_ANONYMOUS_USER_NAME = None  # anonymous access is decided by repos.gate
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -154,9 +155,14 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                 "OPTIONS": {"location": str(DATA_DIR / "media")}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-    "lfs": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(LFS_ROOT)}},
+    # The byte door's backend (repos.objects): large-file objects, content-addressed. Temporary
+    # files live on the same filesystem so that publishing an object is an atomic rename.
+    "lfs": {"BACKEND": "repos.objects.backends.local.LocalBackend",
+            "OPTIONS": {"location": str(LFS_ROOT), "tmp_location": str(TMP_ROOT)}},
 }
+# Filter chains of the byte door (repos/objects/filters.py): dotted paths of classes.
+HUB_OBJECT_INGEST_FILTERS: list[str] = []
+HUB_OBJECT_READ_FILTERS: list[str] = []
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False
 
@@ -167,8 +173,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.HubTokenAuthentication",
-        "accounts.authentication.HubSessionAuthentication",
+        "accounts.auth.drf.HubTokenAuthentication",
+        "accounts.auth.drf.HubSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -176,7 +182,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
     ],
-    "EXCEPTION_HANDLER": "hub.api.exception_handler",
+    "EXCEPTION_HANDLER": "hub.http.drf.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

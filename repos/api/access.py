@@ -8,18 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import AuditEvent, User
+from accounts.api.audit import audit_export
+from accounts.models import User
+from accounts.permissions import require_signed_in
 from accounts.selectors import user_by_name
-from accounts.services import audit
+from accounts.services.audit import audit
 from hub.exceptions import BadRequest, NotFound
-from repos.api.formats import hf_date
-from repos.api.write.common import repo_from_route, require_user
+from hub.http.client import client_ip
+from hub.http.dates import hf_date
+from hub.http.inputs import validated_input
+from repos.api.patterns import repo_from_api_request
 from repos.models import AccessRequest, Repository
 from repos.selectors.access import access_request_list, audit_events_for_repo, collaborator_list
 from repos.services.access import (
@@ -29,27 +33,6 @@ from repos.services.access import (
     collaborator_remove,
     collaborator_set,
 )
-
-
-def _input(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    if not hasattr(data, "get"):
-        raise BadRequest("Expected a JSON object")
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def serialize_audit_event(event: AuditEvent) -> dict[str, Any]:
-    return {"id": str(event.pk), "createdAt": hf_date(event.created_at), "action": event.action,
-            "actor": event.actor.username if event.actor else None, "target": event.target,
-            "ip": event.ip, "data": event.data}
-
-
-def audit_export(events: Any, *, filename: str) -> HttpResponse:
-    response = JsonResponse([serialize_audit_event(e) for e in events], safe=False)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
 
 # --------------------------------------------------------------------------- collaborators
 
@@ -67,14 +50,14 @@ class CollaboratorListApi(APIView):
         role = serializers.ChoiceField(choices=["read", "write", "admin"])
 
     def get(self, request: Request, plural: str, namespace: str, name: str) -> Response:
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="admin")
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="admin")
         return Response(_serialize_collaborators(repo))
 
     def post(self, request: Request, plural: str, namespace: str, name: str) -> Response:
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="admin")
-        data = _input(self.InputSerializer, request.data)
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="admin")
+        data = validated_input(self.InputSerializer, request.data)
         collaborator_set(repo=repo, user=user_by_name(data["user"]), role=data["role"], actor=request.user,
-                         request=request._request)
+                         ip=client_ip(request))
         return Response(_serialize_collaborators(repo))
 
 
@@ -85,15 +68,15 @@ class CollaboratorApi(APIView):
         role = serializers.ChoiceField(choices=["read", "write", "admin"])
 
     def put(self, request: Request, plural: str, namespace: str, name: str, username: str) -> Response:
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="admin")
-        data = _input(self.InputSerializer, request.data)
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="admin")
+        data = validated_input(self.InputSerializer, request.data)
         collaborator_set(repo=repo, user=user_by_name(username), role=data["role"], actor=request.user,
-                         request=request._request)
+                         ip=client_ip(request))
         return Response(_serialize_collaborators(repo))
 
     def delete(self, request: Request, plural: str, namespace: str, name: str, username: str) -> Response:
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="admin")
-        collaborator_remove(repo=repo, user=user_by_name(username), actor=request.user, request=request._request)
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="admin")
+        collaborator_remove(repo=repo, user=user_by_name(username), actor=request.user, ip=client_ip(request))
         return Response(_serialize_collaborators(repo))
 
 
@@ -115,13 +98,13 @@ class AskAccessApi(APIView):
     """`POST /api/{T}/{id}/ask-access`: the gate form (any signed-in user who can see the repo)."""
 
     def post(self, request: Request, plural: str, namespace: str, name: str) -> Response:
-        user, _token = require_user(request)
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name)
+        user, _token = require_signed_in(request)
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name)
         data = request.data
         fields = data.get("fields", None) if hasattr(data, "get") else None
         if fields is None and hasattr(data, "items"):
             fields = {k: v for k, v in data.items() if k != "csrfmiddlewaretoken"}
-        access = access_request_create(repo=repo, user=user, fields=fields, request=request._request)
+        access = access_request_create(repo=repo, user=user, fields=fields, ip=client_ip(request))
         return Response({"status": access.status})
 
 
@@ -129,7 +112,7 @@ class AccessRequestListApi(APIView):
     """`GET /api/{T}/{id}/user-access-request/{pending|accepted|rejected}` (repo writers)."""
 
     def get(self, request: Request, plural: str, namespace: str, name: str, status: str) -> Response:
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="write")
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="write")
         if not repo.gated:
             raise BadRequest("This repository is not gated")
         return Response([serialize_access_request(a) for a in access_request_list(repo=repo, status=status)])
@@ -156,11 +139,11 @@ class AccessRequestHandleApi(APIView):
         rejectionReason = serializers.CharField(max_length=500, required=False, allow_blank=True)  # noqa: N815
 
     def post(self, request: Request, plural: str, namespace: str, name: str) -> Response:
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="write")
-        data = _input(self.InputSerializer, request.data)
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="write")
+        data = validated_input(self.InputSerializer, request.data)
         user = _request_user(repo, data)
         access = access_request_decide(repo=repo, user=user, status=data["status"], actor=request.user,
-                                       reason=data.get("rejectionReason", ""), request=request._request)
+                                       reason=data.get("rejectionReason", ""), ip=client_ip(request))
         return Response(serialize_access_request(access))
 
 
@@ -171,10 +154,10 @@ class AccessRequestGrantApi(APIView):
         user = serializers.CharField(max_length=150)
 
     def post(self, request: Request, plural: str, namespace: str, name: str) -> Response:
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="write")
-        data = _input(self.InputSerializer, request.data)
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="write")
+        data = validated_input(self.InputSerializer, request.data)
         access = access_request_grant(repo=repo, user=user_by_name(data["user"]), actor=request.user,
-                                      request=request._request)
+                                      ip=client_ip(request))
         return Response(serialize_access_request(access))
 
 
@@ -185,7 +168,7 @@ class RepoAuditApi(APIView):
     """`GET /api/{T}/{id}/audit`: the repository's audit log as a JSON export (repo admins)."""
 
     def get(self, request: Request, plural: str, namespace: str, name: str) -> HttpResponse:
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="admin")
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="admin")
         events = list(audit_events_for_repo(repo=repo))
-        audit(action="repo.audit_log.export", actor=request.user, target=str(repo), request=request._request)
+        audit(action="repo.audit_log.export", actor=request.user, target=str(repo), ip=client_ip(request))
         return audit_export(events, filename=f"{repo.namespace}-{repo.name}-audit.json")

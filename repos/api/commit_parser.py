@@ -17,6 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from hub.exceptions import BadRequest, PayloadTooLarge
+from repos.policy.upload import TOO_LARGE_MESSAGE
 from repos.services.commits import (
     AddFile,
     AddLfsFile,
@@ -25,7 +26,6 @@ from repos.services.commits import (
     DeleteFile,
     DeleteFolder,
 )
-from repos.upload_policy import TOO_LARGE_MESSAGE
 
 # base64 of a 10 MiB file plus the JSON around it, with room for long paths.
 MAX_LINE_BYTES = 16 * 1024 * 1024

@@ -1,16 +1,10 @@
-"""Small API endpoints: unknown routes, Xet refusal, client start-up probes."""
+"""Small API endpoints: Xet refusal, client start-up probes."""
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from hub.errors_http import error_response
-
-
-@csrf_exempt
-def api_not_found(request: HttpRequest) -> JsonResponse:
-    return error_response(404, f"Route {request.method} {request.path} not found", code="EndpointNotFound",
-                          request=request)
+from hub.http.errors import error_response
 
 
 @csrf_exempt

@@ -5,12 +5,10 @@ decoded); the tree's `rev/path` remainder is split by `repos.revisions.split_rev
 """
 from django.urls import re_path
 
-from accounts.api import whoami
 from repos.api.patterns import ID, T
 from repos.api.read import history, info, listing, tree
 
 urlpatterns = [
-    re_path(r"^whoami-v2$", whoami),
     re_path(rf"^{T}$", listing.repo_list_api),
     re_path(rf"^{T}/{ID}$", info.repo_info_api),
     re_path(rf"^{T}/{ID}/revision/(?P<rev>.+)$", info.repo_info_api),

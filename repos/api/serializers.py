@@ -10,9 +10,11 @@ import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from repos.api.formats import hf_date
+from hub.http.dates import hf_date
+from hub.http.urls import public_url
 from repos.git.repository import CommitInfo
 from repos.models import Repository, RepoType
+from repos.models.repository import URL_PREFIX
 from repos.selectors.files import RepoEntry
 from repos.selectors.refs import RefListing
 from repos.selectors.repo_info import RevisionCard
@@ -157,3 +159,13 @@ def serialize_refs(listing: RefListing) -> dict[str, Any]:
         data["pullRequests"] = [{"name": ref, "ref": ref, "targetCommit": s}
                                 for ref, s in listing.pull_requests.items()]
     return data
+
+
+def repo_url(repo: Repository) -> str:
+    """The repository's page on the public URL (HF's `url` fields)."""
+    return public_url(repo.url_path)
+
+
+def repo_url_for(repo_type: str, namespace: str, name: str) -> str:
+    """`repo_url` of a repository known only by its id (it may not exist)."""
+    return public_url(f"{URL_PREFIX[RepoType(repo_type)]}{namespace}/{name}")

@@ -1,4 +1,4 @@
-"""HF-compatible API routes, mounted under /api/.
+"""Repository API routes (HF-compatible and ours), mounted under /api/ by `hub/urls.py`.
 
 Route lists live beside the views that serve them: `routes_read` (info, lists, tree, refs,
 commits, whoami), `routes_write` (repo CRUD, preupload, commit, branches, tags). Revisions
@@ -7,7 +7,6 @@ remainder split by `repos.revisions.split_revision_path`.
 """
 from django.urls import re_path
 
-from accounts import urls_api as accounts_routes
 from repos.api import misc, routes_access, routes_read, routes_write
 from repos.api.patterns import ID, T
 
@@ -17,7 +16,4 @@ urlpatterns = [
     *routes_read.urlpatterns,
     *routes_write.urlpatterns,
     *routes_access.urlpatterns,
-    *accounts_routes.urlpatterns,
-    # Unknown /api/... routes: JSON 404 with an error code, never an HTML page.
-    re_path(r"^.*$", misc.api_not_found),
 ]

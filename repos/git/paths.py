@@ -10,41 +10,19 @@ import re
 import uuid
 from pathlib import Path
 
+from accounts.names import InvalidName, validate_name
 from repos.git.errors import InvalidPath, InvalidRefName, InvalidRepoName
 
 # --------------------------------------------------------------------------- names
 
-# HF's rule (huggingface_hub.utils.validate_repo_id) is `[\w\-.]{1,96}` bounded by word
-# characters. We use ASCII-only `\w`: names appear in URLs, git remotes and log lines, and
-# Unicode look-alikes ("аlice" with a Cyrillic a) would let one user impersonate another.
-_NAME_RE = re.compile(r"[\w\-.]{1,96}", re.ASCII)
-
-
-def _validate_name(name: object, kind: str) -> str:
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-        raise InvalidRepoName(
-            f"Invalid {kind} {name!r}: use 1 to 96 characters among letters, digits, "
-            "'-', '_' and '.'"
-        )
-    if name[0] in "-." or name[-1] in "-.":
-        raise InvalidRepoName(f"Invalid {kind} {name!r}: cannot start or end with '-' or '.'")
-    if "--" in name or ".." in name:
-        raise InvalidRepoName(f"Invalid {kind} {name!r}: '--' and '..' are forbidden")
-    if name.lower().endswith(".git"):
-        # `/{ns}/{name}.git/...` is the git smart HTTP URL space; a repo called `x.git`
-        # would make `/{ns}/x.git` ambiguous.
-        raise InvalidRepoName(f"Invalid {kind} {name!r}: cannot end with '.git'")
-    return name
-
 
 def validate_repo_name(name: str) -> str:
-    """Return `name` if it is an acceptable repository name, else raise InvalidRepoName."""
-    return _validate_name(name, "repository name")
-
-
-def validate_namespace(ns: str) -> str:
-    """Return `ns` if it is an acceptable user/organization name, else raise InvalidRepoName."""
-    return _validate_name(ns, "namespace")
+    """Return `name` if it is an acceptable repository name, else raise InvalidRepoName. The
+    rule is the one of every name on the site (`accounts.names`)."""
+    try:
+        return validate_name(name, "repository name")
+    except InvalidName as exc:
+        raise InvalidRepoName(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- storage

@@ -1,4 +1,5 @@
-"""Git LFS: pointer files, the batch protocol, signed upload URLs and the object store.
+"""Git LFS: pointer files, the batch protocol and signed upload URLs (the object store itself
+is the byte door, `repos.objects`).
 
 No Django here; views and services wire these to storage settings and permissions.
 """
@@ -17,7 +18,6 @@ from repos.lfs.batch import (
 from repos.lfs.errors import InvalidOid, LfsError, LfsObjectNotFound, LfsVerifyError
 from repos.lfs.pointer import LfsPointer, format_pointer, is_valid_oid, parse_pointer
 from repos.lfs.signing import sign_upload, verify_upload
-from repos.lfs.store import LfsStore
 
 __all__ = [
     "BatchError",
@@ -28,7 +28,6 @@ __all__ = [
     "LfsError",
     "LfsObjectNotFound",
     "LfsPointer",
-    "LfsStore",
     "LfsVerifyError",
     "batch_response",
     "format_pointer",

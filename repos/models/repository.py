@@ -19,6 +19,17 @@ class RepoType(models.TextChoices):
 URL_PREFIX = {RepoType.MODEL: "", RepoType.DATASET: "datasets/", RepoType.SPACE: "spaces/"}
 API_PLURAL = {RepoType.MODEL: "models", RepoType.DATASET: "datasets", RepoType.SPACE: "spaces"}
 PLURAL_TO_TYPE = {v: k for k, v in API_PLURAL.items()}
+PREFIX_TO_TYPE = {None: RepoType.MODEL, "": RepoType.MODEL, "datasets": RepoType.DATASET, "spaces": RepoType.SPACE}
+
+
+def repo_type_for_plural(plural: str) -> str | None:
+    """The repository type of an API plural (`models` -> `model`), None if unknown."""
+    return PLURAL_TO_TYPE.get(plural)
+
+
+def repo_type_for_prefix(prefix: str | None) -> str | None:
+    """The repository type of a web/git/resolve URL prefix (None or "" -> model)."""
+    return PREFIX_TO_TYPE.get(prefix)
 
 
 class Repository(models.Model):

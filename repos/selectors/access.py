@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from accounts.models import AuditEvent, Organization, User
-from repos.models import AccessRequest, Repository, RepositoryUserObjectPermission, RepoType
+from accounts.models import AuditEvent, User
+from repos.models import AccessRequest, Repository, RepositoryUserObjectPermission
 
 _PERM_ROLE = {"read_repo": "read", "write_repo": "write", "admin_repo": "admin"}
 _RANK = {"read": 1, "write": 2, "admin": 3}
@@ -49,11 +49,3 @@ def access_request_of(*, repo: Repository, user: Any) -> AccessRequest | None:
 def audit_events_for_repo(*, repo: Repository) -> QuerySet[AuditEvent]:
     return (AuditEvent.objects.filter(target=str(repo)).select_related("actor")
             .order_by("-created_at", "-pk")[:MAX_AUDIT_EVENTS])
-
-
-def audit_events_for_org(*, org: Organization) -> QuerySet[AuditEvent]:
-    """The org's own events and those of the repositories under its name."""
-    q = Q(target=f"org:{org.name}")
-    for repo_type in RepoType.values:
-        q |= Q(target__startswith=f"{repo_type}:{org.name}/")
-    return AuditEvent.objects.filter(q).select_related("actor").order_by("-created_at", "-pk")[:MAX_AUDIT_EVENTS]

@@ -9,14 +9,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from django.db import connections, router
-
 from hub.exceptions import EntryNotFound
 from repos.git.errors import InvalidPath
 from repos.git.repository import CommitInfo, GitRepo, TreeEntry
 from repos.lfs.pointer import LfsPointer, parse_pointer
-from repos.models import RepoLfsObject, Repository
-from repos.storage import lfs_store
 
 # A canonical pointer ("version ...\n" 43 B + "oid sha256:<64>\n" 76 B + "size N\n") is
 # 126 to ~146 bytes. Blobs outside this window are never read to look for one, so listing a
@@ -102,28 +98,6 @@ def file_resolve(*, git: GitRepo, rev: str, path: str) -> ResolvedFile:
     if entry is None or entry.type != "file":
         raise EntryNotFound(f"Entry not found: {path!r} at revision {sha}", headers={"X-Repo-Commit": sha})
     return ResolvedFile(sha=sha, entry=repo_entry(git, entry))
-
-
-def lfs_object_available(*, repo: Repository, pointer: LfsPointer) -> bool:
-    """Whether this repository may serve the object: it was uploaded *to it* and the store
-    holds it whole. A pointer to someone else's object (known sha256) serves nothing."""
-    if not _repo_links_lfs_object(repo_pk=repo.pk, oid=pointer.oid):
-        return False
-    return lfs_store().size(pointer.oid) == pointer.size
-
-
-def _repo_links_lfs_object(*, repo_pk: int, oid: str) -> bool:
-    """`RepoLfsObject.objects.filter(repository=, lfs_object_id=).exists()`, without the ORM
-    compiling that same query on every download: compiling it cost more CPU than running it
-    (~0.5 ms, a fifth of a small ranged GET; bench/download.py). One unique-index lookup."""
-    meta = RepoLfsObject._meta
-    connection = connections[router.db_for_read(RepoLfsObject)]
-    qn = connection.ops.quote_name
-    sql = (f"SELECT 1 FROM {qn(meta.db_table)} WHERE {qn(meta.get_field('repository').column)} = %s "
-           f"AND {qn(meta.get_field('lfs_object').column)} = %s LIMIT 1")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [repo_pk, oid])
-        return cursor.fetchone() is not None
 
 
 def entries_for_paths(git: GitRepo, *, sha: str, paths: Sequence[str], expand: bool = False) -> list[RepoEntry]:

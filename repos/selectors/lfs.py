@@ -1,26 +1,7 @@
-"""Reads of the LFS object index: which objects a repository may reference and serve."""
+"""Reads behind signed LFS URLs."""
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from repos.models import RepoLfsObject, Repository
-from repos.storage import lfs_store
-
-_BATCH = 500
-
-
-def lfs_objects_available(*, repo: Repository, oids: Iterable[str]) -> dict[str, int]:
-    """{oid: size} of the objects among `oids` that were uploaded to `repo` and that the store
-    holds whole. Objects of other repositories are absent even if the store has them: a known
-    sha256 is not a proof of possession."""
-    wanted = sorted(set(oids))
-    linked: dict[str, int] = {}
-    for start in range(0, len(wanted), _BATCH):
-        rows = (RepoLfsObject.objects.filter(repository=repo, lfs_object_id__in=wanted[start:start + _BATCH])
-                .values_list("lfs_object_id", "lfs_object__size"))
-        linked.update(dict(rows))
-    store = lfs_store()
-    return {oid: size for oid, size in linked.items() if store.size(oid) == size}
+from repos.models import Repository
 
 
 def repo_by_storage_key(*, key: str) -> Repository | None:

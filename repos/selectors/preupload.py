@@ -5,15 +5,15 @@ from dataclasses import dataclass
 
 from hub.exceptions import Unprocessable
 from repos.git.errors import InvalidPath
+from repos.git.gitattributes import lfs_patterns
+from repos.git.gitignore import is_ignored
 from repos.git.paths import normalize_repo_path
 from repos.git.repository import GitRepo
-from repos.gitattributes import lfs_patterns
-from repos.gitignore import is_ignored
+from repos.handles import git_repo
 from repos.lfs.pointer import MAX_POINTER_SIZE, parse_pointer
 from repos.models import Repository
+from repos.policy.upload import UploadMode, upload_mode
 from repos.revisions import git_errors_as_http
-from repos.storage import git_repo
-from repos.upload_policy import UploadMode, upload_mode
 
 _MAX_CONFIG_FILE = 1024 * 1024
 

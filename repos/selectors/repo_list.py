@@ -12,8 +12,8 @@ from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.functions import Concat
 
 from hub.exceptions import BadRequest
+from repos.gate import repos_visible_to
 from repos.models import Repository
-from repos.permissions import repos_visible_to
 
 # HF sort keys -> columns. Trending has no meaning here yet; likes are the closest signal.
 SORT_FIELDS = {

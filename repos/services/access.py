@@ -8,12 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.object_permissions import REPO_PERMISSIONS, object_role_remove, object_role_set
-from accounts.services import audit
+from accounts.services.audit import audit
 from hub.exceptions import BadRequest, NotFound
 from repos.models import AccessRequest, Repository
 
@@ -22,24 +21,24 @@ MAX_FIELD_LENGTH = 1000
 
 
 def collaborator_set(*, repo: Repository, user: User, role: str, actor: User,
-                     request: HttpRequest | None = None) -> None:
+                     ip: str | None = None) -> None:
     """Give `user` exactly `role` ("read" | "write" | "admin") on `repo`."""
     if role not in REPO_PERMISSIONS:
         raise BadRequest(f"Invalid role {role!r}: use one of {', '.join(REPO_PERMISSIONS)}")
     with transaction.atomic():
         object_role_set(user=user, obj=repo, role=role)
-        audit(action="repo.collaborator.set", actor=actor, target=str(repo), request=request,
+        audit(action="repo.collaborator.set", actor=actor, target=str(repo), ip=ip,
               user=user.username, role=role)
 
 
-def collaborator_remove(*, repo: Repository, user: User, actor: User, request: HttpRequest | None = None) -> None:
+def collaborator_remove(*, repo: Repository, user: User, actor: User, ip: str | None = None) -> None:
     from repos.models import RepositoryUserObjectPermission
 
     with transaction.atomic():
         if not RepositoryUserObjectPermission.objects.filter(content_object=repo, user=user).exists():
             raise NotFound(f"{user.username} is not a collaborator of {repo.repo_id}")
         object_role_remove(user=user, obj=repo)
-        audit(action="repo.collaborator.remove", actor=actor, target=str(repo), request=request,
+        audit(action="repo.collaborator.remove", actor=actor, target=str(repo), ip=ip,
               user=user.username)
 
 
@@ -52,7 +51,7 @@ def _clean_fields(fields: Any) -> dict[str, str]:
 
 
 def access_request_create(*, repo: Repository, user: User, fields: Any = None,
-                          request: HttpRequest | None = None) -> AccessRequest:
+                          ip: str | None = None) -> AccessRequest:
     """Ask for access to a gated repo. `auto` gating accepts at once; asking again while
     pending updates the form; an accepted or rejected request stays as decided."""
     if not repo.gated:
@@ -71,13 +70,13 @@ def access_request_create(*, repo: Repository, user: User, fields: Any = None,
             access.status = AccessRequest.Status.ACCEPTED
             access.decided_at = timezone.now()
             access.save(update_fields=["status", "decided_at"])
-        audit(action="repo.access_request", actor=user, target=str(repo), request=request,
+        audit(action="repo.access_request", actor=user, target=str(repo), ip=ip,
               status=access.status, automatic=auto)
     return access
 
 
 def access_request_decide(*, repo: Repository, user: User, status: str, actor: User, reason: str = "",
-                          request: HttpRequest | None = None) -> AccessRequest:
+                          ip: str | None = None) -> AccessRequest:
     """Accept, reject or reset to pending (`cancel_access_request`) `user`'s request."""
     if status not in AccessRequest.Status.values:
         raise BadRequest(f"Invalid status {status!r}")
@@ -92,13 +91,13 @@ def access_request_decide(*, repo: Repository, user: User, status: str, actor: U
         access.decided_by = None if status == AccessRequest.Status.PENDING else actor
         access.rejection_reason = reason[:500] if status == AccessRequest.Status.REJECTED else ""
         access.save(update_fields=["status", "decided_at", "decided_by", "rejection_reason"])
-        audit(action="repo.access_request.decide", actor=actor, target=str(repo), request=request,
+        audit(action="repo.access_request.decide", actor=actor, target=str(repo), ip=ip,
               user=user.username, status=status)
     return access
 
 
 def access_request_grant(*, repo: Repository, user: User, actor: User,
-                         request: HttpRequest | None = None) -> AccessRequest:
+                         ip: str | None = None) -> AccessRequest:
     """Accept `user` without a request of theirs (HF `grant_access`); 400 if they have access."""
     if not repo.gated:
         raise BadRequest("This repository is not gated")
@@ -111,6 +110,6 @@ def access_request_grant(*, repo: Repository, user: User, actor: User,
         access.decided_by = actor
         access.rejection_reason = ""
         access.save(update_fields=["status", "decided_at", "decided_by", "rejection_reason"])
-        audit(action="repo.access_request.grant", actor=actor, target=str(repo), request=request,
+        audit(action="repo.access_request.grant", actor=actor, target=str(repo), ip=ip,
               user=user.username)
     return access

@@ -12,13 +12,14 @@ from typing import Any, BinaryIO
 
 from django.db import transaction
 
+from repos import objects
+from repos.events import RefsUpdated
 from repos.git.repository import GitRepo, TreeEntry
+from repos.handles import git_repo
 from repos.lfs.errors import LfsError
 from repos.lfs.pointer import MAX_POINTER_SIZE, parse_pointer
-from repos.lfs.store import LfsStore
 from repos.models import Repository
-from repos.storage import git_repo, lfs_store
-from repos.upload_policy import MAX_REGULAR_FILE_SIZE
+from repos.policy.upload import MAX_REGULAR_FILE_SIZE
 from repos.weights.safetensors_header import SafetensorsError, SafetensorsHeader, read_header
 
 logger = logging.getLogger(__name__)
@@ -29,10 +30,17 @@ SAFETENSORS_SUFFIX = ".safetensors"
 MAX_WEIGHT_FILES = 2000
 
 
-def enqueue_repo_analysis(repo: Repository, sha: str) -> None:
-    """Schedule `repo_analyze` for `repo` at commit `sha` once the current transaction commits.
+def analysis_on_refs_updated(event: RefsUpdated) -> None:
+    """The event door's subscriber: a new head of the default branch gets its analysis, once
+    per change whatever path moved it."""
+    change = event.change_of(f"refs/heads/{event.repo.default_branch}")
+    if change is not None and change.new is not None:
+        enqueue_repo_analysis(event.repo, change.new)
 
-    Called by every write that moves the default branch (API commit, push, merge). `robust`:
+
+def enqueue_repo_analysis(repo: Repository, sha: str) -> None:
+    """Schedule `repo_analyze` for `repo` at commit `sha` once the current transaction commits
+    (at once when none is open). `robust`:
     the commit has already happened when the callback runs, so a broker that is down must not
     turn a successful commit into an error; the summary is only missing until the next commit.
     """
@@ -42,7 +50,7 @@ def enqueue_repo_analysis(repo: Repository, sha: str) -> None:
     transaction.on_commit(lambda: repo_analyze.delay(repo_pk, sha), robust=True)
 
 
-def safetensors_summary(*, git: GitRepo, sha: str, store: LfsStore) -> dict[str, Any] | None:
+def safetensors_summary(*, repo: Repository, git: GitRepo, sha: str) -> dict[str, Any] | None:
     """`{"parameters": {dtype: count}, "total": n}` over every `*.safetensors` file of commit
     `sha` (shards of a sharded checkpoint add up), or None when it has no readable one.
 
@@ -57,7 +65,7 @@ def safetensors_summary(*, git: GitRepo, sha: str, store: LfsStore) -> dict[str,
         if found >= MAX_WEIGHT_FILES:
             logger.warning("analysis of %s stopped after %d weight files", sha, found)
             break
-        header = _read_weight_header(git, entry, store)
+        header = _read_weight_header(repo, git, entry)
         if header is None:
             continue
         found += 1
@@ -68,14 +76,14 @@ def safetensors_summary(*, git: GitRepo, sha: str, store: LfsStore) -> dict[str,
     return {"parameters": counts, "total": sum(counts.values())}
 
 
-def _read_weight_header(git: GitRepo, entry: TreeEntry, store: LfsStore) -> SafetensorsHeader | None:
+def _read_weight_header(repo: Repository, git: GitRepo, entry: TreeEntry) -> SafetensorsHeader | None:
     f: BinaryIO
     if entry.size < MAX_POINTER_SIZE:
         data = git.read_blob(entry.oid)
         pointer = parse_pointer(data)
         if pointer is not None:
             try:
-                f = store.open(pointer.oid)
+                f = objects.open_object(repo=repo, oid=pointer.oid)
             except LfsError:
                 logger.warning("LFS object %s of %s is missing", pointer.oid, entry.path)
                 return None
@@ -102,7 +110,7 @@ def repo_analyze_commit(*, repo: Repository, sha: str) -> dict[str, Any] | None:
     newest head win, and an analysis of a branch other than the default one changes nothing.
     No lock: it only reads immutable git objects and LFS objects.
     """
-    summary = safetensors_summary(git=git_repo(repo), sha=sha, store=lfs_store())
+    summary = safetensors_summary(repo=repo, git=git_repo(repo), sha=sha)
     updated = Repository.objects.filter(pk=repo.pk, head_sha=sha).update(safetensors=summary)
     if not updated:
         logger.info("analysis of %s at %s not stored: no longer the head", repo.repo_id, sha)

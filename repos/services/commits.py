@@ -10,9 +10,10 @@ Order of work, so that a rejected commit changes nothing visible:
    `.gitattributes` rules for LFS files no rule covers, commit, ask the push policy about the
    ref move and compare-and-swap the ref.
 3. Still under the lock, the DB index is refreshed in a transaction (so index updates land in
-   git order) and side effects are queued with `transaction.on_commit` → `_after_commit`.
+   git order) and the move is announced through the event door (`repos.events.refs_updated`),
+   whose subscribers run once the transaction commits.
 
-Files and refs are judged by `repos.push_policy`, the code `git push` is judged by: a commit
+Files and refs are judged by `repos.policy.push`, the code `git push` is judged by: a commit
 the API accepts is one a push would accept, with the same reasons when it is not.
 """
 from __future__ import annotations
@@ -21,7 +22,6 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -29,22 +29,23 @@ from django.db import transaction
 
 from accounts.models import AccessToken
 from hub.exceptions import BadRequest, Forbidden, PayloadTooLarge, PreconditionFailed, RevisionNotFound, Unprocessable
-from repos import push_policy
+from repos.events import Origin, refs_updated
 from repos.git import commit as git_commit
 from repos.git.errors import InvalidPath, InvalidRefName
+from repos.git.gitattributes import add_lfs_rule
 from repos.git.objects import write_blob
 from repos.git.paths import normalize_folder_path, normalize_repo_path, validate_branch_name
 from repos.git.repository import GitRepo
-from repos.gitattributes import add_lfs_rule
+from repos.handles import git_repo
 from repos.lfs.pointer import is_valid_oid, parse_pointer
 from repos.models import Discussion, Repository
+from repos.policy import push as push_policy
 from repos.revisions import git_errors_as_http
 from repos.selectors.pull_requests import PR_REF_RE
 from repos.services.discussions import pull_request_create
 from repos.services.index import repo_reindex
 from repos.services.locking import repo_write_lock
 from repos.services.repos import author_signature
-from repos.storage import git_repo
 
 logger = logging.getLogger(__name__)
 
@@ -250,20 +251,13 @@ def _target_branch(revision: str) -> str:
         raise RevisionNotFound(f"Invalid rev id: {revision}") from None
 
 
-def _after_commit(repo: Repository, ref: str, sha: str) -> None:
-    """Side effects of a commit that landed (runs after the DB transaction commits).
-
-    The hook for jobs (evaluations on PR updates), webhooks and notifications: enqueue work
-    here, never before the transaction commits.
-    """
-    logger.debug("commit %s on %s of %s", sha, ref, repo)
-
-
-def _index(*, repo: Repository, git: GitRepo, ref: str, sha: str) -> None:
+def _index(*, repo: Repository, git: GitRepo, ref: str, old: str | None, sha: str, user: Any, origin: Origin,
+           ip: str | None) -> None:
+    """Refresh the index (the default branch's) and announce the ref move, in one transaction."""
     with transaction.atomic():
         if ref == f"refs/heads/{repo.default_branch}":
             repo_reindex(repo=repo, git=git)
-        transaction.on_commit(partial(_after_commit, repo, ref, sha))
+        refs_updated(repo=repo, changes=[(ref, old, sha)], actor=user, origin=origin, ip=ip)
 
 
 def _authorize_ref(*, repo: Repository, user: Any, token: AccessToken | None, ref: str) -> None:
@@ -279,7 +273,7 @@ def _authorize_ref(*, repo: Repository, user: Any, token: AccessToken | None, re
 
 def commit_create(*, repo: Repository, user: Any, revision: str, header: CommitHeader,
                   operations: Iterable[CommitOperation], create_pr: bool = False,
-                  token: AccessToken | None = None) -> CommitResult:
+                  token: AccessToken | None = None, origin: Origin = "api", ip: str | None = None) -> CommitResult:
     """Commit `operations` on `revision` (a branch, or `refs/pr/N`), or with `create_pr` open
     a draft PR against branch `revision` holding the commit.
 
@@ -287,7 +281,8 @@ def commit_create(*, repo: Repository, user: Any, revision: str, header: CommitH
     `refs/pr/N`, `can_open_pull_request` for `create_pr`; the push policy checks the ref move
     again under the lock (with `token`, the credential the request came with, if any).
     `operations` may be a lazy iterator (parse errors raised from it abort the commit before
-    anything changes). Takes the repo lock.
+    anything changes). Takes the repo lock. The ref move is announced with `origin` ("pr" when
+    the commit opens a pull request).
     """
     pr_ref = None if create_pr else PR_REF_RE.fullmatch(revision)
     branch = None if pr_ref else _target_branch(revision)
@@ -298,20 +293,20 @@ def commit_create(*, repo: Repository, user: Any, revision: str, header: CommitH
     with git_errors_as_http(), repo_write_lock(git):
         if create_pr:
             return _commit_as_pull_request(repo=repo, git=git, user=user, token=token, branch=str(branch),
-                                           header=header, staged=staged, message=message, author=author)
+                                           header=header, staged=staged, message=message, author=author, ip=ip)
         ref = revision if pr_ref else f"refs/heads/{branch}"
         head = git.resolve(ref)
         _check_parent(header.parent_commit, head)
         _authorize_ref(repo=repo, user=user, token=token, ref=ref)
         sha = git_commit.commit_to_ref(git, ref=ref, ops=_with_lfs_rules(git, head, staged), author=author,
                                        message=message, expected_head=head)
-        _index(repo=repo, git=git, ref=ref, sha=sha)
+        _index(repo=repo, git=git, ref=ref, old=head, sha=sha, user=user, origin=origin, ip=ip)
     return CommitResult(sha=sha, ref=ref)
 
 
 def _commit_as_pull_request(*, repo: Repository, git: GitRepo, user: Any, token: AccessToken | None, branch: str,
                             header: CommitHeader, staged: _Staged, message: str,
-                            author: git_commit.Signature) -> CommitResult:
+                            author: git_commit.Signature, ip: str | None) -> CommitResult:
     """HF_PROTOCOL.md 6.7: the PR is opened at the base commit (its ref created there by the
     pull-request mechanism), then the commit is applied on `refs/pr/N` like any PR commit."""
     base_head = git.resolve(f"refs/heads/{branch}")
@@ -326,11 +321,11 @@ def _commit_as_pull_request(*, repo: Repository, git: GitRepo, user: Any, token:
                                   message=message)
     with transaction.atomic():
         pr = pull_request_create(repo=repo, author=user, title=header.summary, target_branch=branch,
-                                 head_sha=start, git=git)
+                                 head_sha=start, git=git, announce=False)
         # A refusal here rolls the PR back; its ref, left at `start` without a row, is
         # overwritten by the next PR to take the number (see `pull_request_create`).
         _authorize_ref(repo=repo, user=user, token=token, ref=pr.git_ref)
         git_commit.update_ref(git, pr.git_ref, sha, expected_old=start, who=author,
                               reflog_message="commit: " + message.partition("\n")[0])
-        transaction.on_commit(partial(_after_commit, repo, pr.git_ref, sha))
+        refs_updated(repo=repo, changes=[(pr.git_ref, None, sha)], actor=user, origin="pr", ip=ip)
     return CommitResult(sha=sha, ref=pr.git_ref, pull_request=pr)

@@ -11,12 +11,13 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 
+from repos.events import refs_updated
 from repos.git import commit as git_commit
 from repos.git.repository import GitRepo
+from repos.handles import git_repo
 from repos.models import Discussion, Repository
 from repos.revisions import git_errors_as_http
 from repos.services.locking import repo_write_lock
-from repos.storage import git_repo
 
 MAX_TITLE_LENGTH = 200
 
@@ -36,12 +37,14 @@ def _clean_title(title: str) -> str:
 
 def pull_request_create(*, repo: Repository, author: Any, title: str, target_branch: str,
                         head_sha: str | None = None, status: str = Discussion.Status.DRAFT,
-                        git: GitRepo | None = None) -> Discussion:
+                        git: GitRepo | None = None, announce: bool = True, ip: str | None = None) -> Discussion:
     """Open a PR against `target_branch` with `refs/pr/N` at `head_sha` (default: the
     target branch's head). Returns the new Discussion.
 
     The caller has checked `permissions.can_open_pull_request`. Takes the repo lock (re-entrant:
-    callers that already hold it, like a commit with create_pr, keep it).
+    callers that already hold it, like a commit with create_pr, keep it). The new ref is
+    announced (origin "pr") unless `announce` is False: a caller that moves it again in the
+    same transaction announces the whole change itself.
     """
     git = git or git_repo(repo)
     with git_errors_as_http(), repo_write_lock(git):
@@ -60,4 +63,6 @@ def pull_request_create(*, repo: Repository, author: Any, title: str, target_bra
             stale = git.refs(ref).get(ref)
             git_commit.update_ref(git, ref, head_sha, expected_old=stale,
                                   reflog_message=f"pull request #{num}")
+            if announce:
+                refs_updated(repo=repo, changes=[(ref, None, head_sha)], actor=author, origin="pr", ip=ip)
     return pr

@@ -7,7 +7,6 @@ from repos.cards import card_index, split_front_matter
 from repos.git.repository import GitRepo
 from repos.lfs.pointer import parse_pointer
 from repos.models import Repository
-from repos.services.analysis import enqueue_repo_analysis
 
 _MAX_README = 1024 * 1024
 
@@ -16,10 +15,9 @@ def repo_reindex(*, repo: Repository, git: GitRepo) -> Repository:
     """Update head, last-modified, card data, tags and storage size from the default branch.
 
     Called inside the transaction of every write that moves the default branch (API commit,
-    push, merge, create), after the ref moved; so this is also the one place that schedules
-    the background analysis of a new head.
+    push, merge, create), after the ref moved. Work that reacts to the move (the weights
+    analysis, ...) subscribes to the event door instead.
     """
-    previous_head = repo.head_sha
     try:
         head = git.resolve(repo.default_branch)
     except Exception:
@@ -48,6 +46,4 @@ def repo_reindex(*, repo: Repository, git: GitRepo) -> Repository:
     repo.last_modified = timezone.now()
     repo.save(update_fields=["head_sha", "card_data", "tags", "pipeline_tag", "library_name",
                              "used_storage", "last_modified"])
-    if head and head != previous_head:
-        enqueue_repo_analysis(repo, head)
     return repo

@@ -5,12 +5,12 @@
 
 * pre-receive: take the repository write lock (the one API commits take, so a push and a
   commit never interleave), check that every ref is still where the pusher saw it, then run
-  `repos.push_policy.check_push` on the quarantined objects. Refusal: the objects are
+  `repos.policy.push.check_push` on the quarantined objects. Refusal: the objects are
   dropped by git, no ref moves, the pusher reads our message as `remote:` lines.
 * git then updates the refs itself, compare-and-swap under its ref lockfiles (the protocol
   `repos.git.commit.update_ref` uses too), atomically for `git push --atomic`.
-* post-receive: re-index the repository in the database, then `_after_push` hooks run once
-  the transaction commits; the lock is released.
+* post-receive: re-index the repository in the database and announce the moved refs through
+  the event door (`repos.events`); the lock is released.
 
 The lock is held from pre-receive to post-receive (or to the end of the session, when git
 fails between the two). All of it runs in the thread serving the push request.
@@ -19,22 +19,20 @@ from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
-from functools import partial
 from typing import Any
 
 from django.db import transaction
 
 from accounts.models import AccessToken
-from accounts.services import audit
+from repos.events import refs_updated
 from repos.git.errors import GitError, RepoLocked
 from repos.git.hooks import HookReply, HookRequest, RefUpdate
 from repos.git.quarantine import QuarantinedPush, quarantine_env
+from repos.handles import git_repo
 from repos.models import Repository
-from repos.push_policy import RULE, check_push, format_rejections
-from repos.services.analysis import enqueue_repo_analysis
+from repos.policy.push import RULE, check_push, format_rejections
 from repos.services.index import repo_reindex
 from repos.services.locking import repo_write_lock
-from repos.storage import git_repo
 
 logger = logging.getLogger(__name__)
 
@@ -45,27 +43,16 @@ MOVED_MESSAGE = (f"{RULE}\nYour push was rejected: {{ref}} was updated since you
 INTERNAL_MESSAGE = f"{RULE}\nYour push could not be checked because of a server error; nothing was changed.\n{RULE}\n"
 
 
-def _after_push(repo: Repository, updates: list[RefUpdate]) -> None:
-    """Side effects of a push whose refs moved; runs after the index transaction commits.
-
-    The place for later features to hook in: jobs on PR ref updates (`refs/pr/N`),
-    notifications, webhooks. Enqueue work from here, never before the refs moved.
-    """
-    logger.info("push to %s: %s", repo, ", ".join(f"{u.ref} {u.old or '-'}..{u.new or '-'}" for u in updates))
-
-
-def push_index(*, repo: Repository, updates: list[RefUpdate] | None) -> None:
-    """Refresh the database index after refs moved (git is the source of truth), then run
-    `_after_push` for `updates` once the transaction commits (None: index only)."""
+def push_index(*, repo: Repository, updates: list[RefUpdate] | None, actor: Any = None,
+               ip: str | None = None) -> None:
+    """Refresh the database index after refs moved (git is the source of truth) and announce
+    `updates` through the event door (None: index only)."""
     repo.refresh_from_db(fields=["default_branch"])
     with transaction.atomic():
         repo_reindex(repo=repo, git=git_repo(repo))
         if updates:
-            default = f"refs/heads/{repo.default_branch}"
-            for update in updates:
-                if update.ref == default and update.new:
-                    enqueue_repo_analysis(repo, update.new)
-            transaction.on_commit(partial(_after_push, repo, list(updates)))
+            refs_updated(repo=repo, changes=[(u.ref, u.old, u.new) for u in updates], actor=actor, origin="git",
+                         ip=ip)
 
 
 class PushSession:
@@ -119,10 +106,8 @@ class PushSession:
 
     def _post_receive(self, request: HookRequest) -> HookReply:
         try:
-            push_index(repo=self.repo, updates=request.updates)
+            push_index(repo=self.repo, updates=request.updates, actor=self.user, ip=self.ip)
             self.indexed = True
-            audit(action="repo.push", actor=self.user, target=str(self.repo), ip=self.ip,
-                  refs=[f"{u.ref} {u.old or '-'}..{u.new or '-'}" for u in request.updates][:100])
         finally:
             self._release()
         return HookReply(True)
@@ -133,10 +118,13 @@ class PushSession:
 
     def close(self) -> None:
         """End of the receive-pack run. If refs may have moved without a post-receive (git
-        killed in between), re-index anyway: it only reads what git holds."""
+        killed in between), re-index anyway (it only reads what git holds) and announce the
+        accepted updates that did land."""
         try:
             if self.accepted and not self.indexed:
-                push_index(repo=self.repo, updates=None)
+                git = git_repo(self.repo)
+                landed = [u for u in self.accepted if git.refs(u.ref).get(u.ref) == u.new]
+                push_index(repo=self.repo, updates=landed, actor=self.user, ip=self.ip)
                 self.indexed = True
         except Exception:
             logger.exception("re-indexing %s after an interrupted push failed", self.repo)

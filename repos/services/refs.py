@@ -3,7 +3,7 @@
 Every ref move goes through the git layer's compare-and-swap (`update_ref`), under the repo
 lock; user-supplied names are validated by `repos.git.paths` and revisions resolved by
 `GitRepo.resolve`, which never hands text to git's option or revision parser. Branch and tag
-writes are judged by `repos.push_policy`, as the same change made with `git push` would be
+writes are judged by `repos.policy.push`, as the same change made with `git push` would be
 (write access, the protected default branch); names are parsed first, with the errors and
 statuses of the HF API.
 """
@@ -12,23 +12,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest
 
 from accounts.models import AccessToken
-from accounts.services import audit
 from hub.exceptions import BadRequest, Conflict, Forbidden, RevisionNotFound
-from repos import push_policy
+from repos.events import refs_updated
 from repos.git import commit as git_commit
 from repos.git import errors as git_errors
 from repos.git.objects import create_tag, delete_ref, squash_ref
 from repos.git.paths import validate_branch_name, validate_tag_name
+from repos.handles import git_repo
 from repos.models import Repository
+from repos.policy import push as push_policy
 from repos.revisions import git_errors_as_http
 from repos.selectors.pull_requests import PR_REF_RE
 from repos.services.index import repo_reindex
 from repos.services.locking import repo_write_lock
 from repos.services.repos import author_signature
-from repos.storage import git_repo
 
 
 def _branch_name(branch: str, *, missing: bool) -> str:
@@ -40,6 +39,13 @@ def _branch_name(branch: str, *, missing: bool) -> str:
         raise BadRequest(f"Invalid reference for a branch: {branch}") from None
 
 
+def _announce(*, repo: Repository, ref: str, old: str | None, new: str | None, user: Any, ip: str | None) -> None:
+    """Announce a branch or tag change made through the API (the default branch never moves
+    here: it cannot be deleted, and branch creation never names an existing branch)."""
+    with transaction.atomic():
+        refs_updated(repo=repo, changes=[(ref, old, new)], actor=user, origin="api", ip=ip)
+
+
 def _authorize(*, repo: Repository, user: Any, token: AccessToken | None, ref: str, deleting: bool = False,
                target_kind: str | None = None) -> None:
     reason = push_policy.ref_update_rejection(repo=repo, user=user, token=token, ref=ref, deleting=deleting,
@@ -49,7 +55,7 @@ def _authorize(*, repo: Repository, user: Any, token: AccessToken | None, ref: s
 
 
 def branch_create(*, repo: Repository, user: Any, branch: str, starting_point: str | None = None,
-                  token: AccessToken | None = None) -> str:
+                  token: AccessToken | None = None, ip: str | None = None) -> str:
     """Create branch `branch` at `starting_point` (any revision; default: the default branch).
 
     Returns the new branch's sha. The caller has checked `can_write` (checked again by the
@@ -68,21 +74,24 @@ def branch_create(*, repo: Repository, user: Any, branch: str, starting_point: s
             if git.refs(ref).get(ref) is not None:
                 raise Conflict(f"Reference {ref} already exists") from exc
             raise Conflict(str(exc)) from exc
+        _announce(repo=repo, ref=ref, old=None, new=sha, user=user, ip=ip)
     return sha
 
 
-def branch_delete(*, repo: Repository, user: Any, branch: str, token: AccessToken | None = None) -> None:
+def branch_delete(*, repo: Repository, user: Any, branch: str, token: AccessToken | None = None,
+                  ip: str | None = None) -> None:
     """Delete a branch other than the default one. The caller has checked `can_write`."""
     branch = _branch_name(branch, missing=True)
     ref = f"refs/heads/{branch}"
     _authorize(repo=repo, user=user, token=token, ref=ref, deleting=True)
     git = git_repo(repo)
     with git_errors_as_http(), repo_write_lock(git):
-        delete_ref(git, ref=ref, who=author_signature(user))
+        old = delete_ref(git, ref=ref, who=author_signature(user))
+        _announce(repo=repo, ref=ref, old=old, new=None, user=user, ip=ip)
 
 
 def tag_create(*, repo: Repository, user: Any, revision: str, tag: str, message: str | None = None,
-               token: AccessToken | None = None) -> str:
+               token: AccessToken | None = None, ip: str | None = None) -> str:
     """Tag the commit `revision` resolves to; annotated when `message` is given.
 
     The caller has checked `can_write`.
@@ -96,12 +105,15 @@ def tag_create(*, repo: Repository, user: Any, revision: str, tag: str, message:
     with git_errors_as_http(), repo_write_lock(git):
         sha = git.resolve(revision)
         try:
-            return create_tag(git, name=tag, target=sha, tagger=author_signature(user), message=message or None)
+            new = create_tag(git, name=tag, target=sha, tagger=author_signature(user), message=message or None)
         except git_errors.RefExists as exc:
             raise Conflict(f"Tag {tag} already exists") from exc
+        _announce(repo=repo, ref=f"refs/tags/{tag}", old=None, new=new, user=user, ip=ip)
+        return new
 
 
-def tag_delete(*, repo: Repository, user: Any, tag: str, token: AccessToken | None = None) -> None:
+def tag_delete(*, repo: Repository, user: Any, tag: str, token: AccessToken | None = None,
+               ip: str | None = None) -> None:
     """Delete tag `tag`. The caller has checked `can_write`."""
     try:
         validate_tag_name(tag)
@@ -110,11 +122,12 @@ def tag_delete(*, repo: Repository, user: Any, tag: str, token: AccessToken | No
     _authorize(repo=repo, user=user, token=token, ref=f"refs/tags/{tag}", deleting=True)
     git = git_repo(repo)
     with git_errors_as_http(), repo_write_lock(git):
-        delete_ref(git, ref=f"refs/tags/{tag}", who=author_signature(user))
+        old = delete_ref(git, ref=f"refs/tags/{tag}", who=author_signature(user))
+        _announce(repo=repo, ref=f"refs/tags/{tag}", old=old, new=None, user=user, ip=ip)
 
 
 def super_squash(*, repo: Repository, user: Any, branch: str, message: str,
-                 token: AccessToken | None = None, request: HttpRequest | None = None) -> str:
+                 token: AccessToken | None = None, ip: str | None = None) -> str:
     """Replace `branch` (or `refs/pr/N`) by a single commit with the same files.
 
     The caller has checked `can_write`; the push policy decides who may rewrite which ref
@@ -129,9 +142,10 @@ def super_squash(*, repo: Repository, user: Any, branch: str, message: str,
     git = git_repo(repo)
     message = message.strip() or f"Super-squash branch '{branch}'"
     with git_errors_as_http(), repo_write_lock(git):
+        old = git.refs(ref).get(ref)
         sha = squash_ref(git, ref=ref, author=author_signature(user), message=message)
         with transaction.atomic():
             if ref == f"refs/heads/{repo.default_branch}":
                 repo_reindex(repo=repo, git=git)
-            audit(action="repo.super_squash", actor=user, target=str(repo), request=request, ref=ref, sha=sha)
+            refs_updated(repo=repo, changes=[(ref, old, sha)], actor=user, origin="squash", ip=ip)
     return sha

@@ -5,17 +5,17 @@ import shutil
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Organization, User
-from accounts.services import audit
+from accounts.names import InvalidName, validate_namespace
+from accounts.services.audit import audit
 from hub.exceptions import BadRequest, Conflict
 from repos.git import errors as git_errors
 from repos.git.commit import Signature, create_root_commit
-from repos.git.paths import validate_namespace, validate_repo_name
+from repos.git.gitattributes import DEFAULT_DATASET_GITATTRIBUTES, DEFAULT_MODEL_GITATTRIBUTES
+from repos.git.paths import validate_repo_name
 from repos.git.repository import GitRepo
-from repos.gitattributes import DEFAULT_DATASET_GITATTRIBUTES, DEFAULT_MODEL_GITATTRIBUTES
 from repos.models import RepoRedirect, Repository, RepoType
 from repos.services.index import repo_reindex
 
@@ -28,7 +28,7 @@ def author_signature(user: Any) -> Signature:
 
 
 def repo_create(*, user: User, namespace: str, name: str, repo_type: str = RepoType.MODEL,
-                private: bool = False, request: HttpRequest | None = None) -> Repository:
+                private: bool = False, ip: str | None = None) -> Repository:
     """Create the row, the bare repo and its "initial commit" with the default .gitattributes.
 
     The caller has checked `permissions.can_create_in_namespace`. The unique constraint on
@@ -38,7 +38,7 @@ def repo_create(*, user: User, namespace: str, name: str, repo_type: str = RepoT
     try:
         validate_namespace(namespace)
         validate_repo_name(name)
-    except git_errors.GitError as exc:
+    except (InvalidName, git_errors.GitError) as exc:
         raise BadRequest(f"Invalid repo name: {exc}") from exc
     if repo_type not in RepoType.values:
         raise BadRequest(f"Invalid repo type {repo_type!r}")
@@ -58,7 +58,7 @@ def repo_create(*, user: User, namespace: str, name: str, repo_type: str = RepoT
                                files={".gitattributes": attributes.encode()},
                                author=author_signature(user), message="initial commit")
             repo_reindex(repo=repo, git=git)
-            audit(action="repo.create", actor=user, target=str(repo), request=request, private=private)
+            audit(action="repo.create", actor=user, target=str(repo), ip=ip, private=private)
     except IntegrityError as exc:
         raise Conflict(f"You already created this {repo_type} repo") from exc
     except BaseException:
@@ -73,7 +73,7 @@ def repo_touch(*, repo: Repository) -> None:
     repo.save(update_fields=["last_modified"])
 
 
-def repo_delete(*, repo: Repository, user: User, request: HttpRequest | None = None) -> None:
+def repo_delete(*, repo: Repository, user: User, ip: str | None = None) -> None:
     """Delete the repository row (cascading to its index, PRs, grants and redirects) and,
     once that transaction has committed, its bare git directory.
 
@@ -84,7 +84,7 @@ def repo_delete(*, repo: Repository, user: User, request: HttpRequest | None = N
     """
     git_dir = repo.git_dir
     with transaction.atomic():
-        audit(action="repo.delete", actor=user, target=str(repo), request=request)
+        audit(action="repo.delete", actor=user, target=str(repo), ip=ip)
         repo.delete()
         transaction.on_commit(lambda: shutil.rmtree(git_dir, ignore_errors=True))
 
@@ -100,7 +100,7 @@ def _namespace_owner(namespace: str) -> tuple[User | None, Organization | None]:
 
 
 def repo_move(*, repo: Repository, user: User, namespace: str, name: str,
-              request: HttpRequest | None = None) -> Repository:
+              ip: str | None = None) -> Repository:
     """Rename and/or transfer a repository; the old id keeps working through a redirect.
 
     Only rows change: storage is keyed by `storage_key`, so no file moves. The caller has
@@ -109,7 +109,7 @@ def repo_move(*, repo: Repository, user: User, namespace: str, name: str,
     try:
         validate_namespace(namespace)
         validate_repo_name(name)
-    except git_errors.GitError as exc:
+    except (InvalidName, git_errors.GitError) as exc:
         raise BadRequest(f"Invalid repo name: {exc}") from exc
     if (namespace, name) == (repo.namespace, repo.name):
         raise BadRequest("The source and destination repositories are the same")
@@ -128,7 +128,7 @@ def repo_move(*, repo: Repository, user: User, namespace: str, name: str,
                 repo_type=repo.repo_type, namespace=old_namespace, name=old_name,
                 defaults={"repository": repo},
             )
-            audit(action="repo.move", actor=user, target=str(repo), request=request,
+            audit(action="repo.move", actor=user, target=str(repo), ip=ip,
                   from_repo=f"{old_namespace}/{old_name}", to_repo=repo.repo_id)
     except IntegrityError as exc:
         repo.namespace, repo.name = old_namespace, old_name
@@ -137,7 +137,7 @@ def repo_move(*, repo: Repository, user: User, namespace: str, name: str,
 
 
 def repo_update_settings(*, repo: Repository, user: User, private: bool | None = None,
-                         gated: str | None = None, request: HttpRequest | None = None) -> Repository:
+                         gated: str | None = None, ip: str | None = None) -> Repository:
     """Change visibility and/or gating (`gated` is "", "auto" or "manual"); None = unchanged.
 
     The caller has checked `permissions.can_admin`.
@@ -147,13 +147,13 @@ def repo_update_settings(*, repo: Repository, user: User, private: bool | None =
         if private is not None and private != repo.private:
             repo.private = private
             fields.append("private")
-            audit(action="repo.visibility", actor=user, target=str(repo), request=request, private=private)
+            audit(action="repo.visibility", actor=user, target=str(repo), ip=ip, private=private)
         if gated is not None and gated != repo.gated:
             if gated not in Repository.Gated.values:
                 raise BadRequest(f"Invalid gated value {gated!r}")
             repo.gated = gated
             fields.append("gated")
-            audit(action="repo.gated", actor=user, target=str(repo), request=request, gated=gated)
+            audit(action="repo.gated", actor=user, target=str(repo), ip=ip, gated=gated)
         if fields:
             repo.save(update_fields=fields)
     return repo

@@ -13,14 +13,14 @@ from typing import Literal
 
 from django.utils.safestring import SafeString, mark_safe
 
+from repos import objects
 from repos.cards import render_markdown, split_front_matter
 from repos.git.repository import CommitInfo, GitRepo, TreeEntry
 from repos.lfs.errors import LfsObjectNotFound
 from repos.lfs.pointer import LfsPointer
-from repos.models import RepoLfsObject, Repository
+from repos.models import Repository
+from repos.policy.upload import looks_binary
 from repos.selectors.files import lfs_pointer_of
-from repos.storage import lfs_store
-from repos.upload_policy import looks_binary
 from repos.views.context import RepoLinks, human_count
 from repos.views.highlight import highlight
 from repos.weights.safetensors_header import SafetensorsError, read_header
@@ -142,14 +142,8 @@ def _ext(path: str) -> str:
     return posixpath.splitext(path)[1].lower()
 
 
-def _lfs_available(repo: Repository, oid: str) -> bool:
-    # Only objects uploaded to this repository are readable through it: knowing the sha256
-    # of another (private) repository's file must not reveal anything about it.
-    return RepoLfsObject.objects.filter(repository=repo, lfs_object_id=oid).exists() and lfs_store().exists(oid)
-
-
-def _read_lfs_prefix(oid: str, limit: int) -> bytes:
-    with lfs_store().open(oid) as f:
+def _read_lfs_prefix(repo: Repository, oid: str, limit: int) -> bytes:
+    with objects.open_object(repo=repo, oid=oid) as f:
         return f.read(limit)
 
 
@@ -197,10 +191,10 @@ def _text_view(path: str, data: bytes, *, is_lfs: bool, markdown: bool, links: R
     return view
 
 
-def _safetensors_view(view: FileView, oid: str, size: int) -> FileView:
+def _safetensors_view(view: FileView, repo: Repository, oid: str, size: int) -> FileView:
     view.kind = "safetensors"
     try:
-        with lfs_store().open(oid) as f:
+        with objects.open_object(repo=repo, oid=oid) as f:
             header = read_header(f, size)  # reads only the header: 8 + n bytes
     except (SafetensorsError, LfsObjectNotFound, OSError) as exc:
         view.error = f"Could not read the safetensors header: {exc}"
@@ -229,16 +223,18 @@ def file_view(*, repo: Repository, git: GitRepo, entry: TreeEntry, links: RepoLi
     pointer = _pointer_of(git, entry)
     if pointer is not None:
         view = FileView(kind="lfs", size=pointer.size, is_lfs=True, lfs_oid=pointer.oid)
-        if not _lfs_available(repo, pointer.oid):
+        # Only objects uploaded to this repository are readable through it: knowing the sha256
+        # of another (private) repository's file must not reveal anything about it.
+        if objects.find(repo=repo, oid=pointer.oid) is None:
             view.error = "The file's content is not available on this server."
             return view
         if ext == ".safetensors":
-            return _safetensors_view(view, pointer.oid, pointer.size)
+            return _safetensors_view(view, repo, pointer.oid, pointer.size)
         if ext in IMAGE_EXTENSIONS or ext == ".svg":
             view.kind = "image"
             return view
         if 0 < pointer.size <= MAX_DISPLAY_BYTES:
-            data = _read_lfs_prefix(pointer.oid, MAX_DISPLAY_BYTES)
+            data = _read_lfs_prefix(repo, pointer.oid, MAX_DISPLAY_BYTES)
             if not looks_binary(data[:8000]):
                 return _text_view(entry.path, data, is_lfs=True, markdown=ext in MARKDOWN_EXTENSIONS and not code,
                                   links=links, rev=rev)

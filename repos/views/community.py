@@ -8,7 +8,6 @@ from django.views.decorators.http import require_safe
 
 from repos.models import Discussion
 from repos.views.context import load_repo, repo_header
-from repos.views.repo_pages import canonical_redirect
 
 PER_PAGE = 50
 
@@ -16,8 +15,6 @@ PER_PAGE = 50
 @require_safe
 def discussions(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name)
-    if moved := canonical_redirect(request, repo, namespace, name):
-        return moved
     qs = (Discussion.objects.filter(repository=repo).select_related("author")
           .only("num", "title", "is_pull_request", "status", "created_at", "author__username"))
     page = Paginator(qs, PER_PAGE).get_page(request.GET.get("p"))

@@ -1,6 +1,6 @@
 """What every repository page shares: URL parsing, access, links and the page header.
 
-Views call `load_repo` (fetch + authorize through `repos.permissions`) and `repo_header`
+Views call `load_repo` (fetch + authorize through `repos.gate`) and `repo_header`
 (tabs, permission booleans, clone URL) so templates never decide anything themselves.
 """
 from __future__ import annotations
@@ -11,9 +11,11 @@ from urllib.parse import quote, urlencode
 
 from django.http import HttpRequest
 
+from accounts.permissions import request_principal
+from hub.http.urls import public_url
+from repos.gate import Action, can_admin, can_download, can_write, repo_from_request
 from repos.models import Repository, RepoType
-from repos.permissions import Action, can_admin, can_download, can_write, get_repo_or_404, request_principal
-from repos.storage import public_url
+from repos.models.repository import repo_type_for_prefix
 
 # URL prefix segment -> repository type ("" is a model).
 TYPE_BY_PREFIX = {"": RepoType.MODEL, "datasets": RepoType.DATASET, "spaces": RepoType.SPACE}
@@ -22,13 +24,14 @@ TYPE_LABEL = {RepoType.MODEL: "Model", RepoType.DATASET: "Dataset", RepoType.SPA
 
 def load_repo(request: HttpRequest, *, prefix: str | None, namespace: str, name: str,
               action: Action = "read") -> Repository:
-    """The repository named by the URL, if the requester may `action` it.
+    """The repository named by the URL, if the requester may `action` it
+    (`repos.gate.repo_from_request`, surface "html").
 
-    Missing and hidden raise the same RepoNotFound (rendered as the site's 404 page).
+    Missing and hidden raise the same RepoNotFound (rendered as the site's 404 page); an old
+    name of a moved repository redirects to the same page under its current name.
     """
-    user, token = request_principal(request)
-    return get_repo_or_404(user, repo_type=TYPE_BY_PREFIX[prefix or ""], namespace=namespace,
-                           name=name, action=action, token=token)
+    return repo_from_request(request, repo_type=repo_type_for_prefix(prefix), namespace=namespace, name=name,
+                             action=action, surface="html")
 
 
 def rev_segment(rev: str) -> str:

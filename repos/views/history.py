@@ -5,12 +5,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from repos.handles import git_repo
 from repos.revisions import git_errors_as_http, split_revision_path
-from repos.storage import git_repo
 from repos.views import browse
 from repos.views.commits_data import commit_changes, commit_page
 from repos.views.context import breadcrumbs, load_repo, repo_header
-from repos.views.repo_pages import canonical_redirect
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -24,8 +23,6 @@ def _page_number(request: HttpRequest) -> int:
 def commits(request: HttpRequest, namespace: str, name: str, remainder: str,
             prefix: str | None = None) -> HttpResponse:
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name)
-    if moved := canonical_redirect(request, repo, namespace, name):
-        return moved
     git = git_repo(repo)
     page = _page_number(request)
     with git_errors_as_http():
@@ -48,8 +45,6 @@ def commits(request: HttpRequest, namespace: str, name: str, remainder: str,
 @require_safe
 def commit(request: HttpRequest, namespace: str, name: str, rev: str, prefix: str | None = None) -> HttpResponse:
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name)
-    if moved := canonical_redirect(request, repo, namespace, name):
-        return moved
     git = git_repo(repo)
     with git_errors_as_http():
         sha = git.resolve(rev)

@@ -11,9 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from repos.gate import repos_visible_to
 from repos.models import Repository, RepoType
 from repos.models.repository import API_PLURAL
-from repos.permissions import repos_visible_to
 
 PER_PAGE = 30
 MAX_QUERY = 200

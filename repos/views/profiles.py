@@ -13,16 +13,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from accounts.models import Organization, User
+from accounts.permissions import can_admin_org, can_see_org_members, request_principal
 from accounts.selectors import org_members, user_memberships
 from hub.exceptions import NotFound
+from repos.gate import can_create_in_namespace, repos_visible_to
 from repos.models import Repository, RepoType
-from repos.permissions import (
-    can_admin_org,
-    can_create_in_namespace,
-    can_see_org_members,
-    repos_visible_to,
-    request_principal,
-)
 
 PER_SECTION = 100
 _CARD_FIELDS = ("repo_type", "namespace", "name", "private", "pipeline_tag", "last_modified", "downloads",

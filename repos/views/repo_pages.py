@@ -5,33 +5,22 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from accounts.permissions import request_principal
 from hub.exceptions import EntryNotFound
-from repos.api.formats import query_bool
+from hub.http.inputs import query_bool
+from hub.http.urls import public_url
 from repos.git.errors import RevisionNotFound as GitRevisionNotFound
-from repos.models import Repository, RepoType
-from repos.models.repository import URL_PREFIX
-from repos.permissions import request_principal
+from repos.handles import git_repo
+from repos.models import Repository
 from repos.revisions import git_errors_as_http, split_revision_path
 from repos.selectors.access import access_request_of
-from repos.storage import git_repo, public_url
 from repos.views import browse
 from repos.views.context import breadcrumbs, human_count, load_repo, repo_header
-
-
-def canonical_redirect(request: HttpRequest, repo: Repository, namespace: str, name: str) -> HttpResponse | None:
-    """A moved repository's old URL redirects to the same page under its current name."""
-    if (repo.namespace, repo.name) == (namespace, name):
-        return None
-    url_prefix = URL_PREFIX[RepoType(repo.repo_type)]
-    rest = request.get_full_path()[len(f"/{url_prefix}{namespace}/{name}"):]
-    return HttpResponseRedirect(f"/{repo.url_path}{rest}")
 
 
 @require_safe
 def repo_home(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name)
-    if moved := canonical_redirect(request, repo, namespace, name):
-        return moved
     git = git_repo(repo)
     ctx = repo_header(request, repo, tab="card")
     try:
@@ -75,8 +64,6 @@ def _resolve(git, remainder: str) -> tuple[str, str, str]:
 @require_safe
 def tree(request: HttpRequest, namespace: str, name: str, remainder: str, prefix: str | None = None) -> HttpResponse:
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name)
-    if moved := canonical_redirect(request, repo, namespace, name):
-        return moved
     git = git_repo(repo)
     rev, path, sha = _resolve(git, remainder)
     ctx = repo_header(request, repo, tab="files", rev=rev)
@@ -108,8 +95,6 @@ def tree(request: HttpRequest, namespace: str, name: str, remainder: str, prefix
 @require_safe
 def blob(request: HttpRequest, namespace: str, name: str, remainder: str, prefix: str | None = None) -> HttpResponse:
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name)
-    if moved := canonical_redirect(request, repo, namespace, name):
-        return moved
     git = git_repo(repo)
     rev, path, sha = _resolve(git, remainder)
     ctx = repo_header(request, repo, tab="files", rev=rev)

@@ -15,17 +15,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.forms import CollaboratorForm
+from accounts.permissions import request_principal
 from accounts.selectors import user_by_name
+from accounts.web.forms import CollaboratorForm
 from hub.exceptions import BadRequest, HubError
+from hub.http.client import client_ip
+from hub.http.pages import login_required_page
 from repos.models import AccessRequest, Repository
-from repos.permissions import request_principal
 from repos.selectors.access import access_request_list, audit_events_for_repo, collaborator_list
 from repos.services.access import access_request_decide, collaborator_remove, collaborator_set
 from repos.services.repos import repo_delete, repo_update_settings
 from repos.views.context import load_repo, repo_header
-from repos.views.repo_pages import canonical_redirect
-from repos.views.write import login_required_page
 
 AUDIT_ROWS = 50
 _ROLES = ("read", "write", "admin")
@@ -47,8 +47,6 @@ def _admin_repo(request: HttpRequest, kwargs: dict[str, Any]) -> Repository:
 @require_safe
 def repo_settings(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name, action="admin")
-    if moved := canonical_redirect(request, repo, namespace, name):
-        return moved
     ctx = repo_header(request, repo, tab="settings", writable=True)
     requests = {status: list(access_request_list(repo=repo, status=status)) for status in AccessRequest.Status.values}
     ctx.update({
@@ -90,7 +88,7 @@ def visibility(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     def change() -> str:
         if value not in ("public", "private"):
             raise BadRequest("Choose public or private")
-        repo_update_settings(repo=repo, user=user, private=value == "private", request=request)
+        repo_update_settings(repo=repo, user=user, private=value == "private", ip=client_ip(request))
         return f"The repository is now {value}."
     return _change(request, repo, change)
 
@@ -103,7 +101,7 @@ def gating(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     value = request.POST.get("gated", "")
 
     def change() -> str:
-        repo_update_settings(repo=repo, user=user, gated=value, request=request)
+        repo_update_settings(repo=repo, user=user, gated=value, ip=client_ip(request))
         return "Access requests are now " + ({"": "off", "auto": "accepted automatically"}
                                               .get(value, "reviewed manually")) + "."
     return _change(request, repo, change)
@@ -120,7 +118,7 @@ def collaborator_add(request: HttpRequest, **kwargs: Any) -> HttpResponse:
         if not form.is_valid():
             raise BadRequest("Give a username and a role (read, write or admin)")
         member = user_by_name(form.cleaned_data["username"].strip())
-        collaborator_set(repo=repo, user=member, role=form.cleaned_data["role"], actor=user, request=request)
+        collaborator_set(repo=repo, user=member, role=form.cleaned_data["role"], actor=user, ip=client_ip(request))
         return f"{member.username} now has {form.cleaned_data['role']} access."
     return _change(request, repo, change)
 
@@ -134,7 +132,7 @@ def collaborator_role(request: HttpRequest, username: str, **kwargs: Any) -> Htt
 
     def change() -> str:
         member = user_by_name(username)
-        collaborator_set(repo=repo, user=member, role=role, actor=user, request=request)
+        collaborator_set(repo=repo, user=member, role=role, actor=user, ip=client_ip(request))
         return f"{member.username} now has {role} access."
     return _change(request, repo, change)
 
@@ -147,7 +145,7 @@ def collaborator_delete(request: HttpRequest, username: str, **kwargs: Any) -> H
 
     def change() -> str:
         member = user_by_name(username)
-        collaborator_remove(repo=repo, user=member, actor=user, request=request)
+        collaborator_remove(repo=repo, user=member, actor=user, ip=client_ip(request))
         return f"{member.username} is no longer a collaborator."
     return _change(request, repo, change)
 
@@ -165,7 +163,7 @@ def access_request(request: HttpRequest, username: str, **kwargs: Any) -> HttpRe
             raise BadRequest("Invalid status")
         member = user_by_name(username)
         access_request_decide(repo=repo, user=member, status=status, actor=user,
-                              reason=request.POST.get("reason", ""), request=request)
+                              reason=request.POST.get("reason", ""), ip=client_ip(request))
         return f"The request of {member.username} was {labels[status]}."
     return _change(request, repo, change)
 
@@ -179,6 +177,6 @@ def delete(request: HttpRequest, **kwargs: Any) -> HttpResponse:
         messages.error(request, f"Type {repo.repo_id} to confirm the deletion.")
         return HttpResponseRedirect(settings_url(repo))
     repo_id, namespace = repo.repo_id, repo.namespace
-    repo_delete(repo=repo, user=user, request=request)
+    repo_delete(repo=repo, user=user, ip=client_ip(request))
     messages.success(request, f"{repo_id} was deleted.")
     return HttpResponseRedirect(f"/{namespace}")

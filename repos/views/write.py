@@ -6,39 +6,30 @@ Every change goes through a service: `repo_create` or `commit_create`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from accounts.permissions import request_principal
 from hub.exceptions import BadRequest, EntryNotFound, Forbidden, HubError
+from hub.http.client import client_ip
+from hub.http.pages import login_required_page
 from repos.forms import EditFileForm, NewFileForm, NewRepoForm, UploadForm, normalize_newlines
+from repos.gate import can_create_in_namespace, creatable_namespaces
 from repos.git.repository import GitRepo
+from repos.handles import git_repo
 from repos.models import Repository, RepoType
-from repos.permissions import can_create_in_namespace, creatable_namespaces, request_principal
 from repos.revisions import git_errors_as_http, split_revision_path
 from repos.services.commits import AddFile, AddLfsFile, CommitHeader, commit_create
 from repos.services.repos import repo_create
-from repos.storage import git_repo
+from repos.services.uploads import uploads_stage
 from repos.views import browse
 from repos.views.context import RepoLinks, breadcrumbs, load_repo, repo_header
-from repos.views.uploads import DiskUploadHandler, stage_uploads
-
-
-def login_required_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Anonymous requests go to the login page (and come back after)."""
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        return view(request, *args, **kwargs)
-    return wrapper
+from repos.views.upload_handlers import DiskUploadHandler
 
 
 def _data(request: HttpRequest) -> QueryDict | None:
@@ -94,7 +85,7 @@ def _commit(request: HttpRequest, repo: Repository, *, branch: str, ops: list, s
     user, token = request_principal(request)
     result = commit_create(repo=repo, user=user, revision=branch,
                            header=CommitHeader(summary=summary, description=description, parent_commit=parent),
-                           operations=ops, token=token)
+                           operations=ops, token=token, origin="web", ip=client_ip(request))
     return result.sha
 
 
@@ -140,7 +131,7 @@ def _upload(request: HttpRequest, *, repo: Repository, git: GitRepo, branch: str
         if form.is_valid():
             paths, files = form.cleaned_data["paths"], form.cleaned_data["files"]
             try:
-                staged = stage_uploads(repo=repo, git=git, sha=head, paths=paths, files=files)
+                staged = uploads_stage(repo=repo, git=git, sha=head, paths=paths, files=files)
                 ops = [AddLfsFile(path=s.path, oid=s.oid, size=s.size) if s.mode == "lfs"
                        else AddFile(path=s.path, content=s.data) for s in staged]
                 default = f"Upload {paths[0]}" if len(paths) == 1 else f"Upload {len(paths)} files"

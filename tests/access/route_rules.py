@@ -85,7 +85,7 @@ RULES: dict[str, Rule] = {
     r"api/^tokens$": Rule("auth_full", lambda p, i, t, x: req("GET", "/api/tokens"), repo=False),
     r"api/^tokens/(?P<token_id>[0-9]+)$": Rule(
         "auth_full", lambda p, i, t, x: req("DELETE", "/api/tokens/999999999"), repo=False),
-    r"api/^.*$": Rule("public", lambda p, i, t, x: req("GET", "/api/no-such-route"), repo=False),
+    r"^api/": Rule("public", lambda p, i, t, x: req("GET", "/api/no-such-route"), repo=False),
     # Xet is refused the same way for every repository, existing or not.
     API + r"/xet-(?:read|write)-token/(?P<rev>.*)$": Rule(
         "public", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/xet-read-token/main")),

@@ -9,8 +9,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AccessToken, AuditEvent, Membership, Organization
-from accounts.services import user_create
-from accounts.tokens import token_create
+from accounts.services.tokens import token_create
+from accounts.services.users import user_create
 from repos.models import AccessRequest, Repository
 from tests.access.world import ORG, PASSWORD, commit_files
 

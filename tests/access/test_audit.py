@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from accounts.models import AuditEvent
-from accounts.services import user_create
-from accounts.tokens import token_create
+from accounts.services.tokens import token_create
+from accounts.services.users import user_create
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_each_audited_action_makes_exactly_one_event_without_secrets(client, cap
 
 
 def test_secret_looking_keys_never_reach_the_audit_log():
-    from accounts.services import audit
+    from accounts.services.audit import audit
 
     event = audit(action="x", target="t", password="p", token="hf_x", api_key="k", user="ann")
     assert event.data == {"user": "ann"}

@@ -6,8 +6,8 @@ from django.contrib.auth import authenticate
 from django.core.cache import cache
 from django.test import RequestFactory, override_settings
 
-from accounts.ratelimit import login_allowed, login_failed
-from accounts.services import user_create
+from accounts.auth.ratelimit import login_allowed, login_failed
+from accounts.services.users import user_create
 
 pytestmark = pytest.mark.django_db
 

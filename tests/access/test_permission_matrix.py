@@ -2,7 +2,7 @@
 
 The routes come from the URL configuration itself; `route_rules.RULES` declares what each one
 needs, and a route without a rule fails `test_every_route_has_a_rule`. The expected outcome is
-computed here, independently of `repos.permissions`, from the personas' roles (see
+computed here, independently of `repos.gate`, from the personas' roles (see
 `world.py`). "Hidden" means byte-identical (status, body, X-Error-* headers, content type) to
 the answer for a repository that does not exist, for the same caller.
 """

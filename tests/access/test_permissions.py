@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import AccessToken, Membership, Organization
-from accounts.services import user_create
-from accounts.tokens import ScopeGrant, token_create
-from repos import permissions as gate
+from accounts.services.tokens import ScopeGrant, token_create
+from accounts.services.users import user_create
+from repos import gate
 from repos.models import AccessRequest, Repository
 from repos.services.repos import repo_create
 

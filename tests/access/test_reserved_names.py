@@ -1,8 +1,8 @@
 """Names the site's own routes use can't become user or organization namespaces."""
 import pytest
 
-from accounts.services import user_create
-from accounts.services_orgs import org_create
+from accounts.services.orgs import org_create
+from accounts.services.users import user_create
 from hub.exceptions import BadRequest
 
 

@@ -18,13 +18,13 @@ from django.utils import timezone
 
 from accounts.models import AccessToken, Membership, Organization, User
 from accounts.object_permissions import object_role_set
-from accounts.services import user_create
-from accounts.tokens import ScopeGrant, token_create
+from accounts.services.tokens import ScopeGrant, token_create
+from accounts.services.users import user_create
 from repos.git.commit import PutFile, commit_to_ref
+from repos.handles import git_repo
 from repos.models import Repository
 from repos.services.index import repo_reindex
 from repos.services.repos import author_signature, repo_create
-from repos.storage import git_repo
 
 PERSONAS = ("anonymous", "stranger", "reader", "contributor", "writer", "admin", "other_org",
             "scoped_elsewhere", "revoked", "expired")

@@ -5,13 +5,14 @@ import hashlib
 from dataclasses import dataclass
 
 from accounts.models import User
-from accounts.tokens import token_create
+from accounts.services.tokens import token_create
 from repos.git.commit import DeleteFile, PutFile, commit_to_ref
+from repos.handles import git_repo
 from repos.lfs.pointer import format_pointer
 from repos.models import LfsObject, RepoLfsObject, Repository
+from repos.objects import storage_backend
 from repos.services.index import repo_reindex
 from repos.services.repos import author_signature, repo_create
-from repos.storage import git_repo, lfs_store
 
 CONFIG = b'{"model_type": "bert"}\n'  # HF_PROTOCOL.md §2.8: git oid dc1fb7b...
 CONFIG_OID = "dc1fb7b6703fe03317c1a080b523bf475f3d4818"
@@ -28,7 +29,7 @@ def bearer(user: User, role: str = "write") -> dict[str, str]:
 def store_lfs(repo: Repository | None, data: bytes) -> str:
     """Put `data` in the LFS store and link it to `repo`; return its sha256."""
     oid = hashlib.sha256(data).hexdigest()
-    lfs_store().write_stream(oid, len(data), [data])
+    storage_backend().write_stream(oid, len(data), [data])
     obj, _ = LfsObject.objects.get_or_create(oid=oid, defaults={"size": len(data)})
     if repo is not None:
         RepoLfsObject.objects.get_or_create(repository=repo, lfs_object=obj)

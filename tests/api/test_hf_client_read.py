@@ -38,7 +38,7 @@ from pathlib import Path
 from accounts.models import User
 from repos.git.commit import update_ref
 from repos.services.repos import repo_create
-from repos.storage import git_repo
+from repos.handles import git_repo
 from tests.api.read_helpers import commit
 u = User.objects.get(username={user!r})
 repo = repo_create(user=u, namespace=u.username, name="tiny")

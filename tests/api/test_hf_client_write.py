@@ -56,7 +56,7 @@ def _has_lfs_batch_route() -> bool:
         match = resolve("/alice/x.git/info/lfs/objects/batch")
     except Resolver404:
         return False
-    return getattr(match.func, "__module__", "") == "repos.lfs_http"
+    return getattr(match.func, "__module__", "") == "repos.transport.lfs_http"
 
 
 def test_create_repos_and_exist_ok(live_hub, tmp_path):
@@ -266,7 +266,7 @@ def test_settings_move_and_delete(live_hub, tmp_path):
     assert out["gone"] is True and out["info_gone"] is True
 
 
-@pytest.mark.skipif(not _has_lfs_batch_route(), reason="LFS batch endpoint (repos/lfs_http.py) not routed yet")
+@pytest.mark.skipif(not _has_lfs_batch_route(), reason="LFS batch endpoint not routed yet")
 def test_lfs_uploads_round_trip(live_hub, tmp_path):
     token = live_hub.create_user("alice")
     repo_id = f"alice/{unique('lfs')}"

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 
 from repos.git.commit import update_ref
-from repos.storage import git_repo
+from repos.handles import git_repo
 from tests.api.read_helpers import bearer, commit, seeded_model
 
 pytestmark = pytest.mark.django_db

@@ -143,10 +143,10 @@ def test_lfs_object_missing_from_store(client, alice):
     seeded = seeded_model(alice)
     oid = store_lfs(seeded.repo, b"soon gone")
     from repos.lfs.pointer import format_pointer
-    from repos.storage import lfs_store
+    from repos.objects import storage_backend
 
     commit(seeded.repo, files={"gone.bin": format_pointer(oid, 9)})
-    lfs_store().delete(oid)
+    storage_backend().delete(oid)
     r = client.get("/alice/tiny-bert/resolve/main/gone.bin")
     assert r.status_code == 404 and r["X-Error-Code"] == "EntryNotFound"
 

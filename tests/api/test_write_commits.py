@@ -11,8 +11,8 @@ import pytest
 from django.conf import settings
 
 from repos.api.commit_parser import parse_commit_payload, request_stream
+from repos.handles import git_repo
 from repos.models import Discussion, Repository
-from repos.storage import git_repo
 from tests.write_fixtures import auth, repo, tokens, upload_lfs  # noqa: F401
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from repos.handles import git_repo
 from repos.services.commits import AddFile, CommitHeader, commit_create
-from repos.storage import git_repo
 from tests.write_fixtures import auth, repo, tokens  # noqa: F401
 
 pytestmark = pytest.mark.django_db

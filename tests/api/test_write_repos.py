@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings
 
 from accounts.models import AuditEvent, Membership, Organization
+from repos.handles import git_repo
 from repos.models import RepoRedirect, Repository
-from repos.storage import git_repo
 from tests.write_fixtures import auth, repo, tokens  # noqa: F401
 
 pytestmark = pytest.mark.django_db

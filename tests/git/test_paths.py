@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from accounts.names import InvalidName, validate_namespace
 from repos.git.errors import InvalidPath, InvalidRefName, InvalidRepoName
 from repos.git.paths import (
     normalize_folder_path,
     normalize_repo_path,
     storage_path,
     validate_branch_name,
-    validate_namespace,
     validate_ref_name,
     validate_repo_name,
     validate_tag_name,
@@ -87,7 +87,7 @@ def test_folder_paths_accept_one_trailing_slash() -> None:
 @pytest.mark.parametrize("name", ["bert-base", "gpt2", "my_model.v2", "A", "x" * 96, "_x"])
 def test_valid_names(name: str) -> None:
     assert validate_repo_name(name) == name
-    assert validate_namespace(name) == name
+    assert validate_namespace(name) == name  # one rule for every name on the site
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ def test_valid_names(name: str) -> None:
 def test_invalid_names(name: str) -> None:
     with pytest.raises(InvalidRepoName):
         validate_repo_name(name)
-    with pytest.raises(InvalidPath):  # InvalidRepoName is an InvalidPath
+    with pytest.raises(InvalidName):
         validate_namespace(name)
 
 

@@ -72,8 +72,8 @@ class HubRepo:
 _PROVISION = """
 import json, sys
 from accounts.models import User
-from accounts.services import user_create
-from accounts.tokens import token_create
+from accounts.services.users import user_create
+from accounts.services.tokens import token_create
 from guardian.shortcuts import assign_perm
 from repos.models import Repository
 from repos.services.repos import repo_create

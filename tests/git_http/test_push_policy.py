@@ -64,7 +64,7 @@ N = {key: unique(key) for key in ("protected", "refs", "large", "lfs", "ro", "pr
 _OPEN_PRS = f"""
 from repos.models import Discussion
 from repos.git.commit import update_ref
-from repos.storage import git_repo
+from repos.handles import git_repo
 r = Repository.objects.get(namespace="gh_alice", name="{N['prs']}")
 bob = User.objects.get(username="gh_bob")
 g = git_repo(r)

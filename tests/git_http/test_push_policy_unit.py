@@ -1,20 +1,21 @@
-"""`repos.push_policy` against real repositories and the database (no server, no network)."""
+"""`repos.policy.push` against real repositories and the database (no server, no network)."""
 from __future__ import annotations
 
 import hashlib
 
 import pytest
 
-from repos import upload_policy
 from repos.git.commit import PutFile, Signature, build_commit
 from repos.git.hooks import RefUpdate
 from repos.git.quarantine import QuarantinedPush
+from repos.handles import git_repo
 from repos.lfs.pointer import LfsPointer, format_pointer
 from repos.models import Discussion
-from repos.push_policy import Rejection, check_push, format_rejections, lfs_pointer_rejections, ref_update_rejection
-from repos.services.lfs import lfs_object_link
+from repos.objects import link as lfs_object_link
+from repos.objects import storage_backend
+from repos.policy import upload as upload_policy
+from repos.policy.push import Rejection, check_push, format_rejections, lfs_pointer_rejections, ref_update_rejection
 from repos.services.repos import repo_create
-from repos.storage import git_repo, lfs_store
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,7 @@ def test_reserved_and_invalid_refs(repo, alice, ref, expected):
 
 
 def test_pull_request_refs(repo, alice, bob, db):
-    from accounts.services import user_create
+    from accounts.services.users import user_create
 
     carol = user_create(username="carol", password="carol-password-1")
     Discussion.objects.create(repository=repo, num=1, title="t", author=bob, is_pull_request=True,
@@ -79,7 +80,7 @@ def test_lfs_pointers_need_objects_uploaded_to_this_repo(repo, alice):
     other = repo_create(user=alice, namespace="alice", name="other")
     data = b"weights" * 100
     oid = hashlib.sha256(data).hexdigest()
-    lfs_store().write_stream(oid, len(data), [data])
+    storage_backend().write_stream(oid, len(data), [data])
     lfs_object_link(repo=other, oid=oid, size=len(data))
     pointer = LfsPointer(oid=oid, size=len(data))
     (problem,) = lfs_pointer_rejections(repo=repo, pointers=[("w.bin", pointer)])

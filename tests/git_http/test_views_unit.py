@@ -8,10 +8,10 @@ import time
 import pytest
 from django.test import Client
 
-from accounts.tokens import token_create
-from repos.lfs_http import download_href, upload_href, verify_href
-from repos.services.lfs import lfs_object_upload
+from accounts.services.tokens import token_create
+from repos.objects import ingest as lfs_object_upload
 from repos.services.repos import repo_create
+from repos.transport.lfs_http import download_href, upload_href, verify_href
 
 pytestmark = pytest.mark.django_db
 LFS = "application/vnd.git-lfs+json"

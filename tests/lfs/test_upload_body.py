@@ -1,4 +1,4 @@
-"""`repos.upload_body`: an upload body read straight from gunicorn's socket must give exactly
+"""`repos.transport.upload_body`: an upload body read straight from gunicorn's socket must give exactly
 the body's bytes, leave a pipelined next request in place, and fail like the portable reader."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from gunicorn.http.body import Body, LengthReader
 from gunicorn.http.unreader import SocketUnreader
 
 from repos.git.http_body import IncompleteBody
-from repos.upload_body import _gunicorn_parts, iter_upload_body
+from repos.transport.upload_body import _gunicorn_parts, iter_upload_body
 
 
 def gunicorn_body(payload: bytes, *, length: int, already_buffered: bytes = b"", close: bool = True):

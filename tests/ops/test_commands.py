@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import AccessToken, User
-from accounts.tokens import token_authenticate
+from accounts.services.tokens import token_authenticate
 
 
 def run(*args: str) -> str:

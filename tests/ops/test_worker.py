@@ -25,14 +25,15 @@ from repos.lfs.pointer import format_pointer
 from repos.services.analysis import enqueue_repo_analysis
 from repos.services.index import repo_reindex
 from repos.services.repos import repo_create
-from repos.storage import git_repo, lfs_store
+from repos.handles import git_repo
+from repos import objects
 
 data = save({"embed": np.zeros((16, 8), np.float32), "bias": np.zeros(8, np.float32),
              "steps": np.zeros(3, np.int64)})
 oid = hashlib.sha256(data).hexdigest()
-lfs_store().write_stream(oid, len(data), io.BytesIO(data))
 user = User.objects.get(username="analyst")
 repo = repo_create(user=user, namespace="analyst", name="weights")
+objects.ingest(repo=repo, oid=oid, size=len(data), source=io.BytesIO(data))
 git = git_repo(repo)
 with transaction.atomic():
     sha = commit_to_ref(git, ref="main", ops=[PutFile("model.safetensors", format_pointer(oid, len(data)))],

@@ -7,7 +7,9 @@ import threading
 import pytest
 
 from hub import exceptions as exc
-from repos.gitattributes import lfs_patterns, matches_lfs
+from repos import events
+from repos.git.gitattributes import lfs_patterns, matches_lfs
+from repos.handles import git_repo
 from repos.lfs.pointer import format_pointer, parse_pointer
 from repos.models import Discussion, Repository
 from repos.services.commits import (
@@ -18,7 +20,6 @@ from repos.services.commits import (
     DeleteFolder,
     commit_create,
 )
-from repos.storage import git_repo
 
 
 def head(repo, ref="refs/heads/main"):
@@ -107,14 +108,21 @@ def test_parent_commit_prefix_accepted(repo, alice):
     assert git_repo(repo).commit_info(result.sha).parents == [current]
 
 
-def test_side_effects_run_after_transaction(repo, alice, django_capture_on_commit_callbacks, monkeypatch):
+def test_side_effects_run_after_transaction(repo, alice, django_capture_on_commit_callbacks):
     seen = []
-    monkeypatch.setattr("repos.services.commits._after_commit", lambda r, ref, sha: seen.append((ref, sha)))
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        result = commit(repo, alice, [AddFile("a.txt", b"a")])
-        assert seen == []  # not before the transaction commits
-    for callback in callbacks:
-        callback()
+
+    def subscriber(event):
+        seen.extend((c.ref, c.new) for c in event.changes)
+
+    events.subscribe(subscriber)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            result = commit(repo, alice, [AddFile("a.txt", b"a")])
+            assert seen == []  # not before the transaction commits
+        for callback in callbacks:
+            callback()
+    finally:
+        events.unsubscribe(subscriber)
     assert seen == [("refs/heads/main", result.sha)]
 
 

@@ -7,10 +7,11 @@ import json
 import struct
 
 from repos.git.commit import PutFile, Signature, commit_to_ref
+from repos.handles import git_repo
 from repos.lfs.pointer import format_pointer
 from repos.models import LfsObject, RepoLfsObject, Repository
+from repos.objects import storage_backend
 from repos.services.index import repo_reindex
-from repos.storage import git_repo, lfs_store
 
 
 def commit_files(repo: Repository, files: dict[str, bytes], message: str = "Add files",
@@ -25,8 +26,8 @@ def commit_files(repo: Repository, files: dict[str, bytes], message: str = "Add 
 def put_lfs(repo: Repository, data: bytes) -> bytes:
     """Store `data` as an LFS object of `repo`; return its pointer blob."""
     oid = hashlib.sha256(data).hexdigest()
-    if not lfs_store().exists(oid):
-        lfs_store().write_stream(oid, len(data), io.BytesIO(data))
+    if not storage_backend().exists(oid):
+        storage_backend().write_stream(oid, len(data), io.BytesIO(data))
     obj, _ = LfsObject.objects.get_or_create(oid=oid, defaults={"size": len(data)})
     RepoLfsObject.objects.get_or_create(repository=repo, lfs_object=obj)
     return format_pointer(oid, len(data))

@@ -5,8 +5,8 @@ import pytest
 from django.test import Client
 
 from repos.git.commit import PutFile, Signature, commit_to_ref
+from repos.handles import git_repo
 from repos.services.index import repo_reindex
-from repos.storage import git_repo
 from tests.views.helpers import commit_files
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 
 from accounts.models import AccessToken, Membership, Organization
-from accounts.services_orgs import membership_add, org_create
-from accounts.tokens import token_create
+from accounts.services.orgs import membership_add, org_create
+from accounts.services.tokens import token_create
 
 pytestmark = pytest.mark.django_db
 

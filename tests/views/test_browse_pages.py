@@ -6,7 +6,7 @@ import re
 import pytest
 
 from repos.git.commit import Signature, update_ref
-from repos.storage import git_repo
+from repos.handles import git_repo
 from tests.views.helpers import commit_files, put_lfs, safetensors_bytes
 
 pytestmark = pytest.mark.django_db

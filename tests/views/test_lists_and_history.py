@@ -111,7 +111,7 @@ def test_commit_page_shows_colored_diff_lfs_and_binary(make_repo, client):
 
 def test_root_commit_page_diffs_against_nothing(make_repo, client):
     repo = make_repo("root")
-    from repos.storage import git_repo
+    from repos.handles import git_repo
 
     git = git_repo(repo)
     root = git.log(git.resolve("main"), limit=1)[0].sha

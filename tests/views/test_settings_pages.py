@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from accounts.object_permissions import object_role
-from accounts.services_orgs import membership_add, org_create
+from accounts.services.orgs import membership_add, org_create
 from repos.models import AccessRequest, Repository
 from repos.services.access import access_request_create, collaborator_set
 from tests.views.helpers import commit_files
@@ -50,7 +50,7 @@ def test_org_admins_manage_org_repos(alice, bob, bob_client, make_repo):
     make_repo("thing", namespace="acme", private=True)
     membership_add(org=org, user=bob, role="write", actor=alice)
     assert bob_client.get("/acme/thing/settings").status_code == 403
-    from accounts.services_orgs import membership_update
+    from accounts.services.orgs import membership_update
 
     membership_update(org=org, user=bob, role="admin", actor=alice)
     assert bob_client.get("/acme/thing/settings").status_code == 200

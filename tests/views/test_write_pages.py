@@ -7,10 +7,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from repos.handles import git_repo
 from repos.lfs.pointer import parse_pointer
 from repos.models import RepoLfsObject, Repository
-from repos.storage import git_repo, lfs_store
-from repos.upload_policy import MAX_REGULAR_FILE_SIZE
+from repos.objects import storage_backend
+from repos.policy.upload import MAX_REGULAR_FILE_SIZE
 from tests.views.helpers import commit_files
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +110,7 @@ def test_upload_commits_regular_and_lfs_files(demo, alice_client):
         pointer = parse_pointer(_file(git, head, path))
         assert pointer is not None and pointer.size == len(data)
         assert pointer.oid == hashlib.sha256(data).hexdigest()
-        with lfs_store().open(pointer.oid) as f:
+        with storage_backend().open(pointer.oid) as f:
             assert f.read() == data
         assert RepoLfsObject.objects.filter(repository=demo, lfs_object_id=pointer.oid).exists()
     # blob.dat matches no LFS pattern: the commit service adds a rule for it
@@ -144,7 +145,7 @@ def test_upload_requires_the_csrf_token(demo, alice):
 
 
 def test_upload_spools_files_to_the_data_disk(rf, settings, alice):
-    from repos.views.uploads import DiskUploadHandler
+    from repos.views.upload_handlers import DiskUploadHandler
 
     request = rf.post("/")
     handler = DiskUploadHandler(request)

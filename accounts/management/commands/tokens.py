@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
-from accounts.tokens import token_create
+from accounts.services.tokens import token_create
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.services import user_create
+from accounts.services.users import user_create
 from hub.exceptions import HubError
 
 

@@ -3,19 +3,20 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
-from repos.api.formats import query_bool
-from repos.api.pagination import cursor_offset, encode_cursor, set_next_link
-from repos.api.read.common import api_view, json_response, query_int, query_list, repo_for
+from hub.http.api import api_view, json_response
+from hub.http.inputs import query_bool, query_int, query_list
+from hub.http.pagination import cursor_offset, encode_cursor, set_next_link
+from repos.api.patterns import repo_from_api_request
 from repos.api.serializers import serialize_commit, serialize_refs
+from repos.handles import git_repo_for_read
 from repos.revisions import git_errors_as_http
 from repos.selectors.commits import COMMITS_MAX_PAGE_SIZE, COMMITS_PAGE_SIZE, commit_list
 from repos.selectors.refs import refs_list
-from repos.storage import git_repo_for_read
 
 
 @api_view("GET")
 def refs_api(request: HttpRequest, plural: str, namespace: str, name: str) -> JsonResponse:
-    repo = repo_for(request, plural=plural, namespace=namespace, name=name)
+    repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name)
     with git_errors_as_http():
         listing = refs_list(git=git_repo_for_read(repo), include_prs=query_bool(request.GET.get("include_prs")))
     return json_response(serialize_refs(listing))
@@ -24,7 +25,7 @@ def refs_api(request: HttpRequest, plural: str, namespace: str, name: str) -> Js
 @api_view("GET")
 def commits_api(request: HttpRequest, plural: str, namespace: str, name: str, rev: str) -> JsonResponse:
     """Newest first, `limit` per page (50 by default), `expand[]=formatted` for HTML."""
-    repo = repo_for(request, plural=plural, namespace=namespace, name=name)
+    repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name)
     limit = query_int(request, "limit", default=COMMITS_PAGE_SIZE, minimum=1, maximum=COMMITS_MAX_PAGE_SIZE)
     offset = cursor_offset(request)
     formatted = "formatted" in query_list(request, "expand")

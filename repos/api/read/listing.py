@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
+from accounts.permissions import request_principal
 from hub.exceptions import BadRequest
-from repos.api.formats import query_bool
-from repos.api.pagination import decode_cursor, encode_cursor, set_next_link
-from repos.api.read.common import api_view, json_response, query_int, query_list
+from hub.http.api import api_view, json_response
+from hub.http.inputs import query_bool, query_int, query_list
+from hub.http.pagination import decode_cursor, encode_cursor, set_next_link
 from repos.api.serializers import serialize_repo_list_item
 from repos.models.repository import PLURAL_TO_TYPE
-from repos.permissions import request_principal
 from repos.selectors.repo_list import MAX_PAGE_SIZE, RepoListCursor, repo_list_visible
 
 

@@ -7,14 +7,15 @@ from urllib.parse import quote
 from django.http import HttpRequest, JsonResponse
 
 from hub.exceptions import BadRequest
-from repos.api.formats import query_bool
-from repos.api.pagination import cursor_offset, encode_cursor, set_next_link
-from repos.api.read.common import api_view, json_response, repo_for
+from hub.http.api import api_view, json_response
+from hub.http.inputs import query_bool
+from hub.http.pagination import cursor_offset, encode_cursor, set_next_link
+from repos.api.patterns import repo_from_api_request
 from repos.api.serializers import serialize_tree_entry
+from repos.handles import git_repo_for_read
 from repos.revisions import git_errors_as_http, split_revision_path
 from repos.selectors.files import entries_for_paths
 from repos.selectors.tree import tree_list
-from repos.storage import git_repo_for_read
 
 MAX_PATHS = 1000
 
@@ -22,7 +23,7 @@ MAX_PATHS = 1000
 @api_view("GET")
 def tree_api(request: HttpRequest, plural: str, namespace: str, name: str, remainder: str) -> JsonResponse:
     """`GET /api/{type}s/{id}/tree/{rev}[/{path}]?recursive=&expand=`, paginated."""
-    repo = repo_for(request, plural=plural, namespace=namespace, name=name)
+    repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name)
     git = git_repo_for_read(repo)
     recursive = query_bool(request.GET.get("recursive"))
     expand = query_bool(request.GET.get("expand"))
@@ -43,7 +44,7 @@ def tree_api(request: HttpRequest, plural: str, namespace: str, name: str, remai
 def paths_info_api(request: HttpRequest, plural: str, namespace: str, name: str, rev: str) -> JsonResponse:
     """`POST /api/{type}s/{id}/paths-info/{rev}`: form (`paths=a&paths=b&expand=`) or JSON
     (`{"paths": [...], "expand": bool}`); entries of existing paths in request order."""
-    repo = repo_for(request, plural=plural, namespace=namespace, name=name)
+    repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name)
     paths, expand = _paths_request(request)
     git = git_repo_for_read(repo)
     with git_errors_as_http():

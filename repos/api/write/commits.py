@@ -12,14 +12,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hub.errors_http import error_response
+from accounts.permissions import require_signed_in
+from hub.exceptions import MethodNotAllowed
+from hub.http.api import enforce_session_csrf
+from hub.http.client import client_ip
+from hub.http.inputs import query_bool
 from repos.api.commit_parser import parse_commit_payload, request_stream
-from repos.api.formats import query_bool
-from repos.api.write.common import authorize_commit_target, enforce_session_csrf, repo_from_route, repo_url
-from repos.permissions import request_principal
+from repos.api.patterns import repo_from_api_request
+from repos.api.serializers import repo_url
+from repos.policy.push import commit_target_check
+from repos.policy.upload import BINARY_SAMPLE_SIZE
 from repos.selectors.preupload import PreuploadFile, preupload_info
 from repos.services.commits import commit_create
-from repos.upload_policy import BINARY_SAMPLE_SIZE
 
 MAX_PREUPLOAD_FILES = 1000
 
@@ -49,9 +53,10 @@ class PreuploadApi(APIView):
                                           trim_whitespace=False, max_length=1024 * 1024)
 
     def post(self, request: Request, plural: str, namespace: str, name: str, rev: str) -> Response:
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name)
-        authorize_commit_target(request, repo, revision=rev,
-                                create_pr=query_bool(request.query_params.get("create_pr")))
+        user, token = require_signed_in(request)
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name)
+        commit_target_check(repo=repo, user=user, token=token, revision=rev,
+                            create_pr=query_bool(request.query_params.get("create_pr")))
         data = request.data if isinstance(request.data, dict) else {}
         payload = self.InputSerializer(data=data)
         payload.is_valid(raise_exception=True)
@@ -71,15 +76,15 @@ class PreuploadApi(APIView):
 def commit_view(request: HttpRequest, plural: str, namespace: str, name: str, rev: str) -> JsonResponse:
     """NDJSON commit, streamed from the request (a plain view: DRF would buffer the body)."""
     if request.method != "POST":
-        return error_response(405, f"Method {request.method} not allowed", request=request)
+        raise MethodNotAllowed(str(request.method), "POST")
     enforce_session_csrf(request)
-    user, token = request_principal(request)
-    repo = repo_from_route(request, plural=plural, namespace=namespace, name=name)
+    user, token = require_signed_in(request)
+    repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name)
     create_pr = query_bool(request.GET.get("create_pr"))
-    authorize_commit_target(request, repo, revision=rev, create_pr=create_pr)
+    commit_target_check(repo=repo, user=user, token=token, revision=rev, create_pr=create_pr)
     header, operations = parse_commit_payload(request_stream(request))
     result = commit_create(repo=repo, user=user, revision=rev, header=header, operations=operations,
-                           create_pr=create_pr, token=token)
+                           create_pr=create_pr, token=token, origin="api", ip=client_ip(request))
     base = repo_url(repo)
     body: dict[str, Any] = {"success": True, "commitOid": result.sha, "commitUrl": f"{base}/commit/{result.sha}",
                             "commitMessage": header.summary}

@@ -8,9 +8,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import request_principal
 from hub.exceptions import BadRequest
-from repos.api.write.common import repo_from_route
-from repos.permissions import request_principal
+from hub.http.client import client_ip
+from repos.api.patterns import repo_from_api_request
 from repos.services.refs import branch_create, branch_delete, super_squash, tag_create, tag_delete
 
 
@@ -33,15 +34,16 @@ class BranchApi(APIView):
 
     def post(self, request: Request, plural: str, namespace: str, name: str, rev: str) -> Response:
         user, token = request_principal(request)
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="write")
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="write")
         data = _body(request, self.CreateSerializer)
-        sha = branch_create(repo=repo, user=user, branch=rev, starting_point=data.get("startingPoint"), token=token)
+        sha = branch_create(repo=repo, user=user, branch=rev, starting_point=data.get("startingPoint"), token=token,
+                            ip=client_ip(request))
         return Response({"success": True, "name": rev, "ref": f"refs/heads/{rev}", "targetCommit": sha})
 
     def delete(self, request: Request, plural: str, namespace: str, name: str, rev: str) -> Response:
         user, token = request_principal(request)
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="write")
-        branch_delete(repo=repo, user=user, branch=rev, token=token)
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="write")
+        branch_delete(repo=repo, user=user, branch=rev, token=token, ip=client_ip(request))
         return Response({"success": True})
 
 
@@ -56,17 +58,17 @@ class TagApi(APIView):
 
     def post(self, request: Request, plural: str, namespace: str, name: str, rev: str) -> Response:
         user, token = request_principal(request)
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="write")
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="write")
         data = _body(request, self.CreateSerializer)
         sha = tag_create(repo=repo, user=user, revision=rev, tag=data["tag"], message=data.get("message"),
-                         token=token)
+                         token=token, ip=client_ip(request))
         return Response({"success": True, "name": data["tag"], "ref": f"refs/tags/{data['tag']}",
                          "targetCommit": sha})
 
     def delete(self, request: Request, plural: str, namespace: str, name: str, rev: str) -> Response:
         user, token = request_principal(request)
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="write")
-        tag_delete(repo=repo, user=user, tag=rev, token=token)
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="write")
+        tag_delete(repo=repo, user=user, tag=rev, token=token, ip=client_ip(request))
         return Response({"success": True})
 
 
@@ -76,8 +78,8 @@ class SuperSquashApi(APIView):
 
     def post(self, request: Request, plural: str, namespace: str, name: str, rev: str) -> Response:
         user, token = request_principal(request)
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="write")
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="write")
         data = _body(request, self.InputSerializer)
         sha = super_squash(repo=repo, user=user, branch=rev, message=data.get("message") or "", token=token,
-                           request=request._request)
+                           ip=client_ip(request))
         return Response({"success": True, "commitOid": sha})

@@ -8,19 +8,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import request_principal, require_signed_in
 from hub.exceptions import BadRequest, Conflict, Forbidden
-from repos.api.write.common import repo_from_route, repo_url, repo_url_for, require_user
+from hub.http.client import client_ip
+from hub.http.inputs import validated_input
+from repos.api.patterns import repo_from_api_request
+from repos.api.serializers import repo_url, repo_url_for
+from repos.gate import can_create_in_namespace, get_repo_or_404
 from repos.models import Repository, RepoType
-from repos.permissions import can_create_in_namespace, get_repo_or_404, request_principal
 from repos.services.repos import repo_create, repo_delete, repo_move, repo_update_settings
-
-
-def _input(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise BadRequest("Expected a JSON object")
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _visibility(data: dict[str, Any]) -> bool | None:
@@ -45,15 +41,15 @@ class RepoCreateApi(APIView):
         private = serializers.BooleanField(required=False, allow_null=True)
 
     def post(self, request: Request) -> Response:
-        user, token = require_user(request)
-        data = _input(self.InputSerializer, request.data)
+        user, token = require_signed_in(request)
+        data = validated_input(self.InputSerializer, request.data)
         namespace = data.get("organization") or user.username
         repo_type = data.get("type") or RepoType.MODEL
         if not can_create_in_namespace(user, namespace, token=token):
             raise Forbidden(f"You don't have the rights to create a repository under the namespace {namespace!r}")
         try:
             repo = repo_create(user=user, namespace=namespace, name=data["name"], repo_type=repo_type,
-                               private=bool(_visibility(data)), request=request._request)
+                               private=bool(_visibility(data)), ip=client_ip(request))
         except Conflict as exc:
             # `create_repo(exist_ok=True)` reads `url` from this 409 (HF_PROTOCOL.md §3.2).
             response = Response({"error": exc.message, "url": repo_url_for(repo_type, namespace, data["name"])},
@@ -77,12 +73,12 @@ class RepoDeleteApi(APIView):
         type = _RepoTypeField()
 
     def delete(self, request: Request) -> Response:
-        user, token = require_user(request)
-        data = _input(self.InputSerializer, request.data)
+        user, token = require_signed_in(request)
+        data = validated_input(self.InputSerializer, request.data)
         repo = get_repo_or_404(user, repo_type=data.get("type") or RepoType.MODEL,
                                namespace=data.get("organization") or user.username, name=data["name"],
                                action="admin", token=token, follow_redirects=False)
-        repo_delete(repo=repo, user=user, request=request._request)
+        repo_delete(repo=repo, user=user, ip=client_ip(request))
         return Response({"success": True})
 
 
@@ -93,15 +89,15 @@ class RepoMoveApi(APIView):
         type = _RepoTypeField()
 
     def post(self, request: Request) -> Response:
-        user, token = require_user(request)
-        data = _input(self.InputSerializer, request.data)
+        user, token = require_signed_in(request)
+        data = validated_input(self.InputSerializer, request.data)
         from_ns, from_name = _split_id(data["fromRepo"], "fromRepo")
         to_ns, to_name = _split_id(data["toRepo"], "toRepo")
         repo = get_repo_or_404(user, repo_type=data.get("type") or RepoType.MODEL, namespace=from_ns,
                                name=from_name, action="admin", token=token, follow_redirects=False)
         if not can_create_in_namespace(user, to_ns, token=token):
             raise Forbidden(f"You don't have the rights to move a repository to the namespace {to_ns!r}")
-        repo = repo_move(repo=repo, user=user, namespace=to_ns, name=to_name, request=request._request)
+        repo = repo_move(repo=repo, user=user, namespace=to_ns, name=to_name, ip=client_ip(request))
         return Response({"success": True, "url": repo_url(repo), "name": repo.repo_id})
 
 
@@ -125,10 +121,10 @@ class RepoSettingsApi(APIView):
 
     def put(self, request: Request, plural: str, namespace: str, name: str) -> Response:
         user, _token = request_principal(request)
-        repo = repo_from_route(request, plural=plural, namespace=namespace, name=name, action="admin")
-        data = _input(self.InputSerializer, request.data)
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="admin")
+        data = validated_input(self.InputSerializer, request.data)
         repo = repo_update_settings(repo=repo, user=user, private=_visibility(data), gated=data.get("gated"),
-                                    request=request._request)
+                                    ip=client_ip(request))
         return Response({"private": repo.private, "visibility": "private" if repo.private else "public",
                          "gated": repo.gated or False})
 

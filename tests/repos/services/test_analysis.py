@@ -9,13 +9,15 @@ import pytest
 from django.db import transaction
 from safetensors.numpy import save
 
+from repos import objects
 from repos.git.commit import DeleteFile, PutFile, Signature, commit_to_ref
-from repos.lfs.pointer import format_pointer
+from repos.handles import git_repo
+from repos.lfs.pointer import format_pointer, parse_pointer
 from repos.models import Repository
+from repos.objects import storage_backend
 from repos.services.analysis import enqueue_repo_analysis, repo_analyze_commit, safetensors_summary
 from repos.services.index import repo_reindex
 from repos.services.repos import repo_create
-from repos.storage import git_repo, lfs_store
 from repos.tasks import repo_analyze
 
 AUTHOR = Signature("Alice", "alice@example.com")
@@ -29,11 +31,17 @@ def as_lfs(data: bytes, *, store: bool = True) -> bytes:
     """The pointer for `data`, with the object put in the LFS store unless `store` is False."""
     oid = hashlib.sha256(data).hexdigest()
     if store:
-        lfs_store().write_stream(oid, len(data), io.BytesIO(data))
+        storage_backend().write_stream(oid, len(data), io.BytesIO(data))
     return format_pointer(oid, len(data))
 
 
-def commit(repo: Repository, files: dict[str, bytes], *, branch: str = "main") -> str:
+def commit(repo: Repository, files: dict[str, bytes], *, branch: str = "main", link: bool = True) -> str:
+    """Commit `files`; the LFS objects they point to (if stored) are linked to `repo`, as an
+    upload to it would, unless `link` is False."""
+    for data in files.values():
+        pointer = parse_pointer(data)
+        if link and pointer is not None and storage_backend().size(pointer.oid) == pointer.size:
+            objects.link(repo=repo, oid=pointer.oid, size=pointer.size)
     git = git_repo(repo)
     sha = commit_to_ref(git, ref=branch, ops=[PutFile(p, d) for p, d in files.items()], author=AUTHOR,
                         message="add files", create=branch != "main")
@@ -111,7 +119,7 @@ def test_a_commit_that_is_no_longer_the_head_is_not_stored(repo: Repository) -> 
 def test_summary_reads_headers_only(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
     data = weights(big=np.zeros(256 * 1024, np.float32))  # 1 MiB of tensor data
     sha = commit(repo, {"model.safetensors": as_lfs(data)})
-    store = lfs_store()
+    store = storage_backend()
     sizes: list[int] = []
 
     class CountingFile(io.FileIO):  # unbuffered: every byte read is one the reader asked for
@@ -122,7 +130,7 @@ def test_summary_reads_headers_only(repo: Repository, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(store, "open", lambda oid: CountingFile(store.path_for(oid)))
 
-    summary = safetensors_summary(git=git_repo(repo), sha=sha, store=store)
+    summary = safetensors_summary(repo=repo, git=git_repo(repo), sha=sha)
 
     assert summary == {"parameters": {"F32": 256 * 1024}, "total": 256 * 1024}
     header_length = int.from_bytes(data[:8], "little")
@@ -148,3 +156,11 @@ def test_task_returns_quietly_for_a_missing_repo_or_commit(repo: Repository) -> 
     assert repo_analyze.run(repo.pk, "1" * 40) is None
     repo.refresh_from_db()
     assert repo.safetensors is None
+
+
+@pytest.mark.django_db
+def test_objects_of_other_repositories_are_never_read(repo: Repository, alice) -> None:
+    """A pointer to an object stored for another repository (a known sha256) is skipped like
+    a missing object: the analysis reads through the byte door, which applies the gate."""
+    sha = commit(repo, {"model.safetensors": as_lfs(weights(a=np.zeros(3, np.float32)))}, link=False)
+    assert safetensors_summary(repo=repo, git=git_repo(repo), sha=sha) is None

@@ -1,0 +1,56 @@
+"""Authenticate `Authorization: Bearer <token>` and `Basic <user>:<token>` on every request.
+
+One place for token auth means the API, /resolve/, git smart HTTP and LFS all treat a token
+the same way. An Authorization header that does not hold a valid token is an error (401), not
+a silent fall-back to anonymous: a client with a revoked token must learn it.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from accounts.services.tokens import token_authenticate
+from hub.http.errors import error_response
+
+INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
+
+
+def token_from_header(header: str) -> str | None:
+    """The token in an Authorization header value, or None if the header has none."""
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    value = value.strip()
+    if scheme == "bearer":
+        return value
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        _user, _, password = decoded.partition(":")
+        return password
+    return None
+
+
+class TokenAuthenticationMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.auth_token = None  # type: ignore[attr-defined]
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header:
+            key = token_from_header(header)
+            if key is not None:
+                token = token_authenticate(key)
+                if token is None:
+                    return error_response(401, INVALID_CREDENTIALS, request=request,
+                                          headers={"WWW-Authenticate": 'Basic realm="ModelHub"'})
+                request.user = token.user
+                request.auth_token = token  # type: ignore[attr-defined]
+                # Token requests are not browser sessions: no CSRF to protect against.
+                request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
+        return self.get_response(request)

@@ -1,0 +1,107 @@
+"""Who a request acts for, and what principals may do on accounts (organizations, tokens).
+
+The repository rules live in `repos.gate`, which builds on these predicates. A token can only
+narrow what its user may do: `token_role_allows_*` and `org_token_cap` express that cap.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import AccessToken, Membership, Organization, TokenScope, User
+from hub.exceptions import Unauthorized
+
+AUTH_REQUIRED = "You must be authenticated to perform this action"
+
+# Levels shared with the repository gate: what a user or token may do, in increasing order.
+NONE, READ, CONTRIBUTE, WRITE, ADMIN = 0, 1, 2, 3, 4
+
+
+def is_signed_in(user: Any) -> bool:
+    """A real, active account (not AnonymousUser, not a deactivated user)."""
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def request_principal(request: Any) -> tuple[Any, AccessToken | None]:
+    """(user, token) of a Django or DRF request.
+
+    The user is evaluated here, before any lookup: a lazy session user first touched only
+    when a private repo is found would add `Vary: Cookie` to exactly those responses and
+    tell a hidden repository from a missing one.
+    """
+    raw = getattr(request, "_request", request)
+    user = request.user
+    is_signed_in(user)
+    return user, getattr(raw, "auth_token", None)
+
+
+def require_signed_in(request: Any) -> tuple[User, AccessToken | None]:
+    """(user, token) of a signed-in caller; 401 for anonymous callers."""
+    user, token = request_principal(request)
+    if not is_signed_in(user):
+        raise Unauthorized(AUTH_REQUIRED)
+    return user, token
+
+
+def org_role(user: Any, org: Organization) -> str | None:
+    """`user`'s role in organization `org`, or None."""
+    if not is_signed_in(user):
+        return None
+    membership = Membership.objects.filter(organization=org, user=user).only("role").first()
+    return membership.role if membership else None
+
+
+def org_token_cap(token: AccessToken | None, org: Organization) -> int:
+    """The most `token` lets its user do on organization `org` itself (ADMIN = no limit)."""
+    if token is None or token.role == AccessToken.Role.WRITE:
+        return ADMIN
+    if token.role == AccessToken.Role.READ:
+        return READ
+    cap = NONE
+    for scope in token.scopes.all():
+        if scope.repository_id is None and scope.organization_id == org.pk:
+            cap = max(cap, ADMIN if scope.access == TokenScope.Access.WRITE else READ)
+    return cap
+
+
+def can_admin_org(user: Any, org: Organization, *, token: AccessToken | None = None) -> bool:
+    """Manage members, settings and the audit log of `org`: its admins (and site admins)."""
+    if not is_signed_in(user) or org_token_cap(token, org) < ADMIN:
+        return False
+    return bool(user.is_superuser or org_role(user, org) == Membership.Role.ADMIN)
+
+
+def can_see_org_members(user: Any, org: Organization, *, token: AccessToken | None = None) -> bool:
+    """Member lists are for members (any role) and site admins."""
+    if not is_signed_in(user) or org_token_cap(token, org) < READ:
+        return False
+    return bool(user.is_superuser or org_role(user, org) is not None)
+
+
+def can_manage_token(user: Any, owner: Any, *, token: AccessToken | None = None) -> bool:
+    """Listing, creating and revoking `owner`'s tokens: `owner` themselves, in a browser
+    session or with a write token (a read or fine-grained token cannot mint new power)."""
+    if not is_signed_in(user) or user.pk != getattr(owner, "pk", None):
+        return False
+    return token is None or token.role == AccessToken.Role.WRITE
+
+
+def can_create_organization(user: Any, *, token: AccessToken | None = None) -> bool:
+    """Any signed-in user, in a browser session or with a classic write token."""
+    return is_signed_in(user) and (token is None or token.role == AccessToken.Role.WRITE)
+
+
+def namespace_token_allows(token: AccessToken | None, user: Any, namespace: str) -> bool:
+    """Whether `token` lets `user` create repositories under `namespace` (the user's own rights
+    there are checked separately)."""
+    if token is None or token.role == AccessToken.Role.WRITE:
+        return True
+    if token.role == AccessToken.Role.READ:
+        return False
+    for scope in token.scopes.all():
+        if scope.access != TokenScope.Access.WRITE or scope.repository_id is not None:
+            continue
+        if scope.organization_id is None and namespace == user.username:
+            return True
+        if scope.organization_id is not None and scope.organization.name == namespace:
+            return True
+    return False

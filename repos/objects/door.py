@@ -1,0 +1,139 @@
+"""The byte door's implementation (see the package docstring for the rules)."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.core.files.storage import storages
+from django.db import IntegrityError, transaction
+
+from repos.gate import linked_objects, object_readable
+from repos.lfs.errors import LfsObjectNotFound, LfsVerifyError
+from repos.models import LfsObject, RepoLfsObject, Repository
+from repos.objects.backends.local import LocalBackend, Source
+from repos.objects.filters import ObjectRef, ingest_filters, read_filters
+
+ObjectNotFound = LfsObjectNotFound
+ObjectVerifyError = LfsVerifyError
+
+_HASH_CHUNK = 1024 * 1024
+
+
+def storage_backend() -> LocalBackend:
+    """The backend of the named storage "lfs" (`STORAGES["lfs"]`; local files by default)."""
+    return storages["lfs"]  # type: ignore[no-any-return]
+
+
+def link(*, repo: Repository, oid: str, size: int) -> None:
+    """Record that `repo` holds the (already stored and verified) object `oid`. Idempotent, and
+    safe against a concurrent upload of the same object."""
+    with transaction.atomic():
+        obj, _ = LfsObject.objects.get_or_create(oid=oid, defaults={"size": size})
+        try:
+            with transaction.atomic():
+                RepoLfsObject.objects.get_or_create(repository=repo, lfs_object=obj)
+        except IntegrityError:
+            pass  # the same upload finished in another request first
+
+
+def ingest(*, repo: Repository, oid: str, size: int, source: Source) -> None:
+    """Stream an object into the store for `repo` and link it there.
+
+    The bytes are hashed and counted on their way to a temporary file and become visible only
+    if they are exactly `size` bytes hashing to `oid` and every ingest filter accepts them;
+    otherwise ObjectVerifyError (or the filter's HubError) is raised and nothing is kept. Even
+    when the store already holds the object (uploaded to another repository) the bytes are
+    received and verified again: that is what proves the uploader has them.
+    """
+    ref = ObjectRef(repo=repo, oid=oid, size=size)
+    filters = ingest_filters()
+
+    def transform(chunks: Iterator[bytes]) -> Iterable[bytes]:
+        stream: Iterable[bytes] = chunks
+        for f in filters:
+            stream = f.transform(ref, iter(stream))
+        return stream
+
+    def before_publish(open_stored: Callable[[], BinaryIO]) -> None:
+        for f in filters:
+            f.check(ref, lambda: _content_reader(ref, open_stored()))
+
+    storage_backend().write_stream(oid, size, source, transform=transform if filters else None,
+                                   before_publish=before_publish if filters else None)
+    link(repo=repo, oid=oid, size=size)
+
+
+def ingest_file(*, repo: Repository, file: BinaryIO, size: int) -> str:
+    """Ingest an uploaded file already on the hub's disk (browser uploads); returns its oid.
+
+    The file is hashed first; when the store already holds that content and no filter needs to
+    see it again, the object is only linked (we hashed these very bytes ourselves).
+    """
+    digest = hashlib.sha256()
+    file.seek(0)
+    while chunk := file.read(_HASH_CHUNK):
+        digest.update(chunk)
+    oid = digest.hexdigest()
+    if not ingest_filters() and storage_backend().size(oid) == size:
+        link(repo=repo, oid=oid, size=size)
+        return oid
+    file.seek(0)
+    ingest(repo=repo, oid=oid, size=size, source=file)
+    return oid
+
+
+def readable_objects(*, repo: Repository, oids: Iterable[str]) -> dict[str, int]:
+    """{oid: size} of the objects among `oids` that `repo` may read (`repos.gate.object_readable`:
+    linked to it, and stored whole)."""
+    backend = storage_backend()
+    return {oid: size for oid, size in linked_objects(repo=repo, oids=oids).items() if backend.size(oid) == size}
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object `repo` may read, found by `find`: its size, and a way to open its content."""
+
+    ref: ObjectRef
+
+    @property
+    def size(self) -> int:
+        return self.ref.size
+
+    def open(self) -> BinaryIO:
+        """A seekable reader of the content (sendfile-able when no read filter applies)."""
+        try:
+            stored = storage_backend().open(self.ref.oid)
+        except LfsObjectNotFound:  # purged since `find`
+            raise ObjectNotFound(f"LFS object {self.ref.oid} not found") from None
+        return _content_reader(self.ref, stored)
+
+
+def find(*, repo: Repository, oid: str) -> StoredObject | None:
+    """Object `oid` as `repo` may read it, or None when it may not (never linked to `repo`, or
+    not stored whole) - exactly as if it did not exist."""
+    size = storage_backend().size(oid)
+    if not object_readable(repo=repo, oid=oid, stored_size=size):
+        return None
+    assert size is not None
+    return StoredObject(ObjectRef(repo=repo, oid=oid, size=size))
+
+
+def open_object(*, repo: Repository, oid: str) -> BinaryIO:
+    """`find(...).open()`, or ObjectNotFound."""
+    found = find(repo=repo, oid=oid)
+    if found is None:
+        raise ObjectNotFound(f"LFS object {oid} not found")
+    return found.open()
+
+
+def _content_reader(ref: ObjectRef, stored: BinaryIO) -> BinaryIO:
+    for f in reversed(read_filters()):
+        stored = f.wrap(ref, stored)
+    return stored
+
+
+def purge_stale_temporaries(*, older_than_s: float) -> int:
+    """Remove temporary files of uploads that died with their process; returns how many."""
+    return storage_backend().purge_stale_temp(older_than_s)

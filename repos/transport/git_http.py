@@ -1,0 +1,158 @@
+"""git smart HTTP views: `/{ns}/{name}[.git]/info/refs`, `/git-upload-pack`,
+`/git-receive-pack`, and the `datasets/` / `spaces/` forms (HF_PROTOCOL.md 10.1-10.2).
+
+Parse -> authorize (repos.gate) -> hand the streams to `repos.git.smart_http`.
+
+Errors are raised as HubErrors and answered by `hub.http.errors` in the "git" style
+(`text/plain`, which git prints as `remote: <message>`). A request that needs credentials and
+has none gets 401 + `WWW-Authenticate`, so git asks its credential helper and retries;
+authenticated strangers get the same 404 as for a missing repository.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts.permissions import request_principal
+from hub.exceptions import Forbidden, MethodNotAllowed, ServiceUnavailable, UnsupportedMediaType
+from repos.gate import Action, repo_from_request
+from repos.git import smart_http
+from repos.git.hooks import HOOKS_DIR, HookServer, hooks_installed
+from repos.git.pack_cache import PackCacheSettings
+from repos.git.quarantine import reap_stale_quarantines
+from repos.models import Repository
+from repos.models.repository import repo_type_for_prefix
+from repos.services.push import PushSession
+from repos.transport.bodies import iter_request_body
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_GIT_TIMEOUT = 3600.0
+# A push larger than this is cut off by receive-pack itself (files above 10 MiB must be LFS
+# anyway, so only very large numbers of files get near it).
+DEFAULT_MAX_PUSH_BYTES = 10 * 1024**3
+QUARANTINE_REAP_MARGIN = 600.0
+
+
+def authorize_repo(request: HttpRequest, *, prefix: str | None, namespace: str, name: str,
+                   push: bool = False, upload: bool = False) -> Repository:
+    """The repository of a git/LFS request (`repos.gate.repo_from_request`, surface "git").
+
+    Reads (clone, fetch, LFS download) need read access to the bytes; uploads for a ref need
+    write access; pushes need write access, or - for PR authors - the right to open pull
+    requests (the push policy then only lets them move their own `refs/pr/N`).
+    """
+    action: Action = "write" if upload else "contribute" if push else "read"
+    return repo_from_request(request, repo_type=repo_type_for_prefix(prefix), namespace=namespace, name=name,
+                             action=action, surface="git", files=not (push or upload))
+
+
+def _no_cache(response: HttpResponse | StreamingHttpResponse) -> None:
+    response["Cache-Control"] = "no-cache, max-age=0, must-revalidate"
+    response["Pragma"] = "no-cache"
+    response["Expires"] = "Fri, 01 Jan 1980 00:00:00 GMT"
+
+
+def _timeout() -> float:
+    return float(getattr(settings, "HUB_GIT_TIMEOUT", DEFAULT_GIT_TIMEOUT))
+
+
+def _config(service: str) -> dict[str, str]:
+    if service == "git-receive-pack":
+        return smart_http.receive_pack_config(
+            hooks_dir=HOOKS_DIR,
+            max_input_size=int(getattr(settings, "HUB_GIT_MAX_PUSH_BYTES", DEFAULT_MAX_PUSH_BYTES)))
+    return smart_http.upload_pack_config()
+
+
+def _pack_cache() -> PackCacheSettings | None:
+    """The cache of upload-pack's packs (repos/git/pack_cache.py); off with HUB_PACK_CACHE=0."""
+    if not getattr(settings, "HUB_PACK_CACHE", True):
+        return None
+    return PackCacheSettings(getattr(settings, "HUB_PACK_CACHE_DIR", settings.DATA_DIR / "cache" / "packs"),
+                             max_bytes=getattr(settings, "HUB_PACK_CACHE_MAX_BYTES", 2 * 1024**3),
+                             ttl=getattr(settings, "HUB_PACK_CACHE_TTL", 3600.0))
+
+
+@csrf_exempt
+def info_refs(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
+    if request.method not in ("GET", "HEAD"):
+        raise MethodNotAllowed(str(request.method), "GET")
+    service = request.GET.get("service", "")
+    if service not in smart_http.SERVICES:
+        # No ?service=: a "dumb HTTP" client. We speak smart HTTP only.
+        raise Forbidden("Only the smart HTTP protocol is supported; please upgrade git")
+    repo = authorize_repo(request, prefix=prefix, namespace=namespace, name=name, push=service == "git-receive-pack")
+    protocol = smart_http.git_protocol(request.headers.get("Git-Protocol"))
+    rpc = smart_http.start_service(repo.git_dir, service, advertise=True, protocol=protocol,
+                                   config=_config(service), timeout=_timeout())
+    response = StreamingHttpResponse(iter(rpc), content_type=f"application/x-{service}-advertisement")
+    _no_cache(response)
+    return response
+
+
+def _rpc_preamble(request: HttpRequest, service: str) -> None:
+    if request.method != "POST":
+        raise MethodNotAllowed(str(request.method), "POST")
+    expected = f"application/x-{service}-request"
+    if request.content_type != expected:
+        raise UnsupportedMediaType(f"Expected Content-Type {expected}")
+
+
+@csrf_exempt
+def upload_pack(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
+    _rpc_preamble(request, "git-upload-pack")
+    repo = authorize_repo(request, prefix=prefix, namespace=namespace, name=name)
+    body = iter_request_body(request, gzip=True)
+    rpc = smart_http.start_service(
+        repo.git_dir, "git-upload-pack", body=body,
+        protocol=smart_http.git_protocol(request.headers.get("Git-Protocol")), timeout=_timeout(),
+        pack_cache=_pack_cache())
+    response = StreamingHttpResponse(iter(rpc), content_type="application/x-git-upload-pack-result")
+    _no_cache(response)
+    return response
+
+
+def _push_stream(rpc: smart_http.GitRpc, server: HookServer, session: PushSession) -> Iterator[bytes]:
+    try:
+        yield from rpc
+    finally:
+        try:
+            rpc.close()
+        finally:
+            server.close()
+            session.close()
+        if not rpc.succeeded:
+            logger.info("push to %s ended without success (rc=%s, timed_out=%s, input=%r): %s", session.repo,
+                        rpc.returncode, rpc.timed_out, rpc.input_error, rpc.stderr_text[-2000:])
+
+
+@csrf_exempt
+def receive_pack(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
+    _rpc_preamble(request, "git-receive-pack")
+    repo = authorize_repo(request, prefix=prefix, namespace=namespace, name=name, push=True)
+    body = iter_request_body(request, gzip=True)
+    if not hooks_installed():
+        logger.error("git hooks in %s are not executable: refusing pushes", HOOKS_DIR)
+        raise ServiceUnavailable("Pushes are temporarily unavailable (server misconfiguration)")
+    # Quarantines of pushes whose receive-pack was killed (e.g. with its web worker) are
+    # garbage once older than any push can live.
+    reap_stale_quarantines(repo.git_dir, older_than=_timeout() + QUARANTINE_REAP_MARGIN)
+    user, token = request_principal(request)
+    session = PushSession(repo=repo, user=user, token=token, ip=request.META.get("REMOTE_ADDR"))
+    server = HookServer(session.handle)
+    try:
+        rpc = smart_http.start_service(repo.git_dir, "git-receive-pack", body=body, config=_config("git-receive-pack"),
+                                       extra_env=server.env, side_channels=[server], timeout=_timeout())
+    except BaseException:
+        server.close()
+        session.close()
+        raise
+    response = StreamingHttpResponse(_push_stream(rpc, server, session),
+                                     content_type="application/x-git-receive-pack-result")
+    _no_cache(response)
+    return response

@@ -1,0 +1,29 @@
+"""Transport routes: git smart HTTP, Git LFS, and `/resolve/` file bytes (URL spaces 2 and 3 of
+hub/urls.py).
+
+Clone URLs are `/{ns}/{name}`, `/datasets/{ns}/{name}`, `/spaces/{ns}/{name}`, each with or
+without `.git`; git appends `/info/refs`, `/git-upload-pack`, `/git-receive-pack`. git-lfs
+always uses `{clone URL}.git/info/lfs/...` (accepted without `.git` too). Repository names
+cannot end in `.git` (`accounts.names`), so stripping the suffix is unambiguous.
+"""
+from django.urls import re_path
+
+from repos.api.patterns import ID, PREFIX
+from repos.transport import git_http, lfs_http
+from repos.transport.resolve import resolve_file
+
+_REPO = PREFIX + r"(?P<namespace>[\w.\-]+)/(?P<name>[\w.\-]+?)(?:\.git)?"
+_OID = r"(?P<oid>[0-9a-f]{64})"
+
+urlpatterns = [
+    re_path(rf"^{_REPO}/info/refs$", git_http.info_refs),
+    re_path(rf"^{_REPO}/git-upload-pack$", git_http.upload_pack),
+    re_path(rf"^{_REPO}/git-receive-pack$", git_http.receive_pack),
+    re_path(rf"^{_REPO}/info/lfs/objects/batch$", lfs_http.batch),
+    re_path(rf"^{_REPO}/info/lfs/objects/verify$", lfs_http.verify),
+    re_path(rf"^{_REPO}/info/lfs/objects/{_OID}$", lfs_http.download),
+    re_path(rf"^{_REPO}/info/lfs/locks/verify$", lfs_http.locks_verify),
+    re_path(rf"^{_REPO}/info/lfs/locks(?:/(?P<rest>.*))?$", lfs_http.locks),
+    re_path(rf"^lfs-upload/(?P<key>[0-9a-f]{{32}})/{_OID}$", lfs_http.upload),
+    re_path(rf"^{PREFIX}{ID}/resolve/(?P<remainder>.+)$", resolve_file),
+]
