@@ -34,7 +34,7 @@ venv-hf0: $(HF0_STAMP)
 # mypy covers the Django-free domain layers (git, LFS, weights, cards, upload policy); the
 # Django layers are typed but would need django-stubs to be checked meaningfully.
 MYPY_PATHS := repos/git repos/lfs repos/weights repos/cards.py repos/gitattributes.py repos/gitignore.py \
-	repos/wildmatch.py repos/upload_policy.py
+	repos/wildmatch.py repos/upload_policy.py repos/xet
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy $(MYPY_PATHS)
