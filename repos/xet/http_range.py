@@ -36,9 +36,9 @@ def parse_range(header: str | None, *, size: int) -> tuple[int, int] | None:
             raise RangeNotSatisfiable("zero-length suffix range")
         return max(0, size - suffix), size
     start = int(first)
-    end = size if last == "" else int(last) + 1
-    if end <= start:
+    if last != "" and int(last) < start:
         raise MalformedRange("byte range ends before it starts")
+    end = size if last == "" else int(last) + 1
     if size == 0 and start == 0:
         return 0, 0
     if start >= size:
