@@ -297,7 +297,7 @@ def read_shard(stream: BinaryIO, *, limits: ShardLimits = DEFAULT_LIMITS) -> Sha
 
     footer = None
     if footer_size == 0:
-        if r.read_rest():
+        if stream.read(1):  # one byte is enough to refuse; never buffer a hostile tail
             raise ShardFormatError("bytes after the xorb-info section of a shard without footer")
     else:
         rest = r.read_rest()
