@@ -33,8 +33,8 @@ venv-hf0: $(HF0_STAMP)
 
 # mypy covers the Django-free domain layers (git, LFS, weights, cards, upload policy); the
 # Django layers are typed but would need django-stubs to be checked meaningfully.
-MYPY_PATHS := repos/git repos/lfs repos/weights repos/cards.py repos/git/gitattributes.py repos/git/gitignore.py \
-	repos/git/wildmatch.py repos/policy/upload.py
+MYPY_PATHS := repos/git repos/lfs repos/weights repos/cards.py repos/policy/upload.py repos/xet \
+	repos/objects/backends accounts/names.py
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy $(MYPY_PATHS)
