@@ -603,6 +603,27 @@ def open_encrypted(path: Path | str, *, oid: str, key_for: Callable[[str], DataK
         raise
 
 
+def open_plaintext(path: Path | str, *, oid: str, key_for: Callable[[str], DataKey],
+                   encrypted: bool | None = None) -> io.RawIOBase:
+    """Open a stored object, encrypted or plain, as a seekable binary file of its plaintext.
+
+    The byte door's read path while a repository is being moved into or out of encryption:
+    the file is opened once and sniffed and read through the same descriptor, so a concurrent
+    ``reencrypt_object`` (which renames a new file into place) can never pair the old file's
+    format with the new file's bytes. ``encrypted`` overrides the sniffing when the caller
+    knows the format from metadata. ``seek(0, SEEK_END)`` gives the plaintext size.
+    """
+    f = open(path, "rb", buffering=0)
+    try:
+        if not (looks_encrypted(f) if encrypted is None else encrypted):
+            return f
+        header = read_header(f)
+        return EncryptedReader(f, data_key=key_for(header.key_id), oid=oid)
+    except BaseException:
+        f.close()
+        raise
+
+
 def decrypt_to(reader: EncryptedReader, dest: _Writable, *, block_size: int = 1024 * 1024) -> str:
     """Copy the whole plaintext of ``reader`` (from its start) into ``dest``; returns its sha256."""
     reader.seek(0)

@@ -28,6 +28,7 @@ from repos.objects.crypto.format import (
     encrypt_stream,
     looks_encrypted,
     open_encrypted,
+    open_plaintext,
     plaintext_size,
     read_header,
 )
@@ -450,3 +451,17 @@ def test_errors_never_contain_key_material_or_plaintext():
     error = _must_fail(bytes(blob))
     text = str(error) + repr(error) + repr(KEY)
     assert KEY.secret.hex() not in text and MARKER.decode() not in text
+
+
+def test_open_plaintext_serves_plain_and_encrypted_files_alike(tmp_path):
+    plain, sealed = tmp_path / "plain", tmp_path / "sealed"
+    plain.write_bytes(b"\x89MHENC\r\n but actually plain")
+    sealed.write_bytes(_encrypt(b"secret bytes"))
+    with open_plaintext(sealed, oid=OID, key_for=lambda _id: KEY) as f:
+        assert f.seek(0, io.SEEK_END) == 12
+        f.seek(7)
+        assert f.read() == b"bytes"
+    with open_plaintext(plain, oid=OID, key_for=lambda _id: KEY, encrypted=False) as f:
+        assert f.read() == b"\x89MHENC\r\n but actually plain"
+    with pytest.raises(DecryptionError):
+        open_plaintext(plain, oid=OID, key_for=lambda _id: KEY)
