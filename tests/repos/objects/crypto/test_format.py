@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from repos.objects.crypto import buffers
 from repos.objects.crypto.errors import (
     ChunkAuthenticationError,
     DecryptionError,
@@ -465,3 +466,33 @@ def test_open_plaintext_serves_plain_and_encrypted_files_alike(tmp_path):
         assert f.read() == b"\x89MHENC\r\n but actually plain"
     with pytest.raises(DecryptionError):
         open_plaintext(plain, oid=OID, key_for=lambda _id: KEY)
+
+
+def test_reused_buffers_never_leak_an_earlier_objects_bytes():
+    big, small = _data(9 * CHUNK, seed=1), _data(CHUNK + 10, seed=2)
+    for _ in range(3):
+        with _reader(_encrypt(big)) as r:
+            assert r.read() == big
+            r.seek(5)
+            assert r.read(3 * CHUNK) == big[5:5 + 3 * CHUNK]
+        with _reader(_encrypt(small)) as r:
+            assert r.read(4 * CHUNK) == small
+            r.seek(CHUNK - 3)
+            buf = bytearray(100)
+            assert r.readinto(buf) == 13
+            assert buf[:13] == small[CHUNK - 3:] and buf[13:] == bytes(87)
+    assert buffers.pooled_bytes() <= 2 * 1024 * 1024
+
+
+def test_failed_open_leaves_the_callers_file_open_even_after_collection():
+    import gc
+
+    blob = bytearray(TAMPER_BLOB)
+    blob[-1] ^= 1
+    blob[TAMPER_HEADER_LEN] ^= 1  # chunk 0: fails inside the constructor
+    f = io.BytesIO(bytes(blob))
+    with pytest.raises(ChunkAuthenticationError):
+        EncryptedReader(f, data_key=KEY, oid=OID)
+    gc.collect()
+    assert not f.closed
+    assert read_header(f).key_id == KEY.key_id  # still usable by its owner
