@@ -516,7 +516,7 @@ class EncryptedReader(io.RawIOBase):
         index, offset = divmod(self._pos, self._header.chunk_size)
         if index == self._cached and offset + n <= self._header.chunk_length(index):
             self._pos += n
-            return bytes(self._plain[offset:offset + n])
+            return bytes(memoryview(self._plain)[offset:offset + n])
         if n > _SCRATCH_MAX:
             whole = bytearray(n)
             self._fill(memoryview(whole))
