@@ -169,11 +169,11 @@ def test_object_deleted_or_replaced_meanwhile_is_not_resurrected(tmp_path, monke
 
 
 def test_exception_mid_stream_keeps_the_old_file(tmp_path, monkeypatch):
-    import repos.objects.crypto.format as fmt
+    import repos.objects.crypto.encrypt as fmt
 
     path = _store(tmp_path)
     calls = 0
-    real = fmt._write_all
+    real = fmt.write_all
 
     def failing_write(dest, view):
         nonlocal calls
@@ -182,7 +182,7 @@ def test_exception_mid_stream_keeps_the_old_file(tmp_path, monkeypatch):
             raise OSError(28, "No space left on device")
         real(dest, view)
 
-    monkeypatch.setattr(fmt, "_write_all", failing_write)
+    monkeypatch.setattr(fmt, "write_all", failing_write)
     with pytest.raises(OSError, match="No space"):
         reencrypt_object(path, oid=OID, target_key=KEY_A, key_for=key_for, chunk_size=1024)
     assert path.read_bytes() == DATA
