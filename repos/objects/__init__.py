@@ -7,30 +7,33 @@ decided by `repos.gate.object_readable`: an object is readable through a reposit
 was uploaded (or pushed) *to that repository* and is stored whole - knowing a sha256 from
 another, private, repository gives nothing. The backend is the named storage `STORAGES["lfs"]`.
 """
-from repos.objects.door import (
-    ObjectNotFound,
-    ObjectVerifyError,
-    StoredObject,
-    find,
-    ingest,
-    ingest_file,
-    link,
-    open_object,
-    purge_stale_temporaries,
-    readable_objects,
-    storage_backend,
-)
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "ObjectNotFound",
-    "ObjectVerifyError",
-    "StoredObject",
-    "find",
-    "ingest",
-    "ingest_file",
-    "link",
-    "open_object",
-    "purge_stale_temporaries",
-    "readable_objects",
-    "storage_backend",
-]
+# The door (Django models, settings) is loaded on first use, so that the pure subpackages
+# (`backends`, `crypto`) can be imported without Django.
+__all__ = ["ObjectNotFound", "ObjectVerifyError", "StoredObject", "find", "ingest", "ingest_file", "link",
+           "open_object", "purge_stale_temporaries", "readable_objects", "storage_backend"]
+
+if TYPE_CHECKING:
+    from repos.objects.door import (
+        ObjectNotFound,
+        ObjectVerifyError,
+        StoredObject,
+        find,
+        ingest,
+        ingest_file,
+        link,
+        open_object,
+        purge_stale_temporaries,
+        readable_objects,
+        storage_backend,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from repos.objects import door
+
+        return getattr(door, name)
+    raise AttributeError(f"module 'repos.objects' has no attribute {name!r}")
+

@@ -5,7 +5,6 @@ byte door will use: ``opener=lambda: open_plaintext(...)``, ``size`` = the plain
 from __future__ import annotations
 
 import hashlib
-import importlib
 import io
 import random
 
@@ -15,12 +14,10 @@ from gunicorn.util import has_fileno
 
 from repos.objects.crypto.format import encrypt_stream, open_plaintext
 from repos.objects.crypto.keys import generate_data_key
+from repos.transport import serving
 
-# The helper is moving from repos/serving.py to repos/transport/serving.py (the layout issue).
-try:
-    serving = importlib.import_module("repos.transport.serving")
-except ImportError:
-    serving = importlib.import_module("repos.serving")
+# response.close() sends request_finished, whose receiver checks the database connections.
+pytestmark = pytest.mark.django_db
 
 DATA = random.Random(3).randbytes(200_000)
 OID = hashlib.sha256(DATA).hexdigest()
