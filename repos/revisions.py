@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from hub import exceptions as hub_exc
 from repos.git import errors as git_errors
@@ -57,3 +58,21 @@ def git_errors_as_http() -> Iterator[None]:
         raise hub_exc.Unprocessable(str(exc) or "Invalid path") from exc
     except git_errors.InvalidRefName as exc:
         raise hub_exc.BadRequest(str(exc) or "Invalid reference name") from exc
+
+
+@dataclass(frozen=True)
+class RevisionPath:
+    """A `rev[/path]` URL remainder resolved: the revision as named, the path in the repository
+    (no leading or trailing slash) and the commit the revision points to."""
+
+    rev: str
+    path: str
+    sha: str
+
+
+def resolve_revision_path(git: GitRepo, remainder: str) -> RevisionPath:
+    """THE "resolve revision and path" step of every page and API route that takes a
+    `rev[/path]` remainder; git errors become HubErrors (RevisionNotFound, ...)."""
+    with git_errors_as_http():
+        rev, path = split_revision_path(git, remainder)
+        return RevisionPath(rev=rev, path=path.strip("/"), sha=git.resolve(rev))

@@ -16,10 +16,10 @@ from rest_framework.views import APIView
 from accounts.api.audit import audit_export
 from accounts.models import Membership, Organization
 from accounts.permissions import can_admin_org, can_create_organization, can_see_org_members, require_signed_in
-from accounts.selectors import audit_events_for_org, org_members, user_by_name
+from accounts.selectors import audit_events_for_org, org_members, organization_by_name, organization_list, user_by_name
 from accounts.services.audit import audit
 from accounts.services.orgs import membership_add, membership_remove, membership_update, org_create
-from hub.exceptions import Forbidden, NotFound
+from hub.exceptions import Forbidden
 from hub.http.client import client_ip
 from hub.http.inputs import validated_input
 from hub.http.urls import public_url
@@ -27,11 +27,6 @@ from hub.http.urls import public_url
 _ROLES = Membership.Role.values
 
 
-def _org(name: str) -> Organization:
-    org = Organization.objects.filter(name=name).first()
-    if org is None:
-        raise NotFound(f"Organization {name!r} not found")
-    return org
 
 
 def _serialize_org(org: Organization) -> dict[str, Any]:
@@ -51,7 +46,7 @@ class OrganizationListApi(APIView):
 
     def get(self, request: Request) -> Response:
         """Organization names are public, like user names."""
-        return Response([_serialize_org(o) for o in Organization.objects.order_by("name")[:1000]])
+        return Response([_serialize_org(o) for o in organization_list()])
 
     def post(self, request: Request) -> Response:
         user, token = require_signed_in(request)
@@ -69,14 +64,14 @@ class MemberListApi(APIView):
 
     def get(self, request: Request, org: str) -> Response:
         user, token = require_signed_in(request)
-        organization = _org(org)
+        organization = organization_by_name(org)
         if not can_see_org_members(user, organization, token=token):
             raise Forbidden("Only members can list the members of this organization")
         return Response(_serialize_members(organization))
 
     def post(self, request: Request, org: str) -> Response:
         user, token = require_signed_in(request)
-        organization = _org(org)
+        organization = organization_by_name(org)
         if not can_admin_org(user, organization, token=token):
             raise Forbidden("Only admins of this organization can manage its members")
         data = validated_input(self.InputSerializer, request.data)
@@ -91,7 +86,7 @@ class MemberApi(APIView):
 
     def _authorize(self, request: Request, org: str) -> tuple[Any, Organization]:
         user, token = require_signed_in(request)
-        organization = _org(org)
+        organization = organization_by_name(org)
         if not can_admin_org(user, organization, token=token):
             raise Forbidden("Only admins of this organization can manage its members")
         return user, organization
@@ -112,7 +107,7 @@ class MemberApi(APIView):
 class OrgAuditApi(APIView):
     def get(self, request: Request, org: str) -> HttpResponse:
         user, token = require_signed_in(request)
-        organization = _org(org)
+        organization = organization_by_name(org)
         if not can_admin_org(user, organization, token=token):
             raise Forbidden("Only admins of this organization can read its audit log")
         events = list(audit_events_for_org(org=organization))

@@ -19,8 +19,9 @@ from rest_framework.views import APIView
 from accounts.api.whoami import fine_grained_payload
 from accounts.models import AccessToken, TokenScope
 from accounts.permissions import can_manage_token, require_signed_in
+from accounts.selectors import token_of, tokens_of
 from accounts.services.tokens import token_create, token_revoke, token_scope_grant
-from hub.exceptions import BadRequest, Forbidden, NotFound
+from hub.exceptions import BadRequest, Forbidden
 from hub.http.client import client_ip
 from hub.http.dates import hf_date
 from hub.http.inputs import validated_input
@@ -63,8 +64,7 @@ class TokenListApi(APIView):
 
     def get(self, request: Request) -> Response:
         user = _owner(request)
-        tokens = (AccessToken.objects.filter(user=user, revoked_at__isnull=True)
-                  .prefetch_related("scopes__organization", "scopes__repository").order_by("-created_at"))
+        tokens = tokens_of(user)
         return Response([serialize_token(t) for t in tokens])
 
     def post(self, request: Request) -> Response:
@@ -83,8 +83,6 @@ class TokenListApi(APIView):
 class TokenApi(APIView):
     def delete(self, request: Request, token_id: str) -> Response:
         user = _owner(request)
-        token = AccessToken.objects.filter(user=user, pk=token_id).first()
-        if token is None:
-            raise NotFound("Token not found")
+        token = token_of(user, token_id)
         token_revoke(token=token, actor=user, ip=client_ip(request))
         return Response({"success": True})

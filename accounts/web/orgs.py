@@ -12,10 +12,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import selectors as account_selectors
 from accounts.models import Membership, Organization
 from accounts.permissions import can_admin_org, request_principal
-from accounts.selectors import audit_events_for_org, user_by_name
+from accounts.selectors import audit_events_for_org, organization_by_name, user_by_name
 from accounts.services.orgs import membership_add, membership_remove, membership_update, org_create
 from accounts.web.forms import MemberAddForm, OrganizationForm
-from hub.exceptions import Forbidden, HubError, NotFound
+from hub.exceptions import Forbidden, HubError
 from hub.http.client import client_ip
 from hub.http.pages import login_required_page
 
@@ -28,9 +28,7 @@ def _members_url(org: Organization) -> str:
 
 def _admin_org(request: HttpRequest, name: str) -> tuple[Any, Organization]:
     user, token = request_principal(request)
-    org = Organization.objects.filter(name=name).first()
-    if org is None:
-        raise NotFound("Organization not found")
+    org = organization_by_name(name)
     if not can_admin_org(user, org, token=token):
         raise Forbidden("Only admins of this organization can manage its members")
     return user, org

@@ -14,10 +14,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import AccessToken
 from accounts.permissions import can_manage_token, request_principal
-from accounts.selectors import user_memberships
+from accounts.selectors import token_of, tokens_of, user_memberships
 from accounts.services.tokens import repository_scopes, token_create, token_revoke, token_scope_grant
 from accounts.web.forms import TokenCreateForm
-from hub.exceptions import Forbidden, HubError, NotFound
+from hub.exceptions import Forbidden, HubError
 from hub.http.client import client_ip
 
 
@@ -37,8 +37,7 @@ def _scope_choices(user: Any) -> tuple[list[str], list[tuple[str, str]]]:
 
 def _page(request: HttpRequest, user: Any, form: TokenCreateForm, *, created: AccessToken | None = None,
           secret: str = "", status: int = 200) -> HttpResponse:
-    tokens = (AccessToken.objects.filter(user=user, revoked_at__isnull=True)
-              .prefetch_related("scopes__organization", "scopes__repository").order_by("-created_at"))
+    tokens = tokens_of(user)
     ctx = {"form": form, "tokens": tokens, "created": created, "secret": secret, "settings_tab": "tokens"}
     return render(request, "accounts/tokens.html", ctx, status=status)
 
@@ -69,9 +68,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     user = _owner(request)
-    token = AccessToken.objects.filter(user=user, pk=token_id).first()
-    if token is None:
-        raise NotFound("Token not found")
+    token = token_of(user, token_id)
     token_revoke(token=token, actor=user, ip=client_ip(request))
     messages.success(request, f"Token “{token.name}” revoked.")
     return HttpResponseRedirect("/settings/tokens")

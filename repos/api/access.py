@@ -19,13 +19,13 @@ from accounts.models import User
 from accounts.permissions import require_signed_in
 from accounts.selectors import user_by_name
 from accounts.services.audit import audit
-from hub.exceptions import BadRequest, NotFound
+from hub.exceptions import BadRequest
 from hub.http.client import client_ip
 from hub.http.dates import hf_date
 from hub.http.inputs import validated_input
 from repos.api.patterns import repo_from_api_request
 from repos.models import AccessRequest, Repository
-from repos.selectors.access import access_request_list, audit_events_for_repo, collaborator_list
+from repos.selectors.access import access_request_by_id, access_request_list, audit_events_for_repo, collaborator_list
 from repos.services.access import (
     access_request_create,
     access_request_decide,
@@ -121,12 +121,7 @@ class AccessRequestListApi(APIView):
 def _request_user(repo: Repository, data: dict[str, Any]) -> User:
     if data.get("user"):
         return user_by_name(data["user"])
-    request_id = str(data.get("requestId") or "")
-    access = (AccessRequest.objects.select_related("user").filter(repository=repo, pk=request_id).first()
-              if request_id.isdigit() else None)
-    if access is None:
-        raise NotFound("Access request not found")
-    return access.user
+    return access_request_by_id(repo=repo, request_id=str(data.get("requestId") or "")).user
 
 
 class AccessRequestHandleApi(APIView):

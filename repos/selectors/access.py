@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from accounts.models import AuditEvent, User
+from hub.exceptions import NotFound
 from repos.models import AccessRequest, Repository, RepositoryUserObjectPermission
 
 _PERM_ROLE = {"read_repo": "read", "write_repo": "write", "admin_repo": "admin"}
@@ -38,6 +39,15 @@ def collaborator_list(*, repo: Repository) -> list[Collaborator]:
 def access_request_list(*, repo: Repository, status: str) -> QuerySet[AccessRequest]:
     return (AccessRequest.objects.filter(repository=repo, status=status)
             .select_related("user").order_by("-created_at", "-pk"))
+
+
+def access_request_by_id(*, repo: Repository, request_id: str) -> AccessRequest:
+    """An access request of `repo` by id, or NotFound."""
+    access = (AccessRequest.objects.select_related("user").filter(repository=repo, pk=request_id).first()
+              if request_id.isdigit() else None)
+    if access is None:
+        raise NotFound("Access request not found")
+    return access
 
 
 def access_request_of(*, repo: Repository, user: Any) -> AccessRequest | None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from django.db.models import QuerySet
+
 from repos.models import Discussion, Repository
 
 PR_REF_RE = re.compile(r"refs/pr/([1-9][0-9]{0,8})")
@@ -15,3 +17,9 @@ def pull_request_by_ref(*, repo: Repository, ref: str) -> Discussion | None:
         return None
     return (Discussion.objects.select_related("author")
             .filter(repository=repo, num=int(match.group(1)), is_pull_request=True).first())
+
+
+def discussion_list(*, repo: Repository) -> QuerySet[Discussion]:
+    """The repository's discussions and pull requests, newest first (what a list row shows)."""
+    return (Discussion.objects.filter(repository=repo).select_related("author")
+            .only("num", "title", "is_pull_request", "status", "created_at", "author__username"))

@@ -13,7 +13,7 @@ from django.db.models.functions import Concat
 
 from hub.exceptions import BadRequest
 from repos.gate import repos_visible_to
-from repos.models import Repository
+from repos.models import Repository, RepoType
 
 # HF sort keys -> columns. Trending has no meaning here yet; likes are the closest signal.
 SORT_FIELDS = {
@@ -121,3 +121,53 @@ def _parse_value(field: str, raw: str | int) -> Any:
         return raw
     except ValueError:
         raise BadRequest("Invalid cursor") from None
+
+
+# ----------------------------------------------------------------------------- HTML listings
+
+MAX_QUERY = 200
+SORTS = {
+    "updated": ("Recently updated", ("-last_modified", "-pk")),
+    "created": ("Recently created", ("-created_at", "-pk")),
+    "downloads": ("Most downloads", ("-downloads", "-last_modified")),
+    "likes": ("Most likes", ("-likes", "-last_modified")),
+    "name": ("Name", ("namespace", "name")),
+}
+# Only what a list card shows is loaded.
+_CARD_FIELDS = ("repo_type", "namespace", "name", "private", "pipeline_tag", "library_name",
+                "last_modified", "downloads", "likes", "gated")
+
+
+def repo_search(*, user: Any, repo_type: str, search: str = "", tag: str = "", sort: str = "updated",
+                token: Any = None) -> QuerySet[Repository]:
+    """Repositories of `repo_type` visible to `user`, matching `search` (substring of
+    `namespace/name`) and carrying `tag`, in the order `sort` names."""
+    qs = repos_visible_to(user, Repository.objects.filter(repo_type=repo_type, disabled=False),
+                          token=token)
+    search = search.strip()[:MAX_QUERY]
+    if search:
+        ns, slash, rest = search.partition("/")
+        if slash:
+            qs = qs.filter(namespace__icontains=ns, name__icontains=rest) if ns else qs.filter(name__icontains=rest)
+        else:
+            qs = qs.filter(Q(name__icontains=search) | Q(namespace__icontains=search))
+    tag = tag.strip()[:MAX_QUERY]
+    if tag:
+        qs = _with_tag(qs, tag)
+    return qs.order_by(*SORTS.get(sort, SORTS["updated"])[1]).only(*_CARD_FIELDS)
+
+
+PER_SECTION = 100
+
+
+def namespace_sections(*, viewer: Any, token: Any, namespace: str) -> list[dict[str, Any]]:
+    """The models and datasets under `namespace` that `viewer` may see, newest first, with
+    their counts (a profile page)."""
+    visible = repos_visible_to(viewer, Repository.objects.filter(namespace=namespace, disabled=False), token=token)
+    sections = []
+    for repo_type, title in ((RepoType.MODEL, "Models"), (RepoType.DATASET, "Datasets")):
+        qs = visible.filter(repo_type=repo_type)
+        repos = list(qs.order_by("-last_modified", "-pk").only(*_CARD_FIELDS)[:PER_SECTION])
+        sections.append({"title": title, "count": qs.count(),
+                         "repos": [{"repo": r, "url": "/" + r.url_path} for r in repos]})
+    return sections

@@ -16,6 +16,7 @@ from hub.exceptions import BadRequest
 from repos import objects
 from repos.git.gitattributes import lfs_patterns
 from repos.git.repository import GitRepo
+from repos.handles import git_repo
 from repos.models import Repository
 from repos.policy.upload import BINARY_SAMPLE_SIZE, check_lfs_object_size, upload_mode
 
@@ -49,11 +50,11 @@ def repo_lfs_patterns(*, git: GitRepo, sha: str) -> list[str]:
     return lfs_patterns(git.read_blob(entry.oid).decode("utf-8", errors="replace"))
 
 
-def uploads_stage(*, repo: Repository, git: GitRepo, sha: str, paths: Sequence[str],
+def uploads_stage(*, repo: Repository, sha: str, paths: Sequence[str],
                   files: Sequence[UploadedFile]) -> list[StagedFile]:
-    """Route each uploaded file to git or LFS (by the target revision's .gitattributes and the
+    """Route each uploaded file to git or LFS (by the .gitattributes of commit `sha` and the
     upload policy), storing LFS objects now. The caller has checked write access."""
-    patterns = repo_lfs_patterns(git=git, sha=sha)
+    patterns = repo_lfs_patterns(git=git_repo(repo), sha=sha)
     staged: list[StagedFile] = []
     for path, f in zip(paths, files, strict=True):
         size = f.size or 0

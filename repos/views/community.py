@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from repos.models import Discussion
+from repos.selectors.pull_requests import discussion_list
 from repos.views.context import load_repo, repo_header
 
 PER_PAGE = 50
@@ -15,9 +15,7 @@ PER_PAGE = 50
 @require_safe
 def discussions(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name)
-    qs = (Discussion.objects.filter(repository=repo).select_related("author")
-          .only("num", "title", "is_pull_request", "status", "created_at", "author__username"))
-    page = Paginator(qs, PER_PAGE).get_page(request.GET.get("p"))
+    page = Paginator(discussion_list(repo=repo), PER_PAGE).get_page(request.GET.get("p"))
     ctx = repo_header(request, repo, tab="community")
     ctx.update({"page": page, "discussions": page.object_list})
     return render(request, "repos/discussions.html", ctx)

@@ -5,11 +5,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from repos.handles import git_repo
-from repos.revisions import git_errors_as_http, split_revision_path
-from repos.views import browse
-from repos.views.commits_data import commit_changes, commit_page
-from repos.views.context import breadcrumbs, load_repo, repo_header
+from repos.links import RepoLinks, breadcrumbs
+from repos.selectors import pages
+from repos.views.context import load_repo, repo_header
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -23,21 +21,16 @@ def _page_number(request: HttpRequest) -> int:
 def commits(request: HttpRequest, namespace: str, name: str, remainder: str,
             prefix: str | None = None) -> HttpResponse:
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name)
-    git = git_repo(repo)
-    page = _page_number(request)
-    with git_errors_as_http():
-        rev, path = split_revision_path(git, remainder)
-        path = path.strip("/")
-        sha = git.resolve(rev)
-        ctx = repo_header(request, repo, tab="files", rev=rev)
-        links = ctx["links"]
-        rows, has_next = commit_page(git=git, links=links, sha=sha, path=path, page=page)
-        refs = browse.ref_choices(git=git, links=links, current=rev, path=path, view="commits")
+    page_number = _page_number(request)
+    links = RepoLinks(repo)
+    page = pages.commits_page(repo=repo, remainder=remainder, links=links, page=page_number)
+    rev, path = page.at.rev, page.at.path
+    ctx = repo_header(request, repo, tab="files", rev=rev)
     ctx.update({
-        "sha": sha, "path": path, "rows": rows, "page": page, "refs": refs,
+        "sha": page.at.sha, "path": path, "rows": page.rows, "page": page_number, "refs": page.refs,
         "crumbs": breadcrumbs(links, rev, path) if path else [],
-        "next_url": links.commits(rev, path, page + 1) if has_next else "",
-        "prev_url": links.commits(rev, path, page - 1) if page > 0 else "",
+        "next_url": links.commits(rev, path, page_number + 1) if page.has_next else "",
+        "prev_url": links.commits(rev, path, page_number - 1) if page_number > 0 else "",
     })
     return render(request, "repos/commits.html", ctx)
 
@@ -45,23 +38,20 @@ def commits(request: HttpRequest, namespace: str, name: str, remainder: str,
 @require_safe
 def commit(request: HttpRequest, namespace: str, name: str, rev: str, prefix: str | None = None) -> HttpResponse:
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name)
-    git = git_repo(repo)
-    with git_errors_as_http():
-        sha = git.resolve(rev)
-        info = git.commit_info(sha)
-        changes, hidden = commit_changes(git=git, info=info)
+    page = pages.commit_detail(repo=repo, rev=rev)
     ctx = repo_header(request, repo, tab="files")
     if not ctx["can_download"]:
-        for change in changes:  # file contents of a gated repository stay hidden
+        for change in page.changes:  # file contents of a gated repository stay hidden
             change.lines = []
     links = ctx["links"]
+    info = page.info
     body = info.message.partition("\n")[2].strip()
     ctx.update({
-        "sha": sha, "info": info, "body": body, "changes": changes, "hidden": hidden,
+        "sha": page.sha, "info": info, "body": body, "changes": page.changes, "hidden": page.hidden,
         "parents": [{"sha": p, "short": p[:7], "url": links.commit(p)} for p in info.parents],
-        "browse_url": links.tree(sha),
+        "browse_url": links.tree(page.sha),
         # Pointer lines of LFS files are not the file's content: leave them out of the totals.
-        "additions": sum(c.additions for c in changes if not c.is_lfs),
-        "deletions": sum(c.deletions for c in changes if not c.is_lfs),
+        "additions": sum(c.additions for c in page.changes if not c.is_lfs),
+        "deletions": sum(c.deletions for c in page.changes if not c.is_lfs),
     })
     return render(request, "repos/commit.html", ctx)

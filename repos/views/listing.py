@@ -1,58 +1,18 @@
 """Home page and the model/dataset list pages (search, tag filter, sort, pagination)."""
 from __future__ import annotations
 
-import json
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.db import connection
-from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from repos.gate import repos_visible_to
 from repos.models import Repository, RepoType
 from repos.models.repository import API_PLURAL
+from repos.selectors.repo_list import SORTS, repo_search
 
 PER_PAGE = 30
-MAX_QUERY = 200
-SORTS = {
-    "updated": ("Recently updated", ("-last_modified", "-pk")),
-    "created": ("Recently created", ("-created_at", "-pk")),
-    "downloads": ("Most downloads", ("-downloads", "-last_modified")),
-    "likes": ("Most likes", ("-likes", "-last_modified")),
-    "name": ("Name", ("namespace", "name")),
-}
-# Only what a list card shows is loaded.
-_CARD_FIELDS = ("repo_type", "namespace", "name", "private", "pipeline_tag", "library_name",
-                "last_modified", "downloads", "likes", "gated")
-
-
-def repo_search(*, user: object, repo_type: str, search: str = "", tag: str = "", sort: str = "updated",
-                token: object = None) -> QuerySet[Repository]:
-    """Repositories of `repo_type` visible to `user`, matching `search` (substring of
-    `namespace/name`) and carrying `tag`, in the order `sort` names."""
-    qs = repos_visible_to(user, Repository.objects.filter(repo_type=repo_type, disabled=False),
-                          token=token)  # type: ignore[arg-type]
-    search = search.strip()[:MAX_QUERY]
-    if search:
-        ns, slash, rest = search.partition("/")
-        if slash:
-            qs = qs.filter(namespace__icontains=ns, name__icontains=rest) if ns else qs.filter(name__icontains=rest)
-        else:
-            qs = qs.filter(Q(name__icontains=search) | Q(namespace__icontains=search))
-    tag = tag.strip()[:MAX_QUERY]
-    if tag:
-        if connection.features.supports_json_field_contains:
-            qs = qs.filter(tags__contains=[tag])
-        else:
-            # SQLite: match the tag as a complete JSON string inside the stored list
-            # (json.dumps escapes it exactly like the column's own serialization).
-            qs = qs.filter(tags__icontains=json.dumps(tag))
-    return qs.order_by(*SORTS.get(sort, SORTS["updated"])[1]).only(*_CARD_FIELDS)
-
-
 def _card(repo: Repository) -> dict[str, object]:
     return {"repo": repo, "url": "/" + repo.url_path}
 

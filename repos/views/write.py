@@ -15,20 +15,18 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import request_principal
-from hub.exceptions import BadRequest, EntryNotFound, Forbidden, HubError
+from hub.exceptions import Forbidden, HubError
 from hub.http.client import client_ip
 from hub.http.pages import login_required_page
 from repos.forms import EditFileForm, NewFileForm, NewRepoForm, UploadForm, normalize_newlines
 from repos.gate import can_create_in_namespace, creatable_namespaces
-from repos.git.repository import GitRepo
-from repos.handles import git_repo
+from repos.links import RepoLinks, breadcrumbs
 from repos.models import Repository, RepoType
-from repos.revisions import git_errors_as_http, split_revision_path
+from repos.selectors import pages
 from repos.services.commits import AddFile, AddLfsFile, CommitHeader, commit_create
 from repos.services.repos import repo_create
 from repos.services.uploads import uploads_stage
-from repos.views import browse
-from repos.views.context import RepoLinks, breadcrumbs, load_repo, repo_header
+from repos.views.context import load_repo, repo_header
 from repos.views.upload_handlers import DiskUploadHandler
 
 
@@ -70,16 +68,6 @@ def new_repo(request: HttpRequest, repo_type: str = RepoType.MODEL) -> HttpRespo
 # ----------------------------------------------------------------------------- shared
 
 
-def _branch_target(git: GitRepo, remainder: str) -> tuple[str, str, str]:
-    """(branch, folder-or-path, head sha) of a write URL; only branches take commits."""
-    with git_errors_as_http():
-        rev, path = split_revision_path(git, remainder)
-        sha = git.resolve(rev)
-        if rev not in git.branches():
-            raise BadRequest(f"{rev!r} is not a branch: files can only be committed to a branch")
-        return rev, path.strip("/"), sha
-
-
 def _commit(request: HttpRequest, repo: Repository, *, branch: str, ops: list, summary: str, description: str,
             parent: str | None) -> str:
     user, token = request_principal(request)
@@ -113,17 +101,15 @@ def _commit_text_file(request: HttpRequest, repo: Repository, form: Any, *, bran
 def upload(request: HttpRequest, namespace: str, name: str, remainder: str, prefix: str | None = None) -> HttpResponse:
     # Authorize before the body is read: a reader must not get to spool gigabytes to disk.
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name, action="write")
-    git = git_repo(repo)
-    branch, folder, head = _branch_target(git, remainder)
+    at = pages.branch_target(repo=repo, remainder=remainder)
     # The handlers must be replaced before anything reads the body, which is why this view
     # is CSRF-exempt and the check runs in `_upload` (Django's documented pattern).
     request.upload_handlers = [DiskUploadHandler(request)]
-    return _upload(request, repo=repo, git=git, branch=branch, folder=folder, head=head)
+    return _upload(request, repo=repo, branch=at.rev, folder=at.path, head=at.sha)
 
 
 @csrf_protect
-def _upload(request: HttpRequest, *, repo: Repository, git: GitRepo, branch: str, folder: str, head: str
-            ) -> HttpResponse:
+def _upload(request: HttpRequest, *, repo: Repository, branch: str, folder: str, head: str) -> HttpResponse:
     form = UploadForm(_data(request), request.FILES if request.method == "POST" else None, initial={"folder": folder})
     status = 200
     if request.method == "POST":
@@ -131,7 +117,7 @@ def _upload(request: HttpRequest, *, repo: Repository, git: GitRepo, branch: str
         if form.is_valid():
             paths, files = form.cleaned_data["paths"], form.cleaned_data["files"]
             try:
-                staged = uploads_stage(repo=repo, git=git, sha=head, paths=paths, files=files)
+                staged = uploads_stage(repo=repo, sha=head, paths=paths, files=files)
                 ops = [AddLfsFile(path=s.path, oid=s.oid, size=s.size) if s.mode == "lfs"
                        else AddFile(path=s.path, content=s.data) for s in staged]
                 default = f"Upload {paths[0]}" if len(paths) == 1 else f"Upload {len(paths)} files"
@@ -158,16 +144,10 @@ def _upload(request: HttpRequest, *, repo: Repository, git: GitRepo, branch: str
 def edit_file(request: HttpRequest, namespace: str, name: str, remainder: str, prefix: str | None = None
               ) -> HttpResponse:
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name, action="write")
-    git = git_repo(repo)
-    branch, path, head = _branch_target(git, remainder)
+    at = pages.branch_target(repo=repo, remainder=remainder)
+    branch, path, head = at.rev, at.path, at.sha
     links = RepoLinks(repo)
-    with git_errors_as_http():
-        entry = git.get_entry(head, path) if path else None
-        if entry is None or entry.type != "file":
-            raise EntryNotFound(f"{path} does not exist on {branch}")
-        original = browse.editable_text(git=git, entry=entry)
-    if original is None:
-        raise BadRequest("This file cannot be edited in the browser (binary, LFS or larger than 1 MB)")
+    original = pages.editable_file(repo=repo, at=at)
     form = EditFileForm(_data(request), initial={"content": original, "parent": head})
     status = 200
     if request.method == "POST":
@@ -190,8 +170,8 @@ def edit_file(request: HttpRequest, namespace: str, name: str, remainder: str, p
 def new_file(request: HttpRequest, namespace: str, name: str, remainder: str, prefix: str | None = None
              ) -> HttpResponse:
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name, action="write")
-    git = git_repo(repo)
-    branch, folder, head = _branch_target(git, remainder)
+    at = pages.branch_target(repo=repo, remainder=remainder)
+    branch, folder, head = at.rev, at.path, at.sha
     links = RepoLinks(repo)
     initial = {"parent": head, "filename": request.GET.get("filename", "")[:255]}
     form = NewFileForm(_data(request), initial=initial, folder=folder)
@@ -201,9 +181,7 @@ def new_file(request: HttpRequest, namespace: str, name: str, remainder: str, pr
         if form.is_valid():
             path = form.cleaned_data["filename"]
             parent = form.cleaned_data["parent"]
-            with git_errors_as_http():
-                exists = git.get_entry(parent, path) is not None
-            if exists:
+            if pages.path_exists(repo=repo, sha=parent, path=path):
                 form.add_error("filename", f"{path} already exists; edit it instead.")
             else:
                 content = normalize_newlines(form.cleaned_data["content"], crlf=False)

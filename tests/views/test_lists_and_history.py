@@ -7,7 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from repos.views import commits_data, listing
+from repos.selectors import history as commits_data
+from repos.views import listing
 from tests.views.helpers import commit_files, put_lfs
 
 pytestmark = pytest.mark.django_db

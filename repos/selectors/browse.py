@@ -16,13 +16,13 @@ from django.utils.safestring import SafeString, mark_safe
 from repos import objects
 from repos.cards import render_markdown, split_front_matter
 from repos.git.repository import CommitInfo, GitRepo, TreeEntry
+from repos.highlight import highlight
 from repos.lfs.errors import LfsObjectNotFound
 from repos.lfs.pointer import LfsPointer
+from repos.links import RepoLinks, human_count
 from repos.models import Repository
 from repos.policy.upload import looks_binary
 from repos.selectors.files import lfs_pointer_of
-from repos.views.context import RepoLinks, human_count
-from repos.views.highlight import highlight
 from repos.weights.safetensors_header import SafetensorsError, read_header
 
 MAX_DISPLAY_BYTES = 1024 * 1024  # "too large to display" above this

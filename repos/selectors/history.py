@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from repos.git.diff import FileDiff, diff_commits
 from repos.git.repository import CommitInfo, GitRepo
+from repos.links import RepoLinks
 from repos.selectors.files import lfs_pointer_of
-from repos.views.context import RepoLinks
 
 COMMITS_PER_PAGE = 30
 MAX_PATCH_BYTES = 256 * 1024  # per file; larger patches are summarized, not shown

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repos.views.highlight import MAX_LEXED_BYTES, highlight, lexer_for, stylesheet
+from repos.highlight import MAX_LEXED_BYTES, highlight, lexer_for, stylesheet
 
 CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "pygments.css"
 
 
 def test_static_stylesheet_is_up_to_date():
-    assert CSS.read_text() == stylesheet(), "run: .venv/bin/python -m repos.views.highlight > static/css/pygments.css"
+    assert CSS.read_text() == stylesheet(), "run: .venv/bin/python -m repos.highlight > static/css/pygments.css"
 
 
 def test_highlight_escapes_and_uses_classes():
@@ -26,7 +26,7 @@ def test_lexer_choice_is_by_name_and_bounded():
 
 
 def test_human_count():
-    from repos.views.context import human_count
+    from repos.links import human_count
 
     assert [human_count(n) for n in (40, 1234, 18_788, 124_439_808, 7_000_000_000)] == \
         ["40", "1.23K", "18.8K", "124M", "7B"]

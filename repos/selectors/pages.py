@@ -1,0 +1,160 @@
+"""What the repository pages show, read from git in one place (the views only parse, authorize,
+call one of these and render).
+
+Every function opens the repository's read handle itself and resolves `rev[/path]` remainders
+through `repos.revisions.resolve_revision_path`; git errors come out as HubErrors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.exceptions import BadRequest, EntryNotFound
+from repos.git import errors as git_errors
+from repos.git.repository import CommitInfo
+from repos.handles import git_repo_for_read
+from repos.links import RepoLinks
+from repos.models import Repository
+from repos.revisions import RevisionPath, git_errors_as_http, resolve_revision_path
+from repos.selectors import browse
+from repos.selectors.history import CommitRow, FileChange, commit_changes, commit_page
+
+
+@dataclass
+class HomePage:
+    sha: str | None  # None for a repository whose default branch has no commit
+    card: browse.Card | None = None
+    last_commit: CommitInfo | None = None
+
+
+def home_page(*, repo: Repository, links: RepoLinks) -> HomePage:
+    git = git_repo_for_read(repo)
+    try:
+        sha = git.resolve(repo.default_branch)
+    except git_errors.RevisionNotFound:
+        return HomePage(sha=None)
+    with git_errors_as_http():
+        return HomePage(sha=sha, card=browse.repo_card(git=git, sha=sha, links=links, rev=repo.default_branch),
+                        last_commit=git.commit_info(sha))
+
+
+@dataclass
+class TreePage:
+    at: RevisionPath
+    is_file: bool = False
+    rows: list[browse.TreeRow] = field(default_factory=list)
+    total: int = 0
+    latest: CommitInfo | None = None
+    refs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    on_branch: bool = False
+
+
+def tree_page(*, repo: Repository, remainder: str, links: RepoLinks) -> TreePage:
+    """The folder a tree URL names (or `is_file` when it names a file); EntryNotFound if none."""
+    git = git_repo_for_read(repo)
+    at = resolve_revision_path(git, remainder)
+    with git_errors_as_http():
+        entry = git.get_entry(at.sha, at.path)
+        if entry is None:
+            raise EntryNotFound(f"{at.path} does not exist at {at.rev}")
+        if entry.type == "file":
+            return TreePage(at=at, is_file=True)
+        rows, total = browse.tree_rows(git=git, links=links, sha=at.sha, rev=at.rev, path=at.path)
+        refs = browse.ref_choices(git=git, links=links, current=at.rev, path=at.path)
+        return TreePage(at=at, rows=rows, total=total, latest=browse.latest_commit(git=git, sha=at.sha, path=at.path),
+                        refs=refs, on_branch=at.rev in {r["name"] for r in refs["branches"]})
+
+
+@dataclass
+class BlobPage:
+    at: RevisionPath
+    is_dir: bool = False
+    view: browse.FileView | None = None
+    latest: CommitInfo | None = None
+    refs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    on_branch: bool = False
+
+
+def blob_page(*, repo: Repository, remainder: str, links: RepoLinks, can_download: bool, code: bool) -> BlobPage:
+    """The file a blob URL names (or `is_dir` when it names a folder); readers without download
+    rights on a gated repository see its size, not its content."""
+    git = git_repo_for_read(repo)
+    at = resolve_revision_path(git, remainder)
+    with git_errors_as_http():
+        entry = git.get_entry(at.sha, at.path) if at.path else None
+        if entry is None:
+            raise EntryNotFound(f"{at.path or '(empty path)'} does not exist at {at.rev}")
+        if entry.type == "directory":
+            return BlobPage(at=at, is_dir=True)
+        if can_download:
+            view = browse.file_view(repo=repo, git=git, entry=entry, links=links, rev=at.rev, code=code)
+        else:
+            view = browse.gated_view(git=git, entry=entry)
+        refs = browse.ref_choices(git=git, links=links, current=at.rev, path=at.path, view="blob")
+        return BlobPage(at=at, view=view, latest=browse.latest_commit(git=git, sha=at.sha, path=at.path), refs=refs,
+                        on_branch=at.rev in {r["name"] for r in refs["branches"]})
+
+
+@dataclass
+class CommitsPage:
+    at: RevisionPath
+    rows: list[CommitRow]
+    has_next: bool
+    refs: dict[str, list[dict[str, Any]]]
+
+
+def commits_page(*, repo: Repository, remainder: str, links: RepoLinks, page: int) -> CommitsPage:
+    git = git_repo_for_read(repo)
+    at = resolve_revision_path(git, remainder)
+    with git_errors_as_http():
+        rows, has_next = commit_page(git=git, links=links, sha=at.sha, path=at.path, page=page)
+        refs = browse.ref_choices(git=git, links=links, current=at.rev, path=at.path, view="commits")
+    return CommitsPage(at=at, rows=rows, has_next=has_next, refs=refs)
+
+
+@dataclass
+class CommitPage:
+    sha: str
+    info: CommitInfo
+    changes: list[FileChange]
+    hidden: int
+
+
+def commit_detail(*, repo: Repository, rev: str) -> CommitPage:
+    git = git_repo_for_read(repo)
+    with git_errors_as_http():
+        sha = git.resolve(rev)
+        info = git.commit_info(sha)
+        changes, hidden = commit_changes(git=git, info=info)
+    return CommitPage(sha=sha, info=info, changes=changes, hidden=hidden)
+
+
+# ----------------------------------------------------------------------------- write pages
+
+
+def branch_target(*, repo: Repository, remainder: str) -> RevisionPath:
+    """The branch, folder-or-path and head of a write URL; only branches take commits (400)."""
+    git = git_repo_for_read(repo)
+    at = resolve_revision_path(git, remainder)
+    if at.rev not in git.branches():
+        raise BadRequest(f"{at.rev!r} is not a branch: files can only be committed to a branch")
+    return at
+
+
+def editable_file(*, repo: Repository, at: RevisionPath) -> str:
+    """The text of the file at `at` if the browser editor may edit it; EntryNotFound or 400."""
+    git = git_repo_for_read(repo)
+    with git_errors_as_http():
+        entry = git.get_entry(at.sha, at.path) if at.path else None
+        if entry is None or entry.type != "file":
+            raise EntryNotFound(f"{at.path} does not exist on {at.rev}")
+        text = browse.editable_text(git=git, entry=entry)
+    if text is None:
+        raise BadRequest("This file cannot be edited in the browser (binary, LFS or larger than 1 MB)")
+    return text
+
+
+def path_exists(*, repo: Repository, sha: str, path: str) -> bool:
+    git = git_repo_for_read(repo)
+    with git_errors_as_http():
+        return git.get_entry(sha, path) is not None
