@@ -5,10 +5,16 @@ narrow what its user may do: `token_role_allows_*` and `org_token_cap` express t
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
+
+from django.contrib.auth.models import AnonymousUser
+from typing_extensions import TypeIs
 
 from accounts.models import AccessToken, Membership, Organization, TokenScope, User
 from hub.exceptions import Unauthorized
+
+# Who a request acts for: a user, or the anonymous visitor. Every rule takes one.
+Principal: TypeAlias = User | AnonymousUser
 
 AUTH_REQUIRED = "You must be authenticated to perform this action"
 
@@ -16,12 +22,12 @@ AUTH_REQUIRED = "You must be authenticated to perform this action"
 NONE, READ, CONTRIBUTE, WRITE, ADMIN = 0, 1, 2, 3, 4
 
 
-def is_signed_in(user: Any) -> bool:
+def is_signed_in(user: Principal | None) -> TypeIs[User]:
     """A real, active account (not AnonymousUser, not a deactivated user)."""
-    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+    return isinstance(user, User) and user.is_authenticated and user.is_active
 
 
-def request_principal(request: Any) -> tuple[Any, AccessToken | None]:
+def request_principal(request: Any) -> tuple[Principal, AccessToken | None]:
     """(user, token) of a Django or DRF request.
 
     The user is evaluated here, before any lookup: a lazy session user first touched only
@@ -37,12 +43,12 @@ def request_principal(request: Any) -> tuple[Any, AccessToken | None]:
 def require_signed_in(request: Any) -> tuple[User, AccessToken | None]:
     """(user, token) of a signed-in caller; 401 for anonymous callers."""
     user, token = request_principal(request)
-    if not is_signed_in(user):
+    if not isinstance(user, User) or not is_signed_in(user):
         raise Unauthorized(AUTH_REQUIRED)
     return user, token
 
 
-def org_role(user: Any, org: Organization) -> str | None:
+def org_role(user: Principal, org: Organization) -> str | None:
     """`user`'s role in organization `org`, or None."""
     if not is_signed_in(user):
         return None
@@ -63,21 +69,21 @@ def org_token_cap(token: AccessToken | None, org: Organization) -> int:
     return cap
 
 
-def can_admin_org(user: Any, org: Organization, *, token: AccessToken | None = None) -> bool:
+def can_admin_org(user: Principal, org: Organization, *, token: AccessToken | None = None) -> bool:
     """Manage members, settings and the audit log of `org`: its admins (and site admins)."""
     if not is_signed_in(user) or org_token_cap(token, org) < ADMIN:
         return False
     return bool(user.is_superuser or org_role(user, org) == Membership.Role.ADMIN)
 
 
-def can_see_org_members(user: Any, org: Organization, *, token: AccessToken | None = None) -> bool:
+def can_see_org_members(user: Principal, org: Organization, *, token: AccessToken | None = None) -> bool:
     """Member lists are for members (any role) and site admins."""
     if not is_signed_in(user) or org_token_cap(token, org) < READ:
         return False
     return bool(user.is_superuser or org_role(user, org) is not None)
 
 
-def can_manage_token(user: Any, owner: Any, *, token: AccessToken | None = None) -> bool:
+def can_manage_token(user: Principal, owner: User, *, token: AccessToken | None = None) -> bool:
     """Listing, creating and revoking `owner`'s tokens: `owner` themselves, in a browser
     session or with a write token (a read or fine-grained token cannot mint new power)."""
     if not is_signed_in(user) or user.pk != getattr(owner, "pk", None):
@@ -85,12 +91,12 @@ def can_manage_token(user: Any, owner: Any, *, token: AccessToken | None = None)
     return token is None or token.role == AccessToken.Role.WRITE
 
 
-def can_create_organization(user: Any, *, token: AccessToken | None = None) -> bool:
+def can_create_organization(user: Principal, *, token: AccessToken | None = None) -> bool:
     """Any signed-in user, in a browser session or with a classic write token."""
     return is_signed_in(user) and (token is None or token.role == AccessToken.Role.WRITE)
 
 
-def namespace_token_allows(token: AccessToken | None, user: Any, namespace: str) -> bool:
+def namespace_token_allows(token: AccessToken | None, user: User, namespace: str) -> bool:
     """Whether `token` lets `user` create repositories under `namespace` (the user's own rights
     there are checked separately)."""
     if token is None or token.role == AccessToken.Role.WRITE:
@@ -102,6 +108,6 @@ def namespace_token_allows(token: AccessToken | None, user: Any, namespace: str)
             continue
         if scope.organization_id is None and namespace == user.username:
             return True
-        if scope.organization_id is not None and scope.organization.name == namespace:
+        if scope.organization is not None and scope.organization.name == namespace:
             return True
     return False

@@ -20,10 +20,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from django.db import transaction
 
+from accounts.models import User
+from accounts.permissions import Principal, is_signed_in
 from accounts.services.audit import audit
 from repos.models import Repository
 
@@ -53,7 +55,7 @@ class RefsUpdated:
 
     repo: Repository
     changes: tuple[RefChange, ...]
-    actor: Any
+    actor: User | None
     origin: Origin
 
     def change_of(self, ref: str) -> RefChange | None:
@@ -80,7 +82,7 @@ def unsubscribe(subscriber: Subscriber) -> None:
 
 
 def refs_updated(*, repo: Repository, changes: Iterable[RefChange | tuple[str, str | None, str | None]],
-                 actor: Any, origin: Origin, ip: str | None = None) -> RefsUpdated | None:
+                 actor: Principal | None, origin: Origin, ip: str | None = None) -> RefsUpdated | None:
     """Announce that the refs in `changes` moved; call it inside the transaction that refreshed
     the index, after the refs moved. Changes that did not move anything are dropped; returns
     the event (None when nothing moved)."""
@@ -91,8 +93,7 @@ def refs_updated(*, repo: Repository, changes: Iterable[RefChange | tuple[str, s
     moved = tuple(c for c in moved if c.old != c.new)
     if not moved:
         return None
-    event = RefsUpdated(repo=repo, changes=moved, actor=actor if getattr(actor, "is_authenticated", False) else None,
-                        origin=origin)
+    event = RefsUpdated(repo=repo, changes=moved, actor=actor if is_signed_in(actor) else None, origin=origin)
     audit(action=_audit_action(event), actor=event.actor, target=str(repo), ip=ip, origin=origin,
           refs=[c.summary for c in moved][:100])
     transaction.on_commit(lambda: _dispatch(event))

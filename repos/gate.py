@@ -32,14 +32,16 @@ from accounts.permissions import (
     NONE,
     READ,
     WRITE,
+    Principal,
     is_signed_in,
     namespace_token_allows,
     request_principal,
 )
 from hub.exceptions import Forbidden, GatedRepo, RepoMoved, RepoNotFound, Unauthorized
-from repos.models import AccessRequest, RepoLfsObject, RepoRedirect, Repository, RepoType
+from repos.models import AccessRequest, LfsObject, RepoLfsObject, RepoRedirect, Repository, RepoType
 from repos.models.repository import API_PLURAL, URL_PREFIX
 from repos.selectors.repo_info import repo_get_by_id
+from repos.selectors.sql import column, quote_name
 
 # "contribute": write, or propose changes (open a pull request, push to one's own `refs/pr/N`);
 # the push policy then decides which refs such a caller may move.
@@ -57,14 +59,14 @@ _PERM_LEVEL = {"read_repo": READ, "write_repo": WRITE, "admin_repo": ADMIN}
 _WRITE_ROLES = (Membership.Role.WRITE, Membership.Role.ADMIN)
 
 
-def _org_role(user: Any, repo: Repository) -> str | None:
+def _org_role(user: Principal, repo: Repository) -> str | None:
     if repo.organization_id is None or not is_signed_in(user):
         return None
     membership = Membership.objects.filter(organization_id=repo.organization_id, user=user).only("role").first()
     return membership.role if membership else None
 
 
-def _guardian_perms(user: Any, repo: Repository) -> set[str]:
+def _guardian_perms(user: Principal, repo: Repository) -> set[str]:
     if not is_signed_in(user):
         return set()
     from repos.models import RepositoryUserObjectPermission
@@ -73,7 +75,7 @@ def _guardian_perms(user: Any, repo: Repository) -> set[str]:
                .values_list("permission__codename", flat=True))
 
 
-def user_level(user: Any, repo: Repository) -> int:
+def user_level(user: Principal, repo: Repository) -> int:
     """The user's own level on `repo` (NONE..ADMIN), whatever token they came with."""
     if not is_signed_in(user):
         return NONE
@@ -81,7 +83,8 @@ def user_level(user: Any, repo: Repository) -> int:
         return ADMIN
     if repo.organization_id is None and repo.owner_id == user.pk:
         return ADMIN
-    level = _ORG_ROLE_LEVEL.get(_org_role(user, repo), NONE)  # type: ignore[arg-type]
+    role = _org_role(user, repo)
+    level = _ORG_ROLE_LEVEL.get(Membership.Role(role), NONE) if role else NONE
     for perm in _guardian_perms(user, repo):
         level = max(level, _PERM_LEVEL.get(perm, NONE))
     return level
@@ -108,25 +111,25 @@ def token_cap(token: AccessToken | None, repo: Repository) -> int:
     return cap
 
 
-def effective_level(user: Any, repo: Repository, *, token: AccessToken | None = None) -> int:
+def effective_level(user: Principal, repo: Repository, *, token: AccessToken | None = None) -> int:
     return min(user_level(user, repo), token_cap(token, repo))
 
 
-def can_read(user: Any, repo: Repository, *, token: AccessToken | None = None) -> bool:
+def can_read(user: Principal, repo: Repository, *, token: AccessToken | None = None) -> bool:
     if not repo.private:
         return True
     return effective_level(user, repo, token=token) >= READ
 
 
-def can_write(user: Any, repo: Repository, *, token: AccessToken | None = None) -> bool:
+def can_write(user: Principal, repo: Repository, *, token: AccessToken | None = None) -> bool:
     return effective_level(user, repo, token=token) >= WRITE
 
 
-def can_admin(user: Any, repo: Repository, *, token: AccessToken | None = None) -> bool:
+def can_admin(user: Principal, repo: Repository, *, token: AccessToken | None = None) -> bool:
     return effective_level(user, repo, token=token) >= ADMIN
 
 
-def can_download(user: Any, repo: Repository, *, token: AccessToken | None = None) -> bool:
+def can_download(user: Principal, repo: Repository, *, token: AccessToken | None = None) -> bool:
     """File bytes: readable and, on a gated repo, write access or an accepted request (that
     the token is allowed to use on this repo)."""
     if not can_read(user, repo, token=token):
@@ -140,7 +143,7 @@ def can_download(user: Any, repo: Repository, *, token: AccessToken | None = Non
     return AccessRequest.objects.filter(repository=repo, user=user, status=AccessRequest.Status.ACCEPTED).exists()
 
 
-def can_create_in_namespace(user: Any, namespace: str, *, token: AccessToken | None = None) -> bool:
+def can_create_in_namespace(user: Principal, namespace: str, *, token: AccessToken | None = None) -> bool:
     """Whether `user` may create repos under `namespace` (their own, or an org they write to)."""
     if not is_signed_in(user) or not namespace_token_allows(token, user, namespace):
         return False
@@ -149,7 +152,7 @@ def can_create_in_namespace(user: Any, namespace: str, *, token: AccessToken | N
     return Membership.objects.filter(organization__name=namespace, user=user, role__in=_WRITE_ROLES).exists()
 
 
-def creatable_namespaces(user: Any, *, token: AccessToken | None = None) -> list[str]:
+def creatable_namespaces(user: Principal, *, token: AccessToken | None = None) -> list[str]:
     """Where `user` may create repos, for choosers: their own namespace, then the orgs they
     write to (sorted). `can_create_in_namespace` stays the check at creation time."""
     if not is_signed_in(user):
@@ -159,7 +162,7 @@ def creatable_namespaces(user: Any, *, token: AccessToken | None = None) -> list
     return [ns for ns in [user.username, *orgs] if namespace_token_allows(token, user, ns)]
 
 
-def can_open_pull_request(user: Any, repo: Repository, *, token: AccessToken | None = None) -> bool:
+def can_open_pull_request(user: Principal, repo: Repository, *, token: AccessToken | None = None) -> bool:
     """Anyone signed in may propose changes to a public repo (HF); on a private one it takes
     the contributor level. Never anonymously, never with a token that cannot write here."""
     if not is_signed_in(user) or token_cap(token, repo) < CONTRIBUTE:
@@ -169,7 +172,7 @@ def can_open_pull_request(user: Any, repo: Repository, *, token: AccessToken | N
     return user_level(user, repo) >= CONTRIBUTE
 
 
-def can_push_to_pull_request(user: Any, repo: Repository, *, author_id: int | None,
+def can_push_to_pull_request(user: Principal, repo: Repository, *, author_id: int | None,
                              token: AccessToken | None = None) -> bool:
     """Commits on `refs/pr/N`: repo writers, or the PR's author while they may open PRs."""
     if can_write(user, repo, token=token):
@@ -189,7 +192,7 @@ def _token_scope_filter(token: AccessToken) -> Q:
     return q
 
 
-def repos_visible_to(user: Any, qs: QuerySet[Repository] | None = None, *,
+def repos_visible_to(user: Principal, qs: QuerySet[Repository] | None = None, *,
                      token: AccessToken | None = None) -> QuerySet[Repository]:
     """Every list, search and count goes through this filter."""
     qs = Repository.objects.all() if qs is None else qs
@@ -211,7 +214,7 @@ def repos_visible_to(user: Any, qs: QuerySet[Repository] | None = None, *,
     return qs.filter(Q(private=False) | private_ok)
 
 
-def check_access(user: Any, repo: Repository, action: Action, *, token: AccessToken | None = None) -> None:
+def check_access(user: Principal, repo: Repository, action: Action, *, token: AccessToken | None = None) -> None:
     """Raise RepoNotFound if `user` cannot even see the repo, Forbidden if they cannot `action` it."""
     if not can_read(user, repo, token=token):
         raise RepoNotFound()
@@ -224,7 +227,7 @@ def check_access(user: Any, repo: Repository, action: Action, *, token: AccessTo
         raise Forbidden("You don't have admin rights on this repository")
 
 
-def gated_error(user: Any, repo: Repository) -> GatedRepo:
+def gated_error(user: Principal, repo: Repository) -> GatedRepo:
     """The error of a refused download on a gated repo: 401 asks to log in, 403 to ask for access."""
     from django.conf import settings
 
@@ -239,7 +242,7 @@ def gated_error(user: Any, repo: Repository) -> GatedRepo:
                      f"Visit {base}/{repo.url_path} to ask for access.")
 
 
-def check_file_access(user: Any, repo: Repository, *, token: AccessToken | None = None) -> None:
+def check_file_access(user: Principal, repo: Repository, *, token: AccessToken | None = None) -> None:
     """The gate on file *bytes* (resolve, raw, LFS download, clone), called after read access
     was established by `get_repo_or_404` / `check_access`: raises GatedRepo on a gated repo
     the caller has no accepted access request for."""
@@ -249,7 +252,7 @@ def check_file_access(user: Any, repo: Repository, *, token: AccessToken | None 
         raise gated_error(user, repo)
 
 
-def get_repo_or_404(user: Any, *, repo_type: str, namespace: str, name: str, action: Action = "read",
+def get_repo_or_404(user: Principal, *, repo_type: str, namespace: str, name: str, action: Action = "read",
                     token: AccessToken | None = None, follow_redirects: bool = True) -> Repository:
     """Fetch and authorize in one step; missing and hidden look the same."""
     if repo_type not in RepoType.values:
@@ -349,15 +352,15 @@ def _linked_size(*, repo_pk: int, oid: str) -> int | None:
     """The size recorded when `oid` was linked to the repository, or None: one unique-index
     lookup in raw SQL, run on every download - compiling the ORM query cost more CPU than
     running it (~0.5 ms, a fifth of a small ranged GET; bench/download.py)."""
-    link_meta = RepoLfsObject._meta
-    object_meta = link_meta.get_field("lfs_object").related_model._meta
+    object_column = column(RepoLfsObject, "lfs_object")
+    links = quote_name(RepoLfsObject, RepoLfsObject._meta.db_table)
+    stored = quote_name(LfsObject, LfsObject._meta.db_table)
+    sql = (f"SELECT o.{column(LfsObject, 'size')} FROM {links} l "
+           f"JOIN {stored} o ON o.{column(LfsObject, 'oid')} = l.{object_column} "
+           f"WHERE l.{column(RepoLfsObject, 'repository')} = %s AND l.{object_column} = %s LIMIT 1")
     connection = connections[router.db_for_read(RepoLfsObject)]
-    qn = connection.ops.quote_name
-    object_column = qn(link_meta.get_field("lfs_object").column)
-    sql = (f"SELECT o.{qn(object_meta.get_field('size').column)} FROM {qn(link_meta.db_table)} l "
-           f"JOIN {qn(object_meta.db_table)} o ON o.{qn(object_meta.pk.column)} = l.{object_column} "
-           f"WHERE l.{qn(link_meta.get_field('repository').column)} = %s AND l.{object_column} = %s LIMIT 1")
     with connection.cursor() as cursor:
         cursor.execute(sql, [repo_pk, oid])
         row = cursor.fetchone()
     return int(row[0]) if row is not None else None
+

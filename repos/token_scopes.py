@@ -2,8 +2,7 @@
 `accounts.services.tokens.RepositoryScopes` (registered in `ReposConfig.ready`)."""
 from __future__ import annotations
 
-from typing import Any
-
+from accounts.permissions import Principal, is_signed_in
 from accounts.selectors import user_memberships
 from repos.gate import get_repo_or_404, repos_visible_to
 from repos.models import Repository, RepoType
@@ -15,11 +14,13 @@ MAX_REPO_CHOICES = 300
 class RepositoryScopeProvider:
     kinds = tuple(RepoType.values)
 
-    def resolve(self, user: Any, kind: str, namespace: str, name: str) -> Repository:
+    def resolve(self, user: Principal, kind: str, namespace: str, name: str) -> Repository:
         return get_repo_or_404(user, repo_type=kind, namespace=namespace, name=name, follow_redirects=False)
 
-    def choices(self, user: Any) -> list[tuple[str, str]]:
+    def choices(self, user: Principal) -> list[tuple[str, str]]:
         """The repositories under the user's own or their organizations' names that they can see."""
+        if not is_signed_in(user):
+            return []
         namespaces = [user.username, *(m.organization.name for m in user_memberships(user))]
         repos = (repos_visible_to(user).filter(namespace__in=namespaces)
                  .order_by("namespace", "name", "repo_type")

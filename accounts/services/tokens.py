@@ -16,6 +16,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import AccessToken, Membership, Organization, TokenScope, User
+from accounts.permissions import Principal
 from accounts.services.audit import audit
 from hub.exceptions import BadRequest, NotFound
 
@@ -105,10 +106,10 @@ class RepositoryScopes(Protocol):
 
     kinds: tuple[str, ...]  # scope types that name a repository ("model", "dataset", ...)
 
-    def resolve(self, user: Any, kind: str, namespace: str, name: str) -> Any:
+    def resolve(self, user: Principal, kind: str, namespace: str, name: str) -> Any:
         """The repository `user` can read, or raise NotFound (hidden == missing)."""
 
-    def choices(self, user: Any) -> list[tuple[str, str]]:
+    def choices(self, user: Principal) -> list[tuple[str, str]]:
         """("kind:namespace/name", label) of the repositories a scope chooser offers `user`."""
 
 
@@ -126,7 +127,7 @@ def repository_scopes() -> RepositoryScopes:
     return _repository_scopes
 
 
-def token_scope_grant(user: Any, scope: dict[str, Any]) -> ScopeGrant:
+def token_scope_grant(user: User, scope: dict[str, Any]) -> ScopeGrant:
     """A scope the user is entitled to name: a repository they can read, an organization they
     belong to, or their own namespace. The scope never adds rights (the gate intersects)."""
     kind, name, access = scope["type"], scope.get("name") or "", scope["access"]

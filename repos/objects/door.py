@@ -23,7 +23,9 @@ _HASH_CHUNK = 1024 * 1024
 
 def storage_backend() -> LocalBackend:
     """The backend of the named storage "lfs" (`STORAGES["lfs"]`; local files by default)."""
-    return storages["lfs"]  # type: ignore[no-any-return]
+    backend = storages["lfs"]
+    assert isinstance(backend, LocalBackend), "STORAGES['lfs'] must name a byte-door backend"
+    return backend
 
 
 def link(*, repo: Repository, oid: str, size: int) -> None:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from accounts.models import AccessToken
+from accounts.permissions import Principal
 from hub.exceptions import BadRequest, Forbidden, HubError, RevisionNotFound
 from repos.gate import can_admin, can_open_pull_request, can_push_to_pull_request, can_write
 from repos.git.errors import InvalidRefName
@@ -51,7 +51,7 @@ class Rejection:
 # --------------------------------------------------------------------------- refs
 
 
-def ref_update_rejection(*, repo: Repository, user: Any, token: AccessToken | None, ref: str,
+def ref_update_rejection(*, repo: Repository, user: Principal, token: AccessToken | None, ref: str,
                          deleting: bool, fast_forward: bool | None = None, target_kind: str | None = None,
                          via_pull_request: bool = False) -> str | None:
     """Why `user` may not move `ref` (None if they may).
@@ -111,7 +111,7 @@ def ref_update_rejection(*, repo: Repository, user: Any, token: AccessToken | No
     return f"{ref} is not allowed: only branches (refs/heads/*) and tags (refs/tags/*) can be pushed."
 
 
-def history_rewrite_rejection(*, repo: Repository, user: Any, token: AccessToken | None, ref: str) -> str | None:
+def history_rewrite_rejection(*, repo: Repository, user: Principal, token: AccessToken | None, ref: str) -> str | None:
     """Why `user` may not rewrite the history of `ref` through the hub (super-squash).
 
     A git push can never rewrite the protected default branch (`ref_update_rejection`); the
@@ -128,7 +128,7 @@ def history_rewrite_rejection(*, repo: Repository, user: Any, token: AccessToken
                                 target_kind="commit", via_pull_request=bool(PR_REF_RE.fullmatch(ref)))
 
 
-def pull_request_commit_problem(*, repo: Repository, user: Any, token: AccessToken | None,
+def pull_request_commit_problem(*, repo: Repository, user: Principal, token: AccessToken | None,
                                 ref: str) -> HubError | None:
     """THE pull-request rule: why `user` may not add commits to `ref` (`refs/pr/N`), or None.
 
@@ -148,7 +148,7 @@ def pull_request_commit_problem(*, repo: Repository, user: Any, token: AccessTok
     return None
 
 
-def commit_target_check(*, repo: Repository, user: Any, token: AccessToken | None, revision: str,
+def commit_target_check(*, repo: Repository, user: Principal, token: AccessToken | None, revision: str,
                         create_pr: bool) -> None:
     """Who may commit where, checked before a commit's body is read (HF_PROTOCOL.md 6.2, 6.7):
     writers on branches; any reader allowed to propose changes when opening a PR; the PR rule
@@ -166,7 +166,7 @@ def commit_target_check(*, repo: Repository, user: Any, token: AccessToken | Non
         raise Forbidden("You don't have write access to this repository")
 
 
-def _pull_request_ref_rejection(*, repo: Repository, user: Any, token: AccessToken | None, ref: str,
+def _pull_request_ref_rejection(*, repo: Repository, user: Principal, token: AccessToken | None, ref: str,
                                 deleting: bool, target_kind: str | None, via_pull_request: bool) -> str | None:
     problem = pull_request_commit_problem(repo=repo, user=user, token=token, ref=ref)
     if isinstance(problem, RevisionNotFound) or (isinstance(problem, BadRequest) and not via_pull_request):
@@ -245,7 +245,7 @@ def lfs_pointer_rejections(*, repo: Repository, pointers: Iterable[tuple[str, Lf
 # --------------------------------------------------------------------------- pushes
 
 
-def check_push(*, repo: Repository, user: Any, token: AccessToken | None, push: QuarantinedPush,
+def check_push(*, repo: Repository, user: Principal, token: AccessToken | None, push: QuarantinedPush,
                updates: list[RefUpdate]) -> list[Rejection]:
     """Every reason to refuse `updates` (empty: accept). Runs in the pre-receive hook, with
     the pushed objects still in quarantine."""

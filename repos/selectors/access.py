@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import QuerySet
 
 from accounts.models import AuditEvent, User
+from accounts.permissions import Principal, is_signed_in
 from hub.exceptions import NotFound
 from repos.models import AccessRequest, Repository, RepositoryUserObjectPermission
 
@@ -50,8 +50,8 @@ def access_request_by_id(*, repo: Repository, request_id: str) -> AccessRequest:
     return access
 
 
-def access_request_of(*, repo: Repository, user: Any) -> AccessRequest | None:
-    if not getattr(user, "is_authenticated", False):
+def access_request_of(*, repo: Repository, user: Principal) -> AccessRequest | None:
+    if not is_signed_in(user):
         return None
     return AccessRequest.objects.filter(repository=repo, user=user).first()
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connections, router
-
 from repos.cards import card_index, split_front_matter
 from repos.git import errors as git_errors
 from repos.git.repository import GitRepo
 from repos.models import Repository
 from repos.selectors.files import RepoEntry, repo_entry
+from repos.selectors.sql import column, quote_name
 
 _MAX_README = 1024 * 1024
 
@@ -81,10 +80,9 @@ def repo_get_by_id(*, repo_type: str, namespace: str, name: str) -> Repository |
     query on the unique key skips the compiler and still converts every column like the ORM.
     """
     meta = Repository._meta
-    qn = connections[router.db_for_read(Repository)].ops.quote_name
-    columns = ", ".join(qn(f.column) for f in meta.concrete_fields)
-    where = " AND ".join(f"{qn(meta.get_field(f).column)} = %s" for f in ("repo_type", "namespace", "name"))
-    sql = f"SELECT {columns} FROM {qn(meta.db_table)} WHERE {where}"
+    columns = ", ".join(column(Repository, f.name) for f in meta.concrete_fields)
+    where = " AND ".join(f"{column(Repository, f)} = %s" for f in ("repo_type", "namespace", "name"))
+    sql = f"SELECT {columns} FROM {quote_name(Repository, meta.db_table)} WHERE {where}"
     for repo in Repository.objects.raw(sql, [repo_type, namespace, name]):
         return repo
     return None

@@ -11,6 +11,8 @@ from django.db import connection
 from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.functions import Concat
 
+from accounts.models import AccessToken
+from accounts.permissions import Principal
 from hub.exceptions import BadRequest
 from repos.gate import repos_visible_to
 from repos.models import Repository, RepoType
@@ -44,9 +46,9 @@ class RepoListPage:
 
 def repo_list_visible(
     *,
-    user: Any,
+    user: Principal,
     repo_type: str,
-    token: Any = None,
+    token: AccessToken | None = None,
     search: Sequence[str] = (),
     author: str | None = None,
     tags: Sequence[str] = (),
@@ -138,8 +140,8 @@ _CARD_FIELDS = ("repo_type", "namespace", "name", "private", "pipeline_tag", "li
                 "last_modified", "downloads", "likes", "gated")
 
 
-def repo_search(*, user: Any, repo_type: str, search: str = "", tag: str = "", sort: str = "updated",
-                token: Any = None) -> QuerySet[Repository]:
+def repo_search(*, user: Principal, repo_type: str, search: str = "", tag: str = "", sort: str = "updated",
+                token: AccessToken | None = None) -> QuerySet[Repository]:
     """Repositories of `repo_type` visible to `user`, matching `search` (substring of
     `namespace/name`) and carrying `tag`, in the order `sort` names."""
     qs = repos_visible_to(user, Repository.objects.filter(repo_type=repo_type, disabled=False),
@@ -160,7 +162,7 @@ def repo_search(*, user: Any, repo_type: str, search: str = "", tag: str = "", s
 PER_SECTION = 100
 
 
-def namespace_sections(*, viewer: Any, token: Any, namespace: str) -> list[dict[str, Any]]:
+def namespace_sections(*, viewer: Principal, token: AccessToken | None, namespace: str) -> list[dict[str, Any]]:
     """The models and datasets under `namespace` that `viewer` may see, newest first, with
     their counts (a profile page)."""
     visible = repos_visible_to(viewer, Repository.objects.filter(namespace=namespace, disabled=False), token=token)

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import AccessToken
+from accounts.permissions import Principal
 from hub.exceptions import BadRequest, Forbidden, PayloadTooLarge, PreconditionFailed, RevisionNotFound, Unprocessable
 from repos.events import Origin, refs_updated
 from repos.git import commit as git_commit
@@ -251,7 +252,7 @@ def _target_branch(revision: str) -> str:
         raise RevisionNotFound(f"Invalid rev id: {revision}") from None
 
 
-def _index(*, repo: Repository, git: GitRepo, ref: str, old: str | None, sha: str, user: Any, origin: Origin,
+def _index(*, repo: Repository, git: GitRepo, ref: str, old: str | None, sha: str, user: Principal, origin: Origin,
            ip: str | None) -> None:
     """Refresh the index (the default branch's) and announce the ref move, in one transaction."""
     with transaction.atomic():
@@ -260,7 +261,7 @@ def _index(*, repo: Repository, git: GitRepo, ref: str, old: str | None, sha: st
         refs_updated(repo=repo, changes=[(ref, old, sha)], actor=user, origin=origin, ip=ip)
 
 
-def _authorize_ref(*, repo: Repository, user: Any, token: AccessToken | None, ref: str) -> None:
+def _authorize_ref(*, repo: Repository, user: Principal, token: AccessToken | None, ref: str) -> None:
     """The push policy on the ref this commit moves. The commit is built on the ref's current
     head, so the move is always a fast-forward to a commit; `refs/pr/N` is only ever written
     here for a pull request (opened by this commit, or one it adds commits to)."""
@@ -271,7 +272,7 @@ def _authorize_ref(*, repo: Repository, user: Any, token: AccessToken | None, re
         raise Forbidden(reason)
 
 
-def commit_create(*, repo: Repository, user: Any, revision: str, header: CommitHeader,
+def commit_create(*, repo: Repository, user: Principal, revision: str, header: CommitHeader,
                   operations: Iterable[CommitOperation], create_pr: bool = False,
                   token: AccessToken | None = None, origin: Origin = "api", ip: str | None = None) -> CommitResult:
     """Commit `operations` on `revision` (a branch, or `refs/pr/N`), or with `create_pr` open
@@ -304,7 +305,7 @@ def commit_create(*, repo: Repository, user: Any, revision: str, header: CommitH
     return CommitResult(sha=sha, ref=ref)
 
 
-def _commit_as_pull_request(*, repo: Repository, git: GitRepo, user: Any, token: AccessToken | None, branch: str,
+def _commit_as_pull_request(*, repo: Repository, git: GitRepo, user: Principal, token: AccessToken | None, branch: str,
                             header: CommitHeader, staged: _Staged, message: str,
                             author: git_commit.Signature, ip: str | None) -> CommitResult:
     """HF_PROTOCOL.md 6.7: the PR is opened at the base commit (its ref created there by the

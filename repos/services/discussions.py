@@ -6,11 +6,10 @@ inside one transaction: if the ref cannot be written the row is rolled back.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.db.models import Max
 
+from accounts.permissions import Principal, is_signed_in
 from repos.events import refs_updated
 from repos.git import commit as git_commit
 from repos.git.repository import GitRepo
@@ -35,7 +34,7 @@ def _clean_title(title: str) -> str:
     return title[:MAX_TITLE_LENGTH] or "Pull request"
 
 
-def pull_request_create(*, repo: Repository, author: Any, title: str, target_branch: str,
+def pull_request_create(*, repo: Repository, author: Principal, title: str, target_branch: str,
                         head_sha: str | None = None, status: str = Discussion.Status.DRAFT,
                         git: GitRepo | None = None, announce: bool = True, ip: str | None = None) -> Discussion:
     """Open a PR against `target_branch` with `refs/pr/N` at `head_sha` (default: the
@@ -54,7 +53,7 @@ def pull_request_create(*, repo: Repository, author: Any, title: str, target_bra
             num = _next_num(repo)
             pr = Discussion.objects.create(
                 repository=repo, num=num, title=_clean_title(title),
-                author=author if getattr(author, "is_authenticated", False) else None,
+                author=author if is_signed_in(author) else None,
                 is_pull_request=True, status=status, target_branch=target_branch,
             )
             ref = pr.git_ref

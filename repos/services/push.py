@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
-from typing import Any
 
 from django.db import transaction
 
 from accounts.models import AccessToken
+from accounts.permissions import Principal
 from repos.events import refs_updated
 from repos.git.errors import GitError, RepoLocked
 from repos.git.hooks import HookReply, HookRequest, RefUpdate
@@ -43,7 +43,7 @@ MOVED_MESSAGE = (f"{RULE}\nYour push was rejected: {{ref}} was updated since you
 INTERNAL_MESSAGE = f"{RULE}\nYour push could not be checked because of a server error; nothing was changed.\n{RULE}\n"
 
 
-def push_index(*, repo: Repository, updates: list[RefUpdate] | None, actor: Any = None,
+def push_index(*, repo: Repository, updates: list[RefUpdate] | None, actor: Principal | None = None,
                ip: str | None = None) -> None:
     """Refresh the database index after refs moved (git is the source of truth) and announce
     `updates` through the event door (None: index only)."""
@@ -58,7 +58,7 @@ def push_index(*, repo: Repository, updates: list[RefUpdate] | None, actor: Any 
 class PushSession:
     """One receive-pack run for `user` on `repo`. Close it when the run ends, whatever happened."""
 
-    def __init__(self, *, repo: Repository, user: Any, token: AccessToken | None, ip: str | None = None) -> None:
+    def __init__(self, *, repo: Repository, user: Principal, token: AccessToken | None, ip: str | None = None) -> None:
         self.repo = repo
         self.user = user
         self.token = token

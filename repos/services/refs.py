@@ -9,11 +9,10 @@ statuses of the HF API.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 
 from accounts.models import AccessToken
+from accounts.permissions import Principal
 from hub.exceptions import BadRequest, Conflict, Forbidden, RevisionNotFound
 from repos.events import refs_updated
 from repos.git import commit as git_commit
@@ -39,14 +38,14 @@ def _branch_name(branch: str, *, missing: bool) -> str:
         raise BadRequest(f"Invalid reference for a branch: {branch}") from None
 
 
-def _announce(*, repo: Repository, ref: str, old: str | None, new: str | None, user: Any, ip: str | None) -> None:
+def _announce(*, repo: Repository, ref: str, old: str | None, new: str | None, user: Principal, ip: str | None) -> None:
     """Announce a branch or tag change made through the API (the default branch never moves
     here: it cannot be deleted, and branch creation never names an existing branch)."""
     with transaction.atomic():
         refs_updated(repo=repo, changes=[(ref, old, new)], actor=user, origin="api", ip=ip)
 
 
-def _authorize(*, repo: Repository, user: Any, token: AccessToken | None, ref: str, deleting: bool = False,
+def _authorize(*, repo: Repository, user: Principal, token: AccessToken | None, ref: str, deleting: bool = False,
                target_kind: str | None = None) -> None:
     reason = push_policy.ref_update_rejection(repo=repo, user=user, token=token, ref=ref, deleting=deleting,
                                               target_kind=target_kind)
@@ -54,7 +53,7 @@ def _authorize(*, repo: Repository, user: Any, token: AccessToken | None, ref: s
         raise Forbidden(reason)
 
 
-def branch_create(*, repo: Repository, user: Any, branch: str, starting_point: str | None = None,
+def branch_create(*, repo: Repository, user: Principal, branch: str, starting_point: str | None = None,
                   token: AccessToken | None = None, ip: str | None = None) -> str:
     """Create branch `branch` at `starting_point` (any revision; default: the default branch).
 
@@ -78,7 +77,7 @@ def branch_create(*, repo: Repository, user: Any, branch: str, starting_point: s
     return sha
 
 
-def branch_delete(*, repo: Repository, user: Any, branch: str, token: AccessToken | None = None,
+def branch_delete(*, repo: Repository, user: Principal, branch: str, token: AccessToken | None = None,
                   ip: str | None = None) -> None:
     """Delete a branch other than the default one. The caller has checked `can_write`."""
     branch = _branch_name(branch, missing=True)
@@ -90,7 +89,7 @@ def branch_delete(*, repo: Repository, user: Any, branch: str, token: AccessToke
         _announce(repo=repo, ref=ref, old=old, new=None, user=user, ip=ip)
 
 
-def tag_create(*, repo: Repository, user: Any, revision: str, tag: str, message: str | None = None,
+def tag_create(*, repo: Repository, user: Principal, revision: str, tag: str, message: str | None = None,
                token: AccessToken | None = None, ip: str | None = None) -> str:
     """Tag the commit `revision` resolves to; annotated when `message` is given.
 
@@ -112,7 +111,7 @@ def tag_create(*, repo: Repository, user: Any, revision: str, tag: str, message:
         return new
 
 
-def tag_delete(*, repo: Repository, user: Any, tag: str, token: AccessToken | None = None,
+def tag_delete(*, repo: Repository, user: Principal, tag: str, token: AccessToken | None = None,
                ip: str | None = None) -> None:
     """Delete tag `tag`. The caller has checked `can_write`."""
     try:
@@ -126,7 +125,7 @@ def tag_delete(*, repo: Repository, user: Any, tag: str, token: AccessToken | No
         _announce(repo=repo, ref=f"refs/tags/{tag}", old=old, new=None, user=user, ip=ip)
 
 
-def super_squash(*, repo: Repository, user: Any, branch: str, message: str,
+def super_squash(*, repo: Repository, user: Principal, branch: str, message: str,
                  token: AccessToken | None = None, ip: str | None = None) -> str:
     """Replace `branch` (or `refs/pr/N`) by a single commit with the same files.
 

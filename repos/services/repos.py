@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import shutil
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Organization, User
 from accounts.names import InvalidName, validate_namespace
+from accounts.permissions import Principal, is_signed_in
 from accounts.services.audit import audit
 from hub.exceptions import BadRequest, Conflict
 from repos.git import errors as git_errors
@@ -20,9 +20,9 @@ from repos.models import RepoRedirect, Repository, RepoType
 from repos.services.index import repo_reindex
 
 
-def author_signature(user: Any) -> Signature:
+def author_signature(user: Principal) -> Signature:
     """The git identity of a hub user (commits made through the API or UI)."""
-    if user is None or not getattr(user, "is_authenticated", False):
+    if not is_signed_in(user):
         return Signature("ModelHub", "noreply@modelhub.local")
     return Signature(user.username, user.email or f"{user.username}@users.noreply.modelhub.local")
 
