@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -36,7 +36,7 @@ def single(directory: Path, name: str, tensors: Mapping[str, np.ndarray]) -> Sin
 
 def sharded(
     directory: Path,
-    shards: list[Mapping[str, Any]],
+    shards: Sequence[Mapping[str, Any]],
     *,
     save: Callable[[dict[str, Any], str], None] | None = None,
 ) -> ShardedFiles:

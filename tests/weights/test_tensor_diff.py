@@ -495,7 +495,7 @@ def test_open_files_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
     def tracked(checkpoint: Any, directory: Path) -> Any:
         shards = {
-            name: Blob(open=lambda p=directory / name: Tracked(p), size=blob.size)  # type: ignore[misc]
+            name: Blob(open=lambda p=directory / name: Tracked(p), size=blob.size)  # type: ignore[misc,arg-type]
             for name, blob in checkpoint.shards.items()
         }
         return type(checkpoint)(index=checkpoint.index, shards=shards)
