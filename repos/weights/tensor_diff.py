@@ -57,6 +57,10 @@ DEFAULT_MAX_ROWS = 5_000
 DEFAULT_MAX_MODULES = 2_000
 # Chunk pairs in flight between reading and computing (memory: 2 x chunk_bytes each).
 POOL_CHUNKS = 8
+# Measure differing chunks in a helper thread while reading goes on? On the 2-core shared
+# development VM it was slower (the reading side is memory-bound and the two threads fight
+# over memory bandwidth and the GIL), so off by default; bench/tensor_diff.py prints both.
+DEFAULT_COMPUTE_THREAD = False
 # Files a diff keeps open per thread (sharded checkpoints: two shards per side is typical).
 MAX_OPEN_FILES = 8
 
@@ -85,7 +89,7 @@ def diff_checkpoints(
     new: Checkpoint,
     compare_data: bool = True,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    compute_thread: bool = True,
+    compute_thread: bool = DEFAULT_COMPUTE_THREAD,
     max_rows: int = DEFAULT_MAX_ROWS,
     max_modules: int = DEFAULT_MAX_MODULES,
     max_tensors: int = MAX_CHECKPOINT_TENSORS,
@@ -100,7 +104,7 @@ def diff_checkpoints(
     counted), at most ~100 times plus once at the end. ``deadline`` is a ``clock()`` value;
     past it, or when ``should_stop()`` is true, the data phase stops at the next chunk.
     ``compute_thread`` decodes and measures differing chunks in a helper thread while this
-    one goes on reading (False: all in the calling thread). ``compare_data=False`` is
+    one goes on reading (default: all in the calling thread; see DEFAULT_COMPUTE_THREAD). ``compare_data=False`` is
     ``diff_headers``. ``max_tensors`` bounds each side (``CheckpointError`` past it).
     """
     headers: dict[object, SafetensorsHeader] = {}
@@ -113,8 +117,10 @@ def diff_checkpoints(
     old_shards, new_shards = old_layout.shard_of, new_layout.shard_of
     old_single, new_single = next(iter(old_layout.files), ""), next(iter(new_layout.files), "")
     shared_blobs = _shared_blobs(old_layout, new_layout)
-    # The hot loop of the header-only diff (~200k tensors a second): one row and at most two
-    # sides per tensor, no other object, no function call it can avoid.
+    bytes_to_compare = 0
+    # The hot loop of the header-only diff: one row and at most two sides per tensor, no other
+    # object, no call it can avoid. When both sides parsed to the same header object (equal
+    # header bytes), an entry is the very same TensorInfo on both sides and shares its side.
     for name in sorted(old_tensors.keys() | new_tensors.keys()):
         a = old_tensors.get(name)
         b = new_tensors.get(name)
@@ -123,23 +129,27 @@ def diff_checkpoints(
             side_b = TensorSide(b.dtype, b.shape, new_single if new_shards is None else new_shards[name])
             rows[name] = TensorRow(name, ADDED, None, side_b)
             continue
-        side_a = TensorSide(a.dtype, a.shape, old_single if old_shards is None else old_shards[name])
+        old_file = old_single if old_shards is None else old_shards[name]
+        side_a = TensorSide(a.dtype, a.shape, old_file)
         if b is None:
             rows[name] = TensorRow(name, REMOVED, side_a, None)
             continue
-        side_b = TensorSide(b.dtype, b.shape, new_single if new_shards is None else new_shards[name])
+        new_file = new_single if new_shards is None else new_shards[name]
+        side_b = side_a if a is b and old_file == new_file else TensorSide(b.dtype, b.shape, new_file)
         if a.dtype != b.dtype:
             rows[name] = TensorRow(name, DTYPE_CHANGED, side_a, side_b)
         elif a.shape != b.shape:
             rows[name] = TensorRow(name, SHAPE_CHANGED, side_a, side_b)
         elif a.offsets[0] == a.offsets[1] or (
-            (side_a.file, side_b.file) in shared_blobs and old_layout.start_of(name) == new_layout.start_of(name)
+            shared_blobs
+            and (old_file, new_file) in shared_blobs
+            and old_layout.start_of(name) == new_layout.start_of(name)
         ):
             rows[name] = TensorRow(name, UNCHANGED, side_a, side_b)
         else:
             rows[name] = TensorRow(name, NOT_COMPARED, side_a, side_b)
-            comparable.append((name, side_a.file, side_b.file))
-    bytes_to_compare = sum(2 * old_tensors[name].nbytes for name, _, _ in comparable)
+            comparable.append((name, old_file, new_file))
+            bytes_to_compare += 2 * (a.offsets[1] - a.offsets[0])
 
     outcome = _DataOutcome()
     if compare_data and comparable:

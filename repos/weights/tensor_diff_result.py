@@ -239,25 +239,34 @@ def module_levels(name: str) -> list[str]:
 def summarize(rows: Iterable[TensorRow], *, max_modules: int) -> tuple[ModuleSummary, list[ModuleSummary], int]:
     """(totals, module summaries (at most ``max_modules``, shallow levels first, then sorted by
     name), number of modules before truncation)."""
-    # Count per (direct module, status) first: one dict update per tensor. Then fold each
-    # level into its parent, deepest level first: every distinct module is visited once,
-    # whatever the number of tensors, and no prefix string is built twice.
-    direct: dict[tuple[str, str], int] = {}
+    # Count per direct module first: one dict update per tensor. Then fold each level into
+    # its parent, deepest level first: every distinct module is visited once, whatever the
+    # number of tensors, and no prefix string is built twice.
+    direct: dict[str, dict[str, int]] = {}
     for row in rows:
-        key = (row.name.rpartition(".")[0], row.status)
-        direct[key] = direct.get(key, 0) + 1
+        module = row.name.rpartition(".")[0]
+        counts = direct.get(module)
+        if counts is None:
+            counts = direct[module] = {}
+        counts[row.status] = counts.get(row.status, 0) + 1
     by_depth: dict[int, dict[str, dict[str, int]]] = {}
     total_counts: dict[str, int] = {}
-    for (module, status), n in direct.items():
-        total_counts[status] = total_counts.get(status, 0) + n
+    for module, counts in direct.items():
+        for status, n in counts.items():
+            total_counts[status] = total_counts.get(status, 0) + n
         if not module or len(module) > MAX_NAME_FOR_MODULES:
             continue
         depth = module.count(".") + 1
         if depth > MAX_MODULE_DEPTH:
             module = ".".join(module.split(".")[:MAX_MODULE_DEPTH])
             depth = MAX_MODULE_DEPTH
-        counts = by_depth.setdefault(depth, {}).setdefault(module, {})
-        counts[status] = counts.get(status, 0) + n
+        level = by_depth.setdefault(depth, {})
+        merged = level.get(module)
+        if merged is None:
+            level[module] = dict(counts)
+        else:
+            for status, n in counts.items():
+                merged[status] = merged.get(status, 0) + n
     tallies: dict[str, dict[str, int]] = {}
     for depth in range(max(by_depth, default=0), 0, -1):
         level = by_depth.get(depth, {})

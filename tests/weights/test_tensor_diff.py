@@ -366,7 +366,7 @@ def test_streaming_memory_is_bounded_by_the_chunk(tmp_path: Path) -> None:
     assert peak < 2 * 1024 * 1024
 
 
-def test_cancel_and_deadline_give_partial_results(tmp_path: Path) -> None:
+def test_cancel_and_deadline_give_partial_results(tmp_path: Path, compute_thread: bool) -> None:
     tensors = {f"t{i}": normal(64, 64) for i in range(6)}
     changed = {name: t + np.float32(1) for name, t in tensors.items()}
     a = single(tmp_path / "a", "m.safetensors", tensors)
@@ -379,7 +379,9 @@ def test_cancel_and_deadline_give_partial_results(tmp_path: Path) -> None:
         calls += 1
         return calls > 10
 
-    cancelled = diff_checkpoints(old=a, new=b, chunk_bytes=CHUNK, should_stop=stop_after_ten)
+    cancelled = diff_checkpoints(
+        old=a, new=b, chunk_bytes=CHUNK, should_stop=stop_after_ten, compute_thread=compute_thread
+    )
     assert (cancelled.complete, cancelled.interrupted) == (False, "cancelled")
     counts = cancelled.totals.counts
     assert counts["changed"] >= 1 and counts["not_compared"] >= 1 and sum(counts.values()) == 6
@@ -391,7 +393,7 @@ def test_cancel_and_deadline_give_partial_results(tmp_path: Path) -> None:
         now[0] += 1.0
         return now[0]
 
-    late = diff_checkpoints(old=a, new=b, chunk_bytes=CHUNK, deadline=5.0, clock=clock)
+    late = diff_checkpoints(old=a, new=b, chunk_bytes=CHUNK, deadline=5.0, clock=clock, compute_thread=compute_thread)
     assert (late.complete, late.interrupted, late.bytes_compared) == (False, "deadline", 4 * 2 * CHUNK)
     assert diff_checkpoints(old=a, new=b, chunk_bytes=CHUNK, deadline=1e9, clock=clock).complete
 
