@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -12,6 +13,13 @@ import numpy as np
 from safetensors.numpy import save_file
 
 from repos.weights.checkpoint import INDEX_NAME, Blob, ShardedFiles, SingleFile
+
+
+def build(header: Any, data: bytes = b"", *, raw_header: bytes | None = None, length: int | None = None) -> bytes:
+    """A safetensors file: length prefix (the real one unless ``length``), header, data."""
+    body = raw_header if raw_header is not None else json.dumps(header).encode()
+    n = len(body) if length is None else length
+    return struct.pack("<Q", n) + body + data
 
 
 def file_blob(path: Path, *, key: str = "", opened: list[str] | None = None) -> Blob:

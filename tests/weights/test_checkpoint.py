@@ -19,8 +19,7 @@ from repos.weights.checkpoint import (
 )
 from repos.weights.safetensors_header import HeaderTooLarge, InvalidTensor
 from repos.weights.tensor_diff import diff_checkpoints, diff_headers
-from tests.weights.builders import bytes_blob
-from tests.weights.test_safetensors_header import build
+from tests.weights.builders import build, bytes_blob
 
 SHARD = save({"a": np.arange(4, dtype=np.float32), "b": np.ones(2, dtype=np.int64)})
 

@@ -25,6 +25,7 @@ from repos.weights.safetensors_header import (
     read_header,
     read_header_bytes,
 )
+from tests.weights.builders import build
 
 
 def read_path(path: Path, **kwargs: Any) -> SafetensorsHeader:
@@ -38,13 +39,6 @@ def reference_accepts(path: Path) -> bool:
             return True
     except Exception:
         return False
-
-
-def build(header: Any, data: bytes = b"", *, raw_header: bytes | None = None, length: int | None = None) -> bytes:
-    """A safetensors file: length prefix (the real one unless ``length``), header, data."""
-    body = raw_header if raw_header is not None else json.dumps(header).encode()
-    n = len(body) if length is None else length
-    return struct.pack("<Q", n) + body + data
 
 
 def test_real_file_written_by_safetensors(tmp_path: Path) -> None:

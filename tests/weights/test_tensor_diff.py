@@ -14,7 +14,7 @@ from repos.weights import tensor_diff as tensor_diff_module
 from repos.weights.checkpoint import Blob, SingleFile
 from repos.weights.tensor_diff import diff_checkpoints, diff_headers
 from repos.weights.tensor_diff_result import TensorDiffResult, TensorRow
-from tests.weights.builders import bytes_blob, file_blob, oracle, sharded, single
+from tests.weights.builders import build, bytes_blob, file_blob, oracle, sharded, single
 
 RNG = np.random.default_rng(7)
 # Small chunks so that every multi-kilobyte tensor spans several of them.
@@ -338,8 +338,6 @@ def test_nonfinite_values_and_zero_norms(tmp_path: Path) -> None:
 
 
 def test_sub_byte_dtype_counts_changed_bytes() -> None:
-    from tests.weights.test_safetensors_header import build
-
     def f4(data: bytes) -> SingleFile:
         blob = build({"q": {"dtype": "F4", "shape": [8], "data_offsets": [0, 4]}}, data)
         return SingleFile(bytes_blob(blob))
