@@ -1,10 +1,12 @@
 """How much one tensor changed, accumulated chunk by chunk over its raw bytes.
 
-Every supported dtype is decoded to float64 a chunk at a time into two reused buffers, so
-memory is bounded by the chunk size whatever the tensor size, and every sum is a float64 sum.
-bf16 is widened exactly (its bits are the top half of a float32); fp8 formats go through a
-256-entry table; integers up to 32 bits and bool are exact in float64, so their differences
-are exact too, and 64-bit integers get an exact maximum difference from unsigned arithmetic.
+Every supported dtype is decoded a chunk at a time into reused buffers (a ``Workspace``), so
+memory is bounded by the chunk size whatever the tensor size. Values are worked in float32
+where that is exact (f32 itself, used in place; f16, bf16 widened exactly from the top half of
+a float32; fp8 through 256-entry tables; 8/16-bit integers and bool) and in float64 otherwise
+(f64, 32/64-bit integers, fp8 E8M0); every sum of squares is accumulated in float64.
+Differences of integers up to 32 bits are exact, and 64-bit integers get an exact maximum
+difference from unsigned arithmetic.
 
 "Changed" is decided on bit patterns: an element changed iff its bytes differ. So -0.0 vs
 0.0 counts as a change of size 0, and NaN payload changes count too; a tensor whose bytes
