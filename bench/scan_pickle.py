@@ -44,7 +44,6 @@ class _Pipe(io.RawIOBase):
 
 
 def _make_files(directory: str, size_mb: int) -> dict[str, str]:
-    import numpy as np
     import torch
 
     tensor_mb = 16

@@ -19,7 +19,7 @@ import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
 from safety.budget import Budget, LimitExceeded
 
@@ -364,7 +364,7 @@ def descr_has_objects(descr: Any, depth: int = 0) -> bool:
     return True  # anything else is not a numpy descr; numpy would refuse it, we stay cautious
 
 
-def open_seekable(fileobj: BinaryIO) -> Window | None:
+def open_seekable(fileobj: Any) -> Window | None:
     """A window over the rest of `fileobj` if it can seek, else None."""
     try:
         if not fileobj.seekable():
@@ -372,6 +372,6 @@ def open_seekable(fileobj: BinaryIO) -> Window | None:
         start = fileobj.tell()
         end = fileobj.seek(0, io.SEEK_END)
         fileobj.seek(start)
-    except (OSError, AttributeError, ValueError):
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
         return None
     return Window(fileobj, start, end - start)

@@ -26,7 +26,6 @@ import tempfile
 import time
 import zipfile
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from safety.budget import Budget, Clock, LimitExceeded
 from safety.scanners.pickles.archives import (
@@ -69,17 +68,17 @@ class ScanLimits:
     max_stack: int = 1_000_000
     max_memo_strings: int = 2_000_000
     max_reported_imports: int = 1_000
-    cross_check_bytes: int = 8 << 20  # 0 disables the picklescan cross-check
+    cross_check_bytes: int = 1 << 20  # picklescan keeps every opcode in memory; 0 disables it
 
 
 DEFAULT_LIMITS = ScanLimits()
 
 
-def scan_model_file(fileobj: BinaryIO, *, limits: ScanLimits = DEFAULT_LIMITS, clock: Clock = time.monotonic,
+def scan_model_file(fileobj: Readable, *, limits: ScanLimits = DEFAULT_LIMITS, clock: Clock = time.monotonic,
                     spool_dir: str | None = None) -> ModelFileScan:
     """Scan a binary file object (read from its current position) for pickled code.
 
-    `fileobj` may be a pipe; seekable files are needed to look inside zip archives without
+    `fileobj` needs only `read(n)`; it may be a pipe; seekable files are needed to look inside zip archives without
     copying (non-seekable zips are spooled to `spool_dir`, at most `max_spool_bytes`).
     The file object is read, never closed. Returns a verdict; never raises for bad input.
     """

@@ -9,6 +9,7 @@ import io
 import pickle
 import random
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from tests.safety.scanners import pickle_corpus as corpus
 
 
 @pytest.fixture
-def canary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def canary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A file every hostile payload would create; plus tripwires on every unpickling entry
     point, so a scanner that loads anything fails loudly even if a payload were inert."""
     path = tmp_path / "canary"
@@ -221,8 +222,9 @@ def test_security_file_status_is_what_huggingface_hub_parses(canary: Path) -> No
     unsafe = parse(unsafe_result)
     assert unsafe.security is not None and unsafe.security.safe is False and unsafe.security.status == "unsafe"
     assert unsafe.security.av_scan == {"virusFound": False, "virusNames": None}
-    assert unsafe.security.pickle_import_scan["highestSafetyLevel"] == "dangerous"
-    assert {"module": "posix", "name": "system", "safety": "dangerous"} in unsafe.security.pickle_import_scan["imports"]
+    pickle_scan = unsafe.security.pickle_import_scan
+    assert pickle_scan is not None and pickle_scan["highestSafetyLevel"] == "dangerous"
+    assert {"module": "posix", "name": "system", "safety": "dangerous"} in pickle_scan["imports"]
 
     no_pickle = scan(b"plain text").as_security_file_status()
     assert no_pickle == {"status": "safe", "avScan": None, "pickleImportScan": None}
