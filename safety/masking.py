@@ -12,6 +12,8 @@ import re
 
 _ALNUM = re.compile(r"[0-9A-Za-z]")
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_\-]{16,}")
+_DIGIT = re.compile(r"[0-9]")
+_LETTER = re.compile(r"[A-Za-z]")
 
 
 def mask_secret(value: str) -> str:
@@ -22,12 +24,18 @@ def mask_secret(value: str) -> str:
 
 
 def mask_long_tokens(text: str) -> str:
-    """Mask every token-like run (16+ base64/hex/url-safe characters) in free text.
+    """Mask every token-like run in free text: 16+ base64/hex/url-safe characters mixing letters
+    and digits (identifiers like `aws_access_key_id` stay readable).
 
     Used for the context around a finding: the same line may hold a second secret that no
     detector recognised, and the excerpt must not leak it.
     """
-    return _LONG_TOKEN.sub(lambda m: mask_secret(m.group(0)), text)
+
+    def mask(match: re.Match[str]) -> str:
+        run = match.group(0)
+        return mask_secret(run) if _DIGIT.search(run) and _LETTER.search(run) else run
+
+    return _LONG_TOKEN.sub(mask, text)
 
 
 def _mask_keep_last(value: str, keep: int, keep_first: int = 0) -> str:
