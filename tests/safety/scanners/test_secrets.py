@@ -49,7 +49,7 @@ MIIEowIBAAKCAQEA{_token(string.ascii_letters + string.digits, 48)}
 -----END RSA PRIVATE KEY-----
 learning_rate: 0.0001
 """
-PLANTED = {
+PLANTED: dict[str, list[tuple[int, str | None]]] = {
     "Hugging Face Token": [(4, HUB_TOKEN), (5, HF_TOKEN)],
     "AWS Access Key": [(6, AWS_KEY_ID), (7, AWS_SECRET)],
     "GitHub Token": [(8, GITHUB)],
