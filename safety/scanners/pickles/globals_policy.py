@@ -142,7 +142,7 @@ ALLOWED_GLOBALS: frozenset[tuple[str, str]] = _build_allow_list()
 # another pickle/file/URL" family.
 _DANGEROUS_MODULES: frozenset[str] = frozenset("""
     os posix nt _posixsubprocess subprocess sys runpy importlib pkgutil code codeop marshal types
-    pickle _pickle cPickle dill cloudpickle shelve joblib ctypes cffi multiprocessing asyncio socket ssl
+    pickle _pickle cPickle dill cloudpickle shelve ctypes cffi multiprocessing asyncio socket ssl
     shutil tempfile pty commands webbrowser http httplib urllib urllib2 urllib3 requests httpx aiohttp
     ftplib smtplib telnetlib xmlrpc imaplib poplib nntplib bdb pdb cProfile profile trace timeit doctest
     idlelib lib2to3 pydoc test ensurepip pip venv setuptools distutils _osx_support _aix_support _pyrepl
@@ -164,6 +164,10 @@ _DANGEROUS_PAIRS: Mapping[str, frozenset[str]] = {
     "torch.serialization": frozenset({"load", "_load", "_legacy_load"}),
     "torch.storage": frozenset({"_load_from_bytes"}),
     "torch.jit": frozenset({"load", "_load_for_lite_interpreter", "_unpickle"}),
+    # joblib's array wrappers appear in every sklearn dump (suspicious, not dangerous); its
+    # loaders read another pickle.
+    "joblib": frozenset({"load"}),
+    "joblib.numpy_pickle": frozenset({"load", "_unpickle", "load_compatibility"}),
     "torch._C": frozenset({"_load_for_lite_interpreter", "import_ir_module", "import_ir_module_from_buffer"}),
     "numpy": frozenset({"load", "loads", "fromfile", "loadtxt", "genfromtxt"}),
     "pandas": frozenset({"read_pickle", "read_csv", "read_json", "read_html", "read_sql", "eval"}),

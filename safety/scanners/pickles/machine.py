@@ -115,7 +115,10 @@ class PickleMachine:
         except StopOpcode:
             seg.reached_stop = True
             count += 1
-            seg.fills_container = r.at_end()
+            try:
+                seg.fills_container = r.at_end()
+            except (EndOfData, LimitExceeded):
+                seg.fills_container = False
         except SourceError as exc:
             seg.error = f"reading failed at offset {r.tell()}: {exc}"
         except EndOfData:
@@ -202,6 +205,8 @@ class PickleMachine:
         give back) for a nested pickle."""
         if len(data) < 3 or self.depth >= self.limits.max_depth or data[0] not in STARTS:
             return
+        if data[0] != 0x80 and b"\n" not in data and b"\x93" not in data:
+            return  # no PROTO, no GLOBAL/INST line, no STACK_GLOBAL: cannot be a pickle that imports
         nested = PickleMachine(ByteReader.from_bytes(data, self.r.budget), limits=self.limits,
                                depth=self.depth + 1).run()
         self._keep_nested(nested, start)

@@ -26,6 +26,7 @@ import tempfile
 import time
 import zipfile
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from safety.budget import Budget, Clock, LimitExceeded
 from safety.scanners.pickles.archives import (
@@ -149,6 +150,9 @@ class _Findings:
             self.unscanned(f"{where}: {text}")
         if seg.error:
             self.malformed(f"{where}: {seg.error}")
+            if any(i.module == "joblib.numpy_pickle" for i in seg.imports):
+                self.reason(f"{where}: joblib writes numpy arrays inside the pickle stream, which cannot be "
+                            "skipped without evaluating it; the rest of the file was not scanned")
 
     def malformed(self, text: str) -> None:
         self.is_malformed = True
@@ -211,8 +215,11 @@ class _Walker:
         kind = sniff(head)
         self.findings.format(kind)
         try:
-            if kind == "zip":
-                self._zip(src if isinstance(src, Window) else self._spool(head, src, path), path=path, depth=depth)
+            if kind == "zip" and isinstance(src, Window):
+                self._zip(src, path=path, depth=depth)
+            elif kind == "zip":
+                with tempfile.TemporaryFile(dir=self.spool_dir) as spool:
+                    self._zip(self._spool(head, src, spool), path=path, depth=depth)
             elif kind in DECOMPRESSORS:
                 if isinstance(src, Window):
                     src.seek(0)
@@ -255,9 +262,8 @@ class _Walker:
     def _reader(self, src: Readable, head: bytes) -> ByteReader:
         return ByteReader(src, self.budget, prefix=head, size=src.size if isinstance(src, Window) else None)
 
-    def _spool(self, head: bytes, src: Readable, path: str) -> Window:
+    def _spool(self, head: bytes, src: Readable, spool: BinaryIO) -> Window:
         """Copy a non-seekable zip to a bounded temporary file so its directory can be read."""
-        spool = tempfile.TemporaryFile(dir=self.spool_dir)
         spool.write(head)
         total = len(head)
         while True:
@@ -266,7 +272,6 @@ class _Walker:
                 break
             total += len(data)
             if total > self.limits.max_spool_bytes:
-                spool.close()
                 raise Unsupported(f"zip archive inside a stream is larger than max_spool_bytes "
                                   f"({self.limits.max_spool_bytes})")
             self.budget.charge(len(data))

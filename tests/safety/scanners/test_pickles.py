@@ -190,6 +190,26 @@ def test_full_module_pickle_is_caution_not_safe() -> None:
     assert any(i.safety is Safety.SUSPICIOUS and i.name == "Linear" for i in result.imports)
 
 
+def test_sklearn_models_are_not_safe_but_not_hostile() -> None:
+    """Pickled estimators import classes outside the allow-list (caution); joblib dumps also
+    embed raw array bytes in the pickle stream, which no opcode scanner can step over (error,
+    with a reason saying why)."""
+    import joblib
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit(np.arange(20.0).reshape(10, 2), [0, 1] * 5)
+    pickled = scan(pickle.dumps(model, protocol=5))
+    assert pickled.status == "caution"
+    assert any(i.name == "LogisticRegression" and i.safety is Safety.SUSPICIOUS for i in pickled.imports)
+    buf = io.BytesIO()
+    joblib.dump(model, buf)
+    dumped = scan(buf.getvalue())
+    assert dumped.status == "error"
+    assert any("joblib writes numpy arrays" in r for r in dumped.reasons)
+    assert not any(i.safety is Safety.DANGEROUS for i in dumped.imports)
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_torchscript_code_is_caution(tmp_path: Path) -> None:
     import torch
