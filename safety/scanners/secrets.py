@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -112,8 +112,14 @@ class SecretsScan:
 
 def scan_text_for_secrets(fileobj: Readable, *, limits: SecretScanLimits = SecretScanLimits(),
                           detectors: Sequence[BasePlugin] | None = None,
+                          on_secret: Callable[[SecretFinding, str], None] | None = None,
                           clock: Clock = time.monotonic) -> SecretsScan:
-    """Scan a binary stream (decoded as UTF-8, invalid bytes replaced) for secrets."""
+    """Scan a binary stream (decoded as UTF-8, invalid bytes replaced) for secrets.
+
+    `on_secret(finding, value)` receives each new finding with the secret itself, the one
+    place it leaves this module: for a caller that must act on it right away (revoke a leaked
+    hub token by its hash) without the value ever entering a report.
+    """
     budget = Budget(max_bytes=limits.max_bytes, max_seconds=limits.max_seconds, clock=clock)
     plugins = tuple(detectors) if detectors is not None else _DEFAULT
     findings: dict[tuple[str, int, int], SecretFinding] = {}
@@ -122,13 +128,15 @@ def scan_text_for_secrets(fileobj: Readable, *, limits: SecretScanLimits = Secre
     try:
         for line_no, column0, text in _segments(fileobj, budget, limits):
             lines = line_no
-            for finding in _scan_segment(text, line_no, column0, plugins):
+            for finding, value in _scan_segment(text, line_no, column0, plugins):
                 key = (finding.type, finding.line, finding.column)
                 if key in findings:
                     continue  # seen in the overlap of the previous window
                 if len(findings) >= limits.max_findings:
                     raise LimitExceeded("max_findings", f"more than {limits.max_findings} secrets")
                 findings[key] = finding
+                if on_secret is not None:
+                    on_secret(finding, value)
     except _Binary:
         stopped_by = "binary"
     except LimitExceeded as exc:
@@ -188,7 +196,8 @@ def _segments(fileobj: Readable, budget: Budget, limits: SecretScanLimits) -> It
             return
 
 
-def _scan_segment(text: str, line_no: int, column0: int, plugins: Sequence[BasePlugin]) -> list[SecretFinding]:
+def _scan_segment(text: str, line_no: int, column0: int,
+                  plugins: Sequence[BasePlugin]) -> list[tuple[SecretFinding, str]]:
     spans = sorted({(start, _extend(text, end), str(plugin.secret_type))
                     for plugin in plugins for start, end in _spans(plugin, text)})
     if not spans:
@@ -199,8 +208,8 @@ def _scan_segment(text: str, line_no: int, column0: int, plugins: Sequence[BaseP
         masked = mask_secret(text[start:end])
         lo = max(masked_at - _EXCERPT_CONTEXT, 0)
         excerpt = masked_line[lo:masked_at + len(masked) + _EXCERPT_CONTEXT]
-        found.append(SecretFinding(type=kind, line=line_no, column=column0 + start + 1, masked=masked,
-                                   excerpt=_CONTROL.sub(" ", excerpt).strip()))
+        found.append((SecretFinding(type=kind, line=line_no, column=column0 + start + 1, masked=masked,
+                                    excerpt=_CONTROL.sub(" ", excerpt).strip()), text[start:end]))
     return found
 
 

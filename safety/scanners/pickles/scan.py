@@ -81,7 +81,8 @@ def scan_model_file(fileobj: Readable, *, limits: ScanLimits = DEFAULT_LIMITS, c
 
     `fileobj` needs only `read(n)`; it may be a pipe; seekable files are needed to look inside zip archives without
     copying (non-seekable zips are spooled to `spool_dir`, at most `max_spool_bytes`).
-    The file object is read, never closed. Returns a verdict; never raises for bad input.
+    The file object is read, never closed (its position afterwards is unspecified). Returns a
+    verdict; never raises for bad input.
     """
     budget = Budget(max_bytes=limits.max_bytes, max_seconds=limits.max_seconds, clock=clock)
     findings = _Findings(limits)

@@ -153,3 +153,12 @@ def test_heuristics_are_opt_in() -> None:
 def test_hub_tokens_need_their_full_shape() -> None:
     assert not scan("see hf_hub_download and hf_transfer for details\n").findings
     assert not scan("prefix_hf_" + "a" * 40 + "\n").findings
+
+
+def test_callers_can_act_on_the_secret_without_it_entering_the_report() -> None:
+    """E.g. revoke a leaked hub token by its hash (SECURITY.md T55)."""
+    seen: list[tuple[str, str]] = []
+    result = scan_text_for_secrets(io.BytesIO(CONFIG.encode()), on_secret=lambda f, value: seen.append((f.type, value)))
+    assert ("Hugging Face Token", HUB_TOKEN) in seen and ("Hugging Face Token", HF_TOKEN) in seen
+    assert len(seen) == len(result.findings)
+    assert not _leaks(json.dumps(result.as_dict()), HUB_TOKEN)
