@@ -297,3 +297,16 @@ def test_ordinary_text_is_not_a_pickle() -> None:
                  b"1,2,3\n4,5,6\n", random.Random(0).randbytes(64)):
         result = scan(text)
         assert result.status == "safe" and not result.pickle_found, text
+
+
+def test_allow_list_covers_torch_weights_only_and_nothing_on_it_is_dangerous() -> None:
+    """Oracle: what `torch.load(weights_only=True)` accepts (torch 2.13) is innocuous here, and
+    the deny-lists never contradict the allow-list."""
+    from torch._weights_only_unpickler import _get_allowed_globals
+
+    from safety.scanners.pickles.globals_policy import ALLOWED_GLOBALS, classify_global
+
+    for dotted in _get_allowed_globals():
+        module, name = dotted.rsplit(".", 1)
+        assert (module, name) in ALLOWED_GLOBALS, dotted
+    assert all(classify_global(*pair) is Safety.INNOCUOUS for pair in ALLOWED_GLOBALS)
