@@ -1,0 +1,13 @@
+"""One personal-data detector for the whole session: building it imports Presidio (which
+imports spaCy and transformers, ~7 s); using it is cheap and thread-safe."""
+
+from __future__ import annotations
+
+import pytest
+
+from safety.entities import EntityDetector
+
+
+@pytest.fixture(scope="session")
+def detector() -> EntityDetector:
+    return EntityDetector()
