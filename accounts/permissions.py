@@ -111,3 +111,26 @@ def namespace_token_allows(token: AccessToken | None, user: User, namespace: str
         if scope.organization is not None and scope.organization.name == namespace:
             return True
     return False
+
+
+REVOKED_MESSAGE = "Your access token was revoked or has expired"
+DEACTIVATED_MESSAGE = "Your account is deactivated"
+
+
+def current_principal(user: Principal, token: AccessToken | None) -> tuple[Principal, AccessToken | None]:
+    """`user` and `token` as the database holds them *now*, for the check made right before a
+    ref moves (a request authenticated minutes ago may have lost its token or its account
+    since). Raises Unauthorized for a revoked or expired token or a deactivated user; roles
+    and grants need no refresh (the gate reads them on every call), token scopes do."""
+    if not is_signed_in(user):
+        return user, None
+    fresh_user = User.objects.filter(pk=user.pk).first()
+    if fresh_user is None or not fresh_user.is_active:
+        raise Unauthorized(DEACTIVATED_MESSAGE)
+    if token is None:
+        return fresh_user, None
+    fresh_token = AccessToken.objects.filter(pk=token.pk, user=fresh_user).prefetch_related(
+        "scopes__organization", "scopes__repository").first()
+    if fresh_token is None or not fresh_token.is_active:
+        raise Unauthorized(REVOKED_MESSAGE)
+    return fresh_user, fresh_token

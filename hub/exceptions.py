@@ -107,6 +107,14 @@ class Unprocessable(HubError):
     default_message = "Unprocessable entity"
 
 
+class TreeTooLarge(HubError):
+    """A repository's tree exceeds the hub's walk limits (paths, depth, folder size, time)."""
+
+    status = 422
+    code = "TreeTooLarge"
+    default_message = "This repository's file tree is too large to process"
+
+
 class NotSupported(HubError):
     status = 501
     default_message = "Not implemented by this server"

@@ -10,6 +10,7 @@ from collections import OrderedDict
 
 from django.conf import settings
 
+from repos.git.limits import WalkLimits
 from repos.git.repository import GitRepo
 from repos.models import Repository
 
@@ -57,3 +58,11 @@ def git_repo_for_read(repo: Repository) -> GitRepo:
 def git_read_handles_clear() -> None:
     """Drop this thread's cached read handles (tests; after deleting a repository)."""
     _local.handles = OrderedDict()
+
+
+def walk_limits() -> WalkLimits:
+    """The bounds of every walk over a repository's trees (settings `HUB_TREE_MAX_PATHS`,
+    `HUB_TREE_MAX_DEPTH`, `HUB_TREE_MAX_ENTRIES`, `HUB_WALK_SECONDS`): pushes and commits
+    beyond them are refused, reads stop at them and say so."""
+    return WalkLimits(max_paths=int(settings.HUB_TREE_MAX_PATHS), max_depth=int(settings.HUB_TREE_MAX_DEPTH),
+                      max_entries=int(settings.HUB_TREE_MAX_ENTRIES), seconds=float(settings.HUB_WALK_SECONDS))

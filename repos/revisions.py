@@ -58,6 +58,8 @@ def git_errors_as_http() -> Iterator[None]:
         raise hub_exc.Unprocessable(str(exc) or "Invalid path") from exc
     except git_errors.InvalidRefName as exc:
         raise hub_exc.BadRequest(str(exc) or "Invalid reference name") from exc
+    except git_errors.TreeTooLarge as exc:
+        raise hub_exc.TreeTooLarge(f"This repository's file tree is too large to process: {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,14 @@ stored (only its SHA-256); audit events name tokens by id and label, never by va
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
@@ -19,6 +20,8 @@ from accounts.models import AccessToken, Membership, Organization, TokenScope, U
 from accounts.permissions import Principal
 from accounts.services.audit import audit
 from hub.exceptions import BadRequest, NotFound
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "hf_"  # clients check startswith("hf_") in places
 
@@ -85,7 +88,13 @@ def token_authenticate(key: str) -> AccessToken | None:
     # Throttle the write: a token used by a download loop must not turn every GET into a
     # database write.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        # Bookkeeping, never a reason to fail the request: under write contention (SQLite's one
+        # writer, a long transaction elsewhere) the stamp is simply skipped this time.
+        try:
+            with transaction.atomic():
+                AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        except DatabaseError as exc:
+            logger.info("token %s: last_used_at not updated (%s)", token.pk, exc)
     return token
 
 

@@ -228,6 +228,16 @@ LOGGING = {
     "loggers": {"django.request": {"level": "ERROR"}},
 }
 
+# Bounds of every walk over a repository's trees (repos/git/limits.py): pushes and commits
+# beyond them are refused with a clear message; reads stop at them and say so. Far above any
+# real model or dataset repository; a few kilobytes of git objects can describe 10^9 paths.
+HUB_TREE_MAX_PATHS = int(os.environ.get("HUB_TREE_MAX_PATHS", "1000000"))
+HUB_TREE_MAX_DEPTH = int(os.environ.get("HUB_TREE_MAX_DEPTH", "64"))
+HUB_TREE_MAX_ENTRIES = int(os.environ.get("HUB_TREE_MAX_ENTRIES", "100000"))
+HUB_WALK_SECONDS = float(os.environ.get("HUB_WALK_SECONDS", "30"))
+# `siblings` of repo info list at most this many files (the answer says when it stopped).
+HUB_INFO_MAX_SIBLINGS = int(os.environ.get("HUB_INFO_MAX_SIBLINGS", "100000"))
+
 # git clones/fetches share packs through repos/git/pack_cache.py; HUB_PACK_CACHE=0 turns it off.
 HUB_PACK_CACHE = env_bool("HUB_PACK_CACHE", True)
 HUB_PACK_CACHE_DIR = DATA_DIR / "cache" / "packs"

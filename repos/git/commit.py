@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -517,8 +517,12 @@ def commit_to_ref(
     create: bool = False,
     committer: Signature | None = None,
     timeout: float = 30.0,
+    before_update: Callable[[str], None] | None = None,
 ) -> str:
     """Commit `ops` on top of `ref` and move `ref` to the new commit; return its sha.
+
+    `before_update(new_sha)` runs under the lock once the commit is built and before the ref
+    moves: the caller's last word (authorization, tree limits); it raises to refuse.
 
     `ref` is a full ref (`refs/heads/main`, `refs/pr/3`) or a branch short name. Under the
     repo lock: read the head (RevisionNotFound if the ref is missing, unless `create`, which
@@ -542,6 +546,8 @@ def commit_to_ref(
         new = build_commit(
             repo, parent=current, ops=ops, author=author, message=message, committer=committer
         )
+        if before_update is not None:
+            before_update(new)
         update_ref(
             repo,
             full,

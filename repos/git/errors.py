@@ -78,3 +78,11 @@ class InvalidRefName(GitError):
     """A ref, branch or tag name that git's check-ref-format (or our stricter rules) refuses."""
 
     default_message = "Invalid reference name"
+
+
+class TreeTooLarge(GitError):
+    """A tree exceeds the walk limits (paths, depth, entries of one folder, or time).
+
+    Raised by bounded walks instead of hogging memory and time on hostile trees (a few
+    thousand bytes of git objects can describe billions of paths: trees that point at the
+    same subtree many times over)."""

@@ -20,6 +20,7 @@ import pygit2
 from pygit2.enums import ObjectType
 
 from repos.git.errors import GitError
+from repos.git.limits import TreeStats, WalkLimits, tree_stats
 from repos.git.repository import GitRepo
 from repos.git.smart_http import git_env
 
@@ -119,14 +120,37 @@ class QuarantinedPush:
         except (KeyError, ValueError, pygit2.GitError):
             return None
 
+    def new_commits(self, tips: Sequence[str]) -> Iterator[str]:
+        """Commits reachable from `tips` but from no existing ref: the history the push adds."""
+        yield from self._rev_list(tips, objects=False)
+
+    def tree_stats(self, commit: str, *, limits: WalkLimits, cache: dict[str, TreeStats]) -> TreeStats:
+        """Paths, depth and widest folder of a pushed commit's tree (memoized across commits
+        through `cache`: a push of many commits sharing most trees costs its unique trees)."""
+        return tree_stats(self.repo.raw, self.repo.get_commit(commit).tree_id, limits=limits, cache=cache)
+
     def new_blobs(self, tips: Sequence[str]) -> Iterator[PushedBlob]:
         """Blobs reachable from `tips` but from no existing ref: what the push adds.
 
         Streams `git rev-list --objects` so that memory stays flat whatever the push size.
         """
+        for line in self._rev_list(tips, objects=True):
+            oid, _, path = line.partition(" ")
+            if not path:
+                continue  # commits (and the root tree) are listed without a path
+            try:
+                kind, size = self.repo.raw.odb.read_header(oid)
+            except (KeyError, ValueError, pygit2.GitError):
+                continue
+            if kind == ObjectType.BLOB:
+                yield PushedBlob(oid=oid, path=path, size=int(size))
+
+    def _rev_list(self, tips: Sequence[str], *, objects: bool) -> Iterator[str]:
+        """`git rev-list [--objects] <tips> --not --all`, streamed line by line."""
         if not tips:
             return
-        argv = ["git", "--git-dir", os.fspath(self.git_dir), "rev-list", "--objects", "--stdin", "--not", "--all"]
+        argv = ["git", "--git-dir", os.fspath(self.git_dir), "rev-list", *(["--objects"] if objects else []),
+                "--stdin", "--not", "--all"]
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=git_env(self.env), start_new_session=True)
         assert proc.stdin is not None and proc.stdout is not None
@@ -135,16 +159,7 @@ class QuarantinedPush:
             proc.stdin.write("".join(f"{tip}\n" for tip in tips).encode())
             proc.stdin.close()
             for raw_line in proc.stdout:
-                line = raw_line.decode("utf-8", "surrogateescape").rstrip("\n")
-                oid, _, path = line.partition(" ")
-                if not path:
-                    continue  # commits (and the root tree) are listed without a path
-                try:
-                    kind, size = self.repo.raw.odb.read_header(oid)
-                except (KeyError, ValueError, pygit2.GitError):
-                    continue
-                if kind == ObjectType.BLOB:
-                    yield PushedBlob(oid=oid, path=path, size=int(size))
+                yield raw_line.decode("utf-8", "surrogateescape").rstrip("\n")
             proc.wait(REV_LIST_TIMEOUT)
             if proc.returncode != 0:
                 err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""

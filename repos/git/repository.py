@@ -24,7 +24,8 @@ from typing import Literal
 import pygit2
 from pygit2.enums import FileMode, RepositoryOpenFlag, SortMode
 
-from repos.git.errors import EntryNotFound, GitError, InvalidPath, RevisionNotFound
+from repos.git.errors import EntryNotFound, GitError, InvalidPath, RevisionNotFound, TreeTooLarge
+from repos.git.limits import DEFAULT_LIMITS, Deadline, TreeStats, WalkLimits, tree_stats
 from repos.git.paths import normalize_folder_path, validate_branch_name
 
 _HEX40_RE = re.compile(r"[0-9a-fA-F]{40}")
@@ -275,50 +276,117 @@ class GitRepo:
         return norm, obj
 
     def list_tree(
-        self, commit_sha: str, path: str = "", recursive: bool = False
+        self, commit_sha: str, path: str = "", recursive: bool = False, *, limits: WalkLimits = DEFAULT_LIMITS,
     ) -> list[TreeEntry]:
         """Entries under folder `path` ("" = root) of a commit, in git's tree order.
 
         Non-recursive: the direct children. Recursive: every file and directory at any depth
         below `path`, each directory listed before its contents. Submodule entries
         (gitlinks) are skipped: they have no content in this repository. Raises EntryNotFound
-        if `path` is missing or is a file.
+        if `path` is missing or is a file, TreeTooLarge past `limits`.
         """
+        if recursive:
+            return list(self.walk(commit_sha, path, limits=limits))
         commit = self.get_commit(commit_sha)
         base, tree = self._subtree(commit, path)
-        if recursive:
-            return list(self._walk(tree, base, files_only=False))
+        if len(tree) > limits.max_entries:
+            raise TreeTooLarge(f"folder {base or '/'} holds {len(tree):,} entries (at most {limits.max_entries:,})")
         return [
             self._entry(_join(base, obj.name or ""), obj)
             for obj in tree
             if int(obj.filemode) != _GITLINK_MODE
         ]
 
-    def _walk(self, tree: pygit2.Tree, base: str, *, files_only: bool) -> Iterator[TreeEntry]:
+    def walk(self, commit_sha: str, path: str = "", *, files_only: bool = False,
+             limits: WalkLimits = DEFAULT_LIMITS, after: str | None = None) -> Iterator[TreeEntry]:
+        """Entries below folder `path` of a commit, lazily, in git order (each folder before its
+        contents; folders left out with `files_only`), bounded by `limits`: TreeTooLarge is
+        raised once more than `max_paths` entries were walked, past `max_depth`, for a folder
+        of more than `max_entries` entries, or past the time budget.
+
+        `after` resumes a listing just after that path (a page cursor): the walk seeks to it
+        along its folders instead of walking everything before it.
+        """
+        commit = self.get_commit(commit_sha)  # validated now, not at the first next()
+        base, tree = self._subtree(commit, path)
+        stack = self._seek(tree, base, after, limits) if after else [(base, self._children(tree, base, limits))]
+        return self._walk_stack(stack, files_only=files_only, limits=limits)
+
+    def _children(self, tree: pygit2.Tree, base: str, limits: WalkLimits) -> Iterator[pygit2.Object]:
+        if len(tree) > limits.max_entries:
+            raise TreeTooLarge(f"folder {base or '/'} holds {len(tree):,} entries (at most {limits.max_entries:,})")
+        return iter(tree)
+
+    def _seek(self, tree: pygit2.Tree, base: str, after: str,
+              limits: WalkLimits) -> list[tuple[str, Iterator[pygit2.Object]]]:
+        """The walk's stack positioned just after path `after` (which need not exist any more:
+        the walk then resumes at the first path git's order puts after it)."""
+        rel = after[len(base) + 1:] if base and after.startswith(base + "/") else after
+        parts = [p for p in rel.split("/") if p]
+        if len(parts) > limits.max_depth:
+            raise TreeTooLarge(f"folders nest more than {limits.max_depth} levels deep")
+        stack: list[tuple[str, Iterator[pygit2.Object]]] = []
+        prefix = base
+        for i, part in enumerate(parts):
+            entries = list(self._children(tree, prefix, limits))
+            last = i == len(parts) - 1
+            index = next((j for j, e in enumerate(entries) if e.name == part), None)
+            if index is None:
+                # Gone since the previous page: resume where it would sort (a folder sorts as
+                # "name/" in git; compare both spellings conservatively).
+                key = part.encode("utf-8", "surrogateescape")
+                rest = [e for e in entries if _sort_key(e) > key]
+                stack.append((prefix, iter(rest)))
+                return stack
+            entry = entries[index]
+            stack.append((prefix, iter(entries[index + 1:])))
+            if int(entry.filemode) != _TREE_MODE:
+                return stack
+            subtree = self._repo[entry.id]
+            assert isinstance(subtree, pygit2.Tree)
+            prefix = _join(prefix, part)
+            if last:
+                stack.append((prefix, self._children(subtree, prefix, limits)))
+                return stack
+            tree = subtree
+        return stack
+
+    def _walk_stack(self, stack: list[tuple[str, Iterator[pygit2.Object]]], *, files_only: bool,
+                    limits: WalkLimits) -> Iterator[TreeEntry]:
         # An explicit stack of iterators instead of recursion: depth is user controlled.
-        stack: list[tuple[str, Iterator[pygit2.Object]]] = [(base, iter(tree))]
+        deadline = Deadline(limits.seconds)
+        walked = 0
         while stack:
             prefix, entries = stack[-1]
             for obj in entries:
                 mode = int(obj.filemode)
                 if mode == _GITLINK_MODE:
                     continue
+                walked += 1
+                if walked > limits.max_paths:
+                    raise TreeTooLarge(f"more than {limits.max_paths:,} paths")
+                deadline.check()
                 path = _join(prefix, obj.name or "")
                 if mode == _TREE_MODE:
+                    if len(stack) >= limits.max_depth:
+                        raise TreeTooLarge(f"folders nest more than {limits.max_depth} levels deep")
                     if not files_only:
                         yield self._entry(path, obj)
                     subtree = self._repo[obj.id]
                     assert isinstance(subtree, pygit2.Tree)
-                    stack.append((path, iter(subtree)))
+                    stack.append((path, self._children(subtree, path, limits)))
                     break
                 yield self._entry(path, obj)
             else:
                 stack.pop()
 
-    def iter_files(self, commit_sha: str) -> Iterator[TreeEntry]:
-        """Every file of a commit (recursive, directories omitted), lazily."""
-        commit = self.get_commit(commit_sha)  # validated now, not at the first next()
-        return self._walk(commit.tree, "", files_only=True)
+    def iter_files(self, commit_sha: str, *, limits: WalkLimits = DEFAULT_LIMITS) -> Iterator[TreeEntry]:
+        """Every file of a commit (recursive, directories omitted), lazily and bounded."""
+        return self.walk(commit_sha, files_only=True, limits=limits)
+
+    def tree_stats(self, commit_sha: str, *, limits: WalkLimits = DEFAULT_LIMITS) -> TreeStats:
+        """Paths, depth and widest folder of a commit's tree (`repos.git.limits.tree_stats`)."""
+        return tree_stats(self._repo, self.get_commit(commit_sha).tree_id, limits=limits)
 
     def get_entry(self, commit_sha: str, path: str) -> TreeEntry | None:
         """The file or directory at `path` in a commit, or None if there is none.
@@ -472,6 +540,12 @@ class GitRepo:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _sort_key(entry: pygit2.Object) -> bytes:
+    """git's tree order: names as bytes, a folder compared as if its name ended with "/"."""
+    name = (entry.name or "").encode("utf-8", "surrogateescape")
+    return name + b"/" if int(entry.filemode) == _TREE_MODE else name
 
 
 def _join(base: str, name: str) -> str:

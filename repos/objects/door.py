@@ -40,7 +40,8 @@ def link(*, repo: Repository, oid: str, size: int) -> None:
             pass  # the same upload finished in another request first
 
 
-def ingest(*, repo: Repository, oid: str, size: int, source: Source) -> None:
+def ingest(*, repo: Repository, oid: str, size: int, source: Source,
+           admit: Callable[[], None] | None = None) -> None:
     """Stream an object into the store for `repo` and link it there.
 
     The bytes are hashed and counted on their way to a temporary file and become visible only
@@ -48,6 +49,10 @@ def ingest(*, repo: Repository, oid: str, size: int, source: Source) -> None:
     otherwise ObjectVerifyError (or the filter's HubError) is raised and nothing is kept. Even
     when the store already holds the object (uploaded to another repository) the bytes are
     received and verified again: that is what proves the uploader has them.
+
+    `admit()` is the caller's last word, once the bytes are verified and before they become
+    visible (e.g. the uploader's access checked again at the end of a long upload); it raises
+    to refuse, and nothing is kept.
     """
     ref = ObjectRef(repo=repo, oid=oid, size=size)
     filters = ingest_filters()
@@ -61,9 +66,11 @@ def ingest(*, repo: Repository, oid: str, size: int, source: Source) -> None:
     def before_publish(open_stored: Callable[[], BinaryIO]) -> None:
         for f in filters:
             f.check(ref, lambda: _content_reader(ref, open_stored()))
+        if admit is not None:
+            admit()
 
     storage_backend().write_stream(oid, size, source, transform=transform if filters else None,
-                                   before_publish=before_publish if filters else None)
+                                   before_publish=before_publish if filters or admit is not None else None)
     link(repo=repo, oid=oid, size=size)
 
 

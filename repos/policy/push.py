@@ -22,13 +22,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from accounts.models import AccessToken
-from accounts.permissions import Principal
-from hub.exceptions import BadRequest, Forbidden, HubError, RevisionNotFound
+from accounts.permissions import Principal, current_principal
+from hub.exceptions import BadRequest, Forbidden, HubError, RevisionNotFound, Unauthorized
 from repos.gate import can_admin, can_open_pull_request, can_push_to_pull_request, can_write
-from repos.git.errors import InvalidRefName
+from repos.git.errors import InvalidRefName, TreeTooLarge
 from repos.git.hooks import RefUpdate
+from repos.git.limits import TreeStats, WalkLimits
 from repos.git.paths import validate_branch_name, validate_ref_name, validate_tag_name
 from repos.git.quarantine import QuarantinedPush
+from repos.handles import walk_limits
 from repos.lfs.pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
 from repos.models import Repository
 from repos.objects import readable_objects
@@ -64,10 +66,17 @@ def ref_update_rejection(*, repo: Repository, user: Principal, token: AccessToke
     (HF_PROTOCOL.md 7.5). Both need a PR that accepts commits, pushed by its author or a
     writer; any other `refs/pr/*` write is refused. `via_pull_request` for another ref is a
     programming error.
-    The caller has already established that `user` can read the repository.
+    The caller has already established that `user` can read the repository; it asks under the
+    repository lock, right before the ref moves: the principal is read again from the database
+    here, so a token revoked (or an account deactivated) while a push or commit streamed is
+    refused at this point.
     """
     if via_pull_request and not PR_REF_RE.fullmatch(ref):
         raise ValueError(f"via_pull_request is for pull request refs, not {ref!r}")
+    try:
+        user, token = current_principal(user, token)
+    except Unauthorized as exc:
+        return exc.message
     try:
         validate_ref_name(ref)
     except InvalidRefName:
@@ -120,6 +129,10 @@ def history_rewrite_rejection(*, repo: Repository, user: Principal, token: Acces
     ref rules, pull-request refs the pull-request rules.
     """
     if ref == f"refs/heads/{repo.default_branch}":
+        try:
+            user, token = current_principal(user, token)
+        except Unauthorized as exc:
+            return exc.message
         if not can_admin(user, repo, token=token):
             return (f"Rewriting the history of the default branch ({repo.default_branch}) "
                     "needs admin rights on the repository.")
@@ -246,7 +259,7 @@ def lfs_pointer_rejections(*, repo: Repository, pointers: Iterable[tuple[str, Lf
 
 
 def check_push(*, repo: Repository, user: Principal, token: AccessToken | None, push: QuarantinedPush,
-               updates: list[RefUpdate]) -> list[Rejection]:
+               updates: list[RefUpdate], limits: WalkLimits | None = None) -> list[Rejection]:
     """Every reason to refuse `updates` (empty: accept). Runs in the pre-receive hook, with
     the pushed objects still in quarantine."""
     rejections: list[Rejection] = []
@@ -262,6 +275,9 @@ def check_push(*, repo: Repository, user: Principal, token: AccessToken | None, 
             rejections.append(Rejection(reason=reason, ref=update.ref))
     if rejections:
         return rejections  # no need to scan objects of a push refused anyway
+    rejections = _oversized_trees(push=push, updates=updates, limits=limits or walk_limits())
+    if rejections:
+        return rejections  # never walk what is too large to walk
 
     seen: set[str] = set()
     pointers: list[tuple[str, LfsPointer]] = []
@@ -291,6 +307,32 @@ def check_push(*, repo: Repository, user: Principal, token: AccessToken | None, 
     for path, reason in lfs_pointer_rejections(repo=repo, pointers=pointers):
         rejections.append(Rejection(reason, pointer_refs[path], path))
     return rejections
+
+
+def tree_rejection(stats: TreeStats, limits: WalkLimits) -> str | None:
+    """Why a commit whose tree measures `stats` may not be stored (the same words on every
+    write path), or None."""
+    problem = stats.problem(limits)
+    if problem is None:
+        return None
+    return f"Your commit was rejected: its file tree is too large to process ({problem})."
+
+
+def _oversized_trees(*, push: QuarantinedPush, updates: list[RefUpdate], limits: WalkLimits) -> list[Rejection]:
+    """Every pushed commit's tree is measured (memoized per tree id, so a tree bomb of a few
+    objects costs a few objects) before anything walks its paths."""
+    cache: dict[str, TreeStats] = {}
+    for update in updates:
+        if update.new is None or push.kind(update.new) not in ("commit", "tag"):
+            continue
+        for commit in push.new_commits([update.new]):
+            try:
+                reason = tree_rejection(push.tree_stats(commit, limits=limits, cache=cache), limits)
+            except TreeTooLarge as exc:
+                reason = f"Your commit was rejected: its file tree is too large to process ({exc})."
+            if reason:
+                return [Rejection(reason=f"{reason} (commit {commit[:12]})", ref=update.ref)]
+    return []
 
 
 def format_rejections(rejections: list[Rejection]) -> str:

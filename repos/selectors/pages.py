@@ -118,6 +118,7 @@ class CommitPage:
     info: CommitInfo
     changes: list[FileChange]
     hidden: int
+    too_large: bool = False  # more paths changed than a diff is computed for
 
 
 def commit_detail(*, repo: Repository, rev: str) -> CommitPage:
@@ -125,7 +126,10 @@ def commit_detail(*, repo: Repository, rev: str) -> CommitPage:
     with git_errors_as_http():
         sha = git.resolve(rev)
         info = git.commit_info(sha)
-        changes, hidden = commit_changes(git=git, info=info)
+        try:
+            changes, hidden = commit_changes(git=git, info=info)
+        except git_errors.TreeTooLarge:
+            return CommitPage(sha=sha, info=info, changes=[], hidden=0, too_large=True)
     return CommitPage(sha=sha, info=info, changes=changes, hidden=hidden)
 
 

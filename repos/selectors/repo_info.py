@@ -1,12 +1,15 @@
 """A repository at a revision: what `model_info` / `dataset_info` report."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from django.conf import settings
 
 from repos.cards import card_index, split_front_matter
 from repos.git import errors as git_errors
 from repos.git.repository import GitRepo
+from repos.handles import walk_limits
 from repos.models import Repository
 from repos.selectors.files import RepoEntry, repo_entry
 from repos.selectors.sql import column, quote_name
@@ -36,6 +39,7 @@ class RepoInfo:
     sha: str | None  # None only for a repository whose default branch has no commit
     card: RevisionCard
     files: list[RepoEntry] | None  # every file, recursively; None when not asked for
+    files_truncated: bool = False  # the listing stopped at the walk limits
 
 
 def repo_info(*, repo: Repository, git: GitRepo, revision: str | None = None, with_files: bool = True,
@@ -55,9 +59,19 @@ def repo_info(*, repo: Repository, git: GitRepo, revision: str | None = None, wi
         sha = git.resolve(revision)
     card = RevisionCard.of_repo(repo) if sha is None or sha == repo.head_sha else _card_at(git, repo, sha)
     files = None
-    if with_files:
-        files = [] if sha is None else [repo_entry(git, e, detect_lfs=with_blobs) for e in git.iter_files(sha)]
-    return RepoInfo(repo=repo, sha=sha, card=card, files=files)
+    truncated = False
+    if with_files and sha is not None:
+        files = []
+        limits = walk_limits()
+        limits = replace(limits, max_paths=min(limits.max_paths, int(settings.HUB_INFO_MAX_SIBLINGS)))
+        try:
+            for entry in git.iter_files(sha, limits=limits):
+                files.append(repo_entry(git, entry, detect_lfs=with_blobs))
+        except git_errors.TreeTooLarge:
+            truncated = True  # what was walked is listed; the answer says the rest is missing
+    elif with_files:
+        files = []
+    return RepoInfo(repo=repo, sha=sha, card=card, files=files, files_truncated=truncated)
 
 
 def _card_at(git: GitRepo, repo: Repository, sha: str) -> RevisionCard:

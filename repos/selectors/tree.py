@@ -1,11 +1,13 @@
 """Folder listings of a revision (HF `list_repo_tree`), one page at a time."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from hub.exceptions import EntryNotFound
 from repos.git import errors as git_errors
 from repos.git.repository import GitRepo
+from repos.handles import walk_limits
 from repos.selectors.files import RepoEntry, repo_entries
 
 TREE_PAGE_SIZE = 1000
@@ -15,21 +17,35 @@ TREE_PAGE_SIZE_EXPANDED = 50  # last-commit lookups make expanded pages expensiv
 @dataclass(frozen=True)
 class TreePage:
     entries: list[RepoEntry]
-    next_offset: int | None
+    # Where the next page starts: an offset in the folder (non-recursive listings) or the last
+    # path listed (recursive ones, which seek to it instead of walking what came before).
+    next_offset: int | None = None
+    next_after: str | None = None
 
 
 def tree_list(*, git: GitRepo, sha: str, path: str, recursive: bool, expand: bool, offset: int = 0,
-              limit: int | None = None) -> TreePage:
-    """Entries under folder `path` of commit `sha` ("" = root), `limit` from `offset`.
+              after: str | None = None, limit: int | None = None) -> TreePage:
+    """Entries under folder `path` of commit `sha` ("" = root), one page of at most `limit`.
 
-    Recursive listings hold every file and directory at any depth. A missing folder, or a
-    path that is a file, raises EntryNotFound with `X-Repo-Commit` (HfFileSystem then lists
-    the parent; transformers treats it as "no such optional folder").
+    Non-recursive listings page by `offset` in the folder; recursive ones hold every file and
+    directory at any depth and page by `after` (the last path of the previous page), so a page
+    costs its own entries whatever its position. Both are bounded by the walk limits
+    (TreeTooLarge past them). A missing folder, or a path that is a file, raises EntryNotFound
+    with `X-Repo-Commit` (HfFileSystem then lists the parent; transformers treats it as "no
+    such optional folder").
     """
     if limit is None:
         limit = TREE_PAGE_SIZE_EXPANDED if expand else TREE_PAGE_SIZE
+    limits = walk_limits()
     try:
-        entries = git.list_tree(sha, path, recursive=recursive)
+        if recursive:
+            walk = git.walk(sha, path, limits=limits, after=after)
+            page = list(itertools.islice(walk, limit + 1))
+            more = len(page) > limit
+            page = page[:limit]
+            return TreePage(entries=repo_entries(git, page, sha=sha, expand=expand),
+                            next_after=page[-1].path if more and page else None)
+        entries = git.list_tree(sha, path, limits=limits)
     except (git_errors.EntryNotFound, git_errors.InvalidPath):
         raise EntryNotFound(f"Entry not found: {path!r} at revision {sha}", headers={"X-Repo-Commit": sha}) from None
     page = entries[offset:offset + limit]

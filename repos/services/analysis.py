@@ -14,8 +14,9 @@ from django.db import transaction
 
 from repos import objects
 from repos.events import RefsUpdated
+from repos.git.errors import TreeTooLarge
 from repos.git.repository import GitRepo, TreeEntry
-from repos.handles import git_repo
+from repos.handles import git_repo, walk_limits
 from repos.lfs.errors import LfsError
 from repos.lfs.pointer import MAX_POINTER_SIZE, parse_pointer
 from repos.models import Repository
@@ -59,18 +60,21 @@ def safetensors_summary(*, repo: Repository, git: GitRepo, sha: str) -> dict[str
     """
     counts: dict[str, int] = {}
     found = 0
-    for entry in git.iter_files(sha):
-        if not entry.path.endswith(SAFETENSORS_SUFFIX):
-            continue
-        if found >= MAX_WEIGHT_FILES:
-            logger.warning("analysis of %s stopped after %d weight files", sha, found)
-            break
-        header = _read_weight_header(repo, git, entry)
-        if header is None:
-            continue
-        found += 1
-        for dtype, n in header.parameter_counts().items():
-            counts[dtype] = counts.get(dtype, 0) + n
+    try:
+        for entry in git.iter_files(sha, limits=walk_limits()):
+            if not entry.path.endswith(SAFETENSORS_SUFFIX):
+                continue
+            if found >= MAX_WEIGHT_FILES:
+                logger.warning("analysis of %s stopped after %d weight files", sha, found)
+                break
+            header = _read_weight_header(repo, git, entry)
+            if header is None:
+                continue
+            found += 1
+            for dtype, n in header.parameter_counts().items():
+                counts[dtype] = counts.get(dtype, 0) + n
+    except TreeTooLarge as exc:
+        logger.warning("analysis of %s stopped at the walk limits: %s", sha, exc)
     if not found:
         return None
     return {"parameters": counts, "total": sum(counts.values())}

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,15 @@ from django.db import transaction
 
 from accounts.models import AccessToken
 from accounts.permissions import Principal
-from hub.exceptions import BadRequest, Forbidden, PayloadTooLarge, PreconditionFailed, RevisionNotFound, Unprocessable
+from hub.exceptions import (
+    BadRequest,
+    Forbidden,
+    PayloadTooLarge,
+    PreconditionFailed,
+    RevisionNotFound,
+    TreeTooLarge,
+    Unprocessable,
+)
 from repos.events import Origin, refs_updated
 from repos.git import commit as git_commit
 from repos.git.errors import InvalidPath, InvalidRefName
@@ -37,14 +45,14 @@ from repos.git.gitattributes import add_lfs_rule
 from repos.git.objects import write_blob
 from repos.git.paths import normalize_folder_path, normalize_repo_path, validate_branch_name
 from repos.git.repository import GitRepo
-from repos.handles import git_repo
+from repos.handles import git_repo, walk_limits
 from repos.lfs.pointer import is_valid_oid, parse_pointer
 from repos.models import Discussion, Repository
 from repos.policy import push as push_policy
 from repos.revisions import git_errors_as_http
 from repos.selectors.pull_requests import PR_REF_RE
 from repos.services.discussions import pull_request_create
-from repos.services.index import repo_reindex
+from repos.services.index import repo_index_read, repo_index_write
 from repos.services.locking import repo_write_lock
 from repos.services.repos import author_signature
 
@@ -254,11 +262,26 @@ def _target_branch(revision: str) -> str:
 
 def _index(*, repo: Repository, git: GitRepo, ref: str, old: str | None, sha: str, user: Principal, origin: Origin,
            ip: str | None) -> None:
-    """Refresh the index (the default branch's) and announce the ref move, in one transaction."""
+    """Refresh the index (the default branch's; git walked before the transaction) and
+    announce the ref move, in one transaction."""
+    snapshot = repo_index_read(repo=repo, git=git) if ref == f"refs/heads/{repo.default_branch}" else None
     with transaction.atomic():
-        if ref == f"refs/heads/{repo.default_branch}":
-            repo_reindex(repo=repo, git=git)
+        if snapshot is not None:
+            repo_index_write(repo=repo, snapshot=snapshot)
         refs_updated(repo=repo, changes=[(ref, old, sha)], actor=user, origin=origin, ip=ip)
+
+
+def _last_word(*, repo: Repository, git: GitRepo, user: Principal, token: AccessToken | None,
+               ref: str) -> Callable[[str], None]:
+    """The check run under the lock once the commit is built, right before the ref moves: the
+    new tree within the walk limits, and the push policy with the principal read again (a
+    token revoked while the commit streamed refuses it here)."""
+    def check(sha: str) -> None:
+        limits = walk_limits()
+        if reason := push_policy.tree_rejection(git.tree_stats(sha, limits=limits), limits):
+            raise TreeTooLarge(reason)
+        _authorize_ref(repo=repo, user=user, token=token, ref=ref)
+    return check
 
 
 def _authorize_ref(*, repo: Repository, user: Principal, token: AccessToken | None, ref: str) -> None:
@@ -300,7 +323,8 @@ def commit_create(*, repo: Repository, user: Principal, revision: str, header: C
         _check_parent(header.parent_commit, head)
         _authorize_ref(repo=repo, user=user, token=token, ref=ref)
         sha = git_commit.commit_to_ref(git, ref=ref, ops=_with_lfs_rules(git, head, staged), author=author,
-                                       message=message, expected_head=head)
+                                       message=message, expected_head=head,
+                                       before_update=_last_word(repo=repo, git=git, user=user, token=token, ref=ref))
         _index(repo=repo, git=git, ref=ref, old=head, sha=sha, user=user, origin=origin, ip=ip)
     return CommitResult(sha=sha, ref=ref)
 
@@ -325,7 +349,7 @@ def _commit_as_pull_request(*, repo: Repository, git: GitRepo, user: Principal, 
                                  head_sha=start, git=git, announce=False)
         # A refusal here rolls the PR back; its ref, left at `start` without a row, is
         # overwritten by the next PR to take the number (see `pull_request_create`).
-        _authorize_ref(repo=repo, user=user, token=token, ref=pr.git_ref)
+        _last_word(repo=repo, git=git, user=user, token=token, ref=pr.git_ref)(sha)
         git_commit.update_ref(git, pr.git_ref, sha, expected_old=start, who=author,
                               reflog_message="commit: " + message.partition("\n")[0])
         refs_updated(repo=repo, changes=[(pr.git_ref, None, sha)], actor=user, origin="pr", ip=ip)

@@ -31,7 +31,7 @@ from repos.git.quarantine import QuarantinedPush, quarantine_env
 from repos.handles import git_repo
 from repos.models import Repository
 from repos.policy.push import RULE, check_push, format_rejections
-from repos.services.index import repo_reindex
+from repos.services.index import repo_index_read, repo_index_write
 from repos.services.locking import repo_write_lock
 
 logger = logging.getLogger(__name__)
@@ -48,8 +48,9 @@ def push_index(*, repo: Repository, updates: list[RefUpdate] | None, actor: Prin
     """Refresh the database index after refs moved (git is the source of truth) and announce
     `updates` through the event door (None: index only)."""
     repo.refresh_from_db(fields=["default_branch"])
+    snapshot = repo_index_read(repo=repo, git=git_repo(repo))  # git walked before the transaction
     with transaction.atomic():
-        repo_reindex(repo=repo, git=git_repo(repo))
+        repo_index_write(repo=repo, snapshot=snapshot)
         if updates:
             refs_updated(repo=repo, changes=[(u.ref, u.old, u.new) for u in updates], actor=actor, origin="git",
                          ip=ip)

@@ -24,7 +24,7 @@ from repos.models import Repository
 from repos.policy import push as push_policy
 from repos.revisions import git_errors_as_http
 from repos.selectors.pull_requests import PR_REF_RE
-from repos.services.index import repo_reindex
+from repos.services.index import repo_index_read, repo_index_write
 from repos.services.locking import repo_write_lock
 from repos.services.repos import author_signature
 
@@ -63,8 +63,9 @@ def branch_create(*, repo: Repository, user: Principal, branch: str, starting_po
     branch = _branch_name(branch, missing=False)
     git = git_repo(repo)
     ref = f"refs/heads/{branch}"
-    _authorize(repo=repo, user=user, token=token, ref=ref, target_kind="commit")  # `resolve` peels to a commit
     with git_errors_as_http(), repo_write_lock(git):
+        # Under the lock, right before the ref moves (`resolve` peels to a commit).
+        _authorize(repo=repo, user=user, token=token, ref=ref, target_kind="commit")
         sha = git.resolve(starting_point or repo.default_branch)
         try:
             git_commit.update_ref(git, ref, sha, expected_old=None, reflog_message=f"branch: created from {sha}",
@@ -82,9 +83,9 @@ def branch_delete(*, repo: Repository, user: Principal, branch: str, token: Acce
     """Delete a branch other than the default one. The caller has checked `can_write`."""
     branch = _branch_name(branch, missing=True)
     ref = f"refs/heads/{branch}"
-    _authorize(repo=repo, user=user, token=token, ref=ref, deleting=True)
     git = git_repo(repo)
     with git_errors_as_http(), repo_write_lock(git):
+        _authorize(repo=repo, user=user, token=token, ref=ref, deleting=True)
         old = delete_ref(git, ref=ref, who=author_signature(user))
         _announce(repo=repo, ref=ref, old=old, new=None, user=user, ip=ip)
 
@@ -99,9 +100,10 @@ def tag_create(*, repo: Repository, user: Principal, revision: str, tag: str, me
         validate_tag_name(tag)
     except git_errors.InvalidRefName as exc:
         raise BadRequest(f"Invalid tag name: {tag!r}") from exc
-    _authorize(repo=repo, user=user, token=token, ref=f"refs/tags/{tag}", target_kind="tag" if message else "commit")
     git = git_repo(repo)
     with git_errors_as_http(), repo_write_lock(git):
+        _authorize(repo=repo, user=user, token=token, ref=f"refs/tags/{tag}",
+                   target_kind="tag" if message else "commit")
         sha = git.resolve(revision)
         try:
             new = create_tag(git, name=tag, target=sha, tagger=author_signature(user), message=message or None)
@@ -118,9 +120,9 @@ def tag_delete(*, repo: Repository, user: Principal, tag: str, token: AccessToke
         validate_tag_name(tag)
     except git_errors.InvalidRefName:
         raise RevisionNotFound(f"Invalid rev id: {tag}") from None
-    _authorize(repo=repo, user=user, token=token, ref=f"refs/tags/{tag}", deleting=True)
     git = git_repo(repo)
     with git_errors_as_http(), repo_write_lock(git):
+        _authorize(repo=repo, user=user, token=token, ref=f"refs/tags/{tag}", deleting=True)
         old = delete_ref(git, ref=f"refs/tags/{tag}", who=author_signature(user))
         _announce(repo=repo, ref=f"refs/tags/{tag}", old=old, new=None, user=user, ip=ip)
 
@@ -136,15 +138,18 @@ def super_squash(*, repo: Repository, user: Principal, branch: str, message: str
         ref = branch
     else:
         ref = f"refs/heads/{_branch_name(branch, missing=True)}"
-    if reason := push_policy.history_rewrite_rejection(repo=repo, user=user, token=token, ref=ref):
-        raise Forbidden(reason)
     git = git_repo(repo)
     message = message.strip() or f"Super-squash branch '{branch}'"
     with git_errors_as_http(), repo_write_lock(git):
+        # Under the lock, right before the ref moves (the principal is read again).
+        if reason := push_policy.history_rewrite_rejection(repo=repo, user=user, token=token, ref=ref):
+            raise Forbidden(reason)
         old = git.refs(ref).get(ref)
         sha = squash_ref(git, ref=ref, author=author_signature(user), message=message)
+        default = ref == f"refs/heads/{repo.default_branch}"
+        snapshot = repo_index_read(repo=repo, git=git) if default else None
         with transaction.atomic():
-            if ref == f"refs/heads/{repo.default_branch}":
-                repo_reindex(repo=repo, git=git)
+            if snapshot is not None:
+                repo_index_write(repo=repo, snapshot=snapshot)
             refs_updated(repo=repo, changes=[(ref, old, sha)], actor=user, origin="squash", ip=ip)
     return sha

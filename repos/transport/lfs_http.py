@@ -27,6 +27,8 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.models import AccessToken, User
+from accounts.permissions import current_principal, request_principal
 from hub.exceptions import (
     BadRequest,
     Forbidden,
@@ -35,12 +37,14 @@ from hub.exceptions import (
     MethodNotAllowed,
     NotFound,
     NotSupported,
+    RepoNotFound,
     Unauthorized,
     Unprocessable,
 )
 from hub.http.errors import LFS_CONTENT_TYPE
 from hub.http.urls import public_url
 from repos import objects
+from repos.gate import Action, check_access
 from repos.lfs.batch import BatchError, LfsAction, batch_response, object_actions, object_error, parse_batch_request
 from repos.lfs.pointer import is_valid_oid
 from repos.lfs.signing import sign_upload, verify_upload
@@ -84,11 +88,38 @@ def _upload_secret() -> bytes:
     return hashlib.sha256(b"modelhub-lfs-upload:" + settings.SECRET_KEY.encode()).digest()
 
 
-def upload_href(repo: Repository, oid: str, size: int, *, now: int | None = None) -> str:
+def upload_href(repo: Repository, oid: str, size: int, *, principal: str, now: int | None = None) -> str:
+    """The signed PUT URL of one object for `principal` (`_principal_of`): who asked is part of
+    the signature, so that the upload is admitted only if they still may write when it ends."""
     expires = int(now if now is not None else time.time()) + HREF_TTL
     key = repo.storage_key.hex
-    sig = sign_upload(_upload_secret(), repo_key=key, oid=oid, size=size, expires_at=expires)
-    return public_url(f"lfs-upload/{key}/{oid}?" + urlencode({"size": size, "expires": expires, "sig": sig}))
+    sig = sign_upload(_upload_secret(), repo_key=key, oid=oid, size=size, expires_at=expires, principal=principal)
+    query = {"size": size, "expires": expires, "p": principal, "sig": sig}
+    return public_url(f"lfs-upload/{key}/{oid}?" + urlencode(query))
+
+
+def _principal_of(request: HttpRequest, *, action: Action) -> str:
+    """`{user id}.{token id or 0}.{action}`: the uploader named in a signed upload URL."""
+    user, token = request_principal(request)
+    return f"{user.pk}.{token.pk if token is not None else 0}.{action}"
+
+
+def _admit_uploader(repo: Repository, principal: str) -> None:
+    """The uploader's access, checked again when the upload completes (a token revoked, an
+    account deactivated or a role lost while the bytes streamed refuses the object)."""
+    try:
+        user_id, token_id, action = principal.split(".")
+        user = User.objects.get(pk=int(user_id))
+        token = AccessToken.objects.get(pk=int(token_id)) if token_id != "0" else None
+    except (ValueError, User.DoesNotExist, AccessToken.DoesNotExist):
+        raise Forbidden("Upload refused: you no longer have access to this repository") from None
+    user, token = current_principal(user, token)
+    if action not in ("write", "contribute"):
+        raise Forbidden("Invalid or expired upload URL")
+    try:
+        check_access(user, repo, action, token=token)  # type: ignore[arg-type]
+    except (RepoNotFound, Forbidden):
+        raise Forbidden("Upload refused: you no longer have write access to this repository") from None
 
 
 def verify_href(repo: Repository) -> str:
@@ -120,6 +151,7 @@ def batch(request: HttpRequest, namespace: str, name: str, prefix: str | None = 
     # to propose changes is enough, like for a push to one's own PR ref.
     repo = authorize_repo(request, prefix=prefix, namespace=namespace, name=name,
                           upload=upload and req.ref is not None, push=upload and req.ref is None)
+    principal = _principal_of(request, action="write" if req.ref is not None else "contribute") if upload else ""
 
     available = readable_objects(repo=repo, oids=[o.oid for o in req.objects])
     verify = LfsAction(href=verify_href(repo), expires_in=HREF_TTL)
@@ -133,7 +165,7 @@ def batch(request: HttpRequest, namespace: str, name: str, prefix: str | None = 
             elif available.get(oid) == size:
                 entries.append(object_actions(oid, size))  # already here: nothing to transfer
             else:
-                up = LfsAction(href=upload_href(repo, oid, size, now=now), expires_in=HREF_TTL)
+                up = LfsAction(href=upload_href(repo, oid, size, principal=principal, now=now), expires_in=HREF_TTL)
                 entries.append(object_actions(oid, size, upload=up, verify=verify))
         else:
             if oid not in available:
@@ -184,8 +216,9 @@ def upload(request: HttpRequest, key: str, oid: str) -> HttpResponse:
         expires = int(request.GET.get("expires", ""))
     except ValueError:
         raise Forbidden("Invalid or expired upload URL") from None
+    principal = request.GET.get("p", "")
     if not verify_upload(_upload_secret(), repo_key=key, oid=oid, size=size, expires_at=expires,
-                         signature=request.GET.get("sig", ""), now=int(time.time())):
+                         signature=request.GET.get("sig", ""), now=int(time.time()), principal=principal):
         raise Forbidden("Invalid or expired upload URL")
     repo = repo_by_storage_key(key=key)
     if repo is None:
@@ -195,7 +228,7 @@ def upload(request: HttpRequest, key: str, oid: str) -> HttpResponse:
         raise Unprocessable(f"Size mismatch: expected {size} bytes, the request announces {length}")
     try:
         body = iter_request_body(request, chunk_size=UPLOAD_READ_SIZE, zero_copy=True)
-        objects.ingest(repo=repo, oid=oid, size=size, source=body)
+        objects.ingest(repo=repo, oid=oid, size=size, source=body, admit=lambda: _admit_uploader(repo, principal))
     except objects.ObjectVerifyError as exc:
         raise Unprocessable(f"Upload rejected: {exc}") from exc
     except IncompleteBody as exc:

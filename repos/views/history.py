@@ -48,6 +48,7 @@ def commit(request: HttpRequest, namespace: str, name: str, rev: str, prefix: st
     body = info.message.partition("\n")[2].strip()
     ctx.update({
         "sha": page.sha, "info": info, "body": body, "changes": page.changes, "hidden": page.hidden,
+        "too_large": page.too_large,
         "parents": [{"sha": p, "short": p[:7], "url": links.commit(p)} for p in info.parents],
         "browse_url": links.tree(page.sha),
         # Pointer lines of LFS files are not the file's content: leave them out of the totals.

@@ -83,11 +83,12 @@ def test_lfs_batch_and_transfers(setup, settings):
     assert json.loads(huge.content)["objects"][0]["error"]["code"] == 422
 
     repo = setup["public"]
-    href = upload_href(repo, oid, size)
+    uploader = f"{repo.owner_id}.0.write"  # alice in a browser session
+    href = upload_href(repo, oid, size, principal=uploader)
     rel = href[len(settings.PUBLIC_URL):]
     assert c.put(rel, data[:-1], content_type="application/octet-stream").status_code == 422  # length
     assert c.put(rel, data[:-1] + b"y", content_type="application/octet-stream").status_code == 422  # hash
-    expired = upload_href(repo, oid, size, now=int(time.time()) - 7200)[len(settings.PUBLIC_URL):]
+    expired = upload_href(repo, oid, size, principal=uploader, now=int(time.time()) - 7200)[len(settings.PUBLIC_URL):]
     assert c.put(expired, data, content_type="application/octet-stream").status_code == 403
     assert c.post(rel, data, content_type="application/octet-stream").status_code == 405
     assert c.put(rel, data, content_type="application/octet-stream").status_code == 200

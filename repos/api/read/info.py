@@ -24,8 +24,10 @@ def repo_info_api(request: HttpRequest, plural: str, namespace: str, name: str, 
     with git_errors_as_http():
         info = repo_info(repo=repo, git=git_repo_for_read(repo), revision=rev,
                          with_files=not expand or "siblings" in expand, with_blobs=blobs)
+    # A file tree past the walk limits lists what was walked; the header says the rest is missing.
+    headers = {"X-Siblings-Truncated": "true"} if info.files_truncated else None
     return json_response(serialize_repo_info(repo, sha=info.sha, files=info.files, blobs=blobs, expand=expand,
-                                             card=info.card))
+                                             card=info.card), headers=headers)
 
 
 @api_view("GET")

@@ -9,7 +9,7 @@ from django.http import HttpRequest, JsonResponse
 from hub.exceptions import BadRequest
 from hub.http.api import api_view, json_response
 from hub.http.inputs import query_bool
-from hub.http.pagination import cursor_offset, encode_cursor, set_next_link
+from hub.http.pagination import cursor_offset, decode_cursor, encode_cursor, set_next_link
 from repos.api.patterns import repo_from_api_request
 from repos.api.serializers import serialize_tree_entry
 from repos.handles import git_repo_for_read
@@ -27,17 +27,35 @@ def tree_api(request: HttpRequest, plural: str, namespace: str, name: str, remai
     git = git_repo_for_read(repo)
     recursive = query_bool(request.GET.get("recursive"))
     expand = query_bool(request.GET.get("expand"))
-    offset = cursor_offset(request)
+    offset, after = _tree_cursor(request)
     with git_errors_as_http():
         rev, path = split_revision_path(git, remainder)
         sha = git.resolve(rev)
-        page = tree_list(git=git, sha=sha, path=path, recursive=recursive, expand=expand, offset=offset)
+        page = tree_list(git=git, sha=sha, path=path, recursive=recursive, expand=expand, offset=offset,
+                         after=after)
     response = json_response([serialize_tree_entry(e) for e in page.entries])
     # Later pages are pinned to the commit of the first one, so a branch moving in between
     # cannot mix two trees in one listing.
     next_path = f"/api/{plural}/{repo.repo_id}/tree/{sha}" + (f"/{quote(path, safe='')}" if path else "")
-    cursor = encode_cursor({"o": page.next_offset}) if page.next_offset is not None else None
+    cursor = None
+    if page.next_after is not None:
+        cursor = encode_cursor({"a": page.next_after})
+    elif page.next_offset is not None:
+        cursor = encode_cursor({"o": page.next_offset})
     return set_next_link(response, request, next_path, cursor)
+
+
+def _tree_cursor(request: HttpRequest) -> tuple[int, str | None]:
+    """(offset, after path) of a tree page's cursor: `{"o": n}` or `{"a": "last/path"}`."""
+    data = decode_cursor(request)
+    if data is None:
+        return 0, None
+    after = data.get("a")
+    if after is not None:
+        if not isinstance(after, str) or not after or len(after) > 4096:
+            raise BadRequest("Invalid cursor")
+        return 0, after
+    return cursor_offset(request), None
 
 
 @api_view("POST")
