@@ -8,16 +8,18 @@ pytest_plugins = ["tests.live"]
 
 @pytest.fixture
 def alice(db):
-    from accounts.services.users import user_create
+    """alice, password "alice-password-1", email alice@example.com."""
+    from tests.factories import UserFactory
 
-    return user_create(username="alice", password="alice-password-1", email="alice@example.com")
+    return UserFactory(username="alice")
 
 
 @pytest.fixture
 def bob(db):
-    from accounts.services.users import user_create
+    """bob, password "bob-password-1", email bob@example.com."""
+    from tests.factories import UserFactory
 
-    return user_create(username="bob", password="bob-password-1", email="bob@example.com")
+    return UserFactory(username="bob")
 
 
 @pytest.fixture(autouse=True)
