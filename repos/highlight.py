@@ -4,7 +4,7 @@ The colours live in `static/css/pygments.css`, generated from the same formatter
 
     .venv/bin/python -m repos.highlight > static/css/pygments.css
 
-(`tests/views/test_highlight.py` fails when the file is out of date.)
+(`tests/repos/test_highlight.py` fails when the file is out of date.)
 """
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""Shared fixtures: personas in the test database, and a live hub server for real clients."""
+"""Shared fixtures: personas in the test database (built with tests/factories.py), and a live hub
+server for real clients (tests/live.py)."""
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 
@@ -20,6 +23,39 @@ def bob(db):
     from tests.factories import UserFactory
 
     return UserFactory(username="bob")
+
+
+@pytest.fixture
+def make_repo(alice) -> Callable[..., object]:
+    """Make a repository ("demo" of alice unless told otherwise) with RepositoryFactory."""
+    from tests.factories import RepositoryFactory
+
+    def make(name: str = "demo", *, user=None, private: bool = False, repo_type: str = "model",
+             namespace: str | None = None):
+        owner = user or alice
+        return RepositoryFactory(owner=owner, namespace=namespace or owner.username, name=name,
+                                 repo_type=repo_type, private=private)
+    return make
+
+
+@pytest.fixture
+def alice_client(alice):
+    """A Django test client logged in as alice."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def bob_client(bob):
+    """A Django test client logged in as bob."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(bob)
+    return client
 
 
 @pytest.fixture(autouse=True)

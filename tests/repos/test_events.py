@@ -1,7 +1,6 @@
 """The event door: exactly one RefsUpdated per ref change, on every path that moves a ref, with
 its origin and old/new shas; the weights analysis enqueued once per change of the default
 branch; a failing subscriber never fails the write."""
-# ruff: noqa: F811 - pytest fixtures imported from tests.write_fixtures are used as arguments
 from __future__ import annotations
 
 import json
@@ -18,7 +17,7 @@ from repos.handles import git_repo
 from repos.models import Discussion
 from repos.services.commits import AddFile, CommitHeader, commit_create
 from repos.services.push import PushSession
-from tests.write_fixtures import auth, repo, tokens  # noqa: F401
+from tests.factories import auth
 
 # Real transactions: subscribers run when the write's transaction commits, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -18,7 +18,6 @@ from repos import objects
 from repos.handles import git_repo
 from repos.services.analysis import safetensors_summary
 from tests.api.read_helpers import bearer, commit, store_lfs
-from tests.views.conftest import make_repo  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[3]
 APP_PACKAGES = ("hub", "accounts", "repos", "jobs", "safety", "scripts", "bench")
@@ -45,7 +44,7 @@ WEIGHTS = save({"secret": np.arange(64, dtype=np.float32)})
 
 
 @pytest.fixture
-def stolen(make_repo, alice, bob):  # noqa: F811
+def stolen(make_repo, alice, bob):
     """alice's private repo holds an object; bob's public repo commits a pointer to the same
     sha256 (bypassing the policy, as a crafted push might) without ever uploading it."""
     private = make_repo("vault", private=True)
@@ -103,7 +102,7 @@ def test_an_object_linked_only_to_another_repo_is_never_readable(stolen, bob, re
 
 
 @pytest.mark.django_db
-def test_ingest_verifies_before_anything_is_visible(make_repo) -> None:  # noqa: F811
+def test_ingest_verifies_before_anything_is_visible(make_repo) -> None:
     repo = make_repo("up")
     data = b"x" * 5000
     oid = hashlib.sha256(data).hexdigest()
@@ -121,7 +120,7 @@ def test_ingest_verifies_before_anything_is_visible(make_repo) -> None:  # noqa:
 
 
 @pytest.mark.django_db
-def test_ingest_file_links_known_content_without_copying(make_repo, alice, bob) -> None:  # noqa: F811
+def test_ingest_file_links_known_content_without_copying(make_repo, alice, bob) -> None:
     data = b"weights" * 1000
     first, second = make_repo("a"), make_repo("b", user=bob)
     oid = objects.ingest_file(repo=first, file=io.BytesIO(data), size=len(data))
@@ -154,7 +153,7 @@ class XorRead:
 @pytest.mark.django_db
 @override_settings(HUB_OBJECT_INGEST_FILTERS=["tests.repos.objects.test_door.XorIngest"],
                    HUB_OBJECT_READ_FILTERS=["tests.repos.objects.test_door.XorRead"])
-def test_filter_chains_transform_check_and_read_back(make_repo) -> None:  # noqa: F811
+def test_filter_chains_transform_check_and_read_back(make_repo) -> None:
     repo = make_repo("filtered")
     data = b"PLAINTEXT-MARKER " * 100
     oid = hashlib.sha256(data).hexdigest()
@@ -171,7 +170,7 @@ def test_filter_chains_transform_check_and_read_back(make_repo) -> None:  # noqa
 
 
 @pytest.mark.django_db
-def test_store_lfs_helper_still_links(make_repo) -> None:  # noqa: F811
+def test_store_lfs_helper_still_links(make_repo) -> None:
     repo = make_repo("helper")
     oid = store_lfs(repo, b"abc")
     assert objects.readable_objects(repo=repo, oids=[oid]) == {oid: 3}
