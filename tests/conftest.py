@@ -26,6 +26,16 @@ def bob(db):
 
 
 @pytest.fixture
+def people(db):
+    """ann, ben and cat (no email), each with a write token named "w": ({name: user}, {name: secret})."""
+    from tests.factories import TokenFactory, UserFactory
+
+    users = {name: UserFactory(username=name, email="") for name in ("ann", "ben", "cat")}
+    keys = {name: TokenFactory(user=user, name="w").secret for name, user in users.items()}
+    return users, keys
+
+
+@pytest.fixture
 def make_repo(alice) -> Callable[..., object]:
     """Make a repository ("demo" of alice unless told otherwise) with RepositoryFactory."""
     from tests.factories import RepositoryFactory

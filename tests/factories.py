@@ -275,3 +275,29 @@ def commit_service(repo: Repository, *, user: User | None = None, files: dict[st
     operations += [commit_service_ops.DeleteFile(path) for path in delete]
     return commit_create(repo=repo, user=user or repo.owner, revision=revision or repo.default_branch,
                          header=CommitHeader(summary=summary), operations=operations, create_pr=create_pr)
+
+
+# ---------------------------------------------------------------------- ready-made content
+
+CONFIG = b'{"model_type": "bert"}\n'  # HF_PROTOCOL.md §2.8: git oid dc1fb7b...
+CONFIG_OID = "dc1fb7b6703fe03317c1a080b523bf475f3d4818"
+ZEROS = bytes(1024)
+ZEROS_SHA256 = "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+ZEROS_POINTER_OID = "abc8240e440587e9d4b59102163573492833ac8a"
+
+
+@dataclass
+class Seeded:
+    repo: Repository
+    sha: str
+
+
+def seeded_model(user: User, name: str = "tiny-bert", *, private: bool = False, namespace: str | None = None) -> Seeded:
+    """A model with `config.json` (CONFIG), a card, a nested `tokenizer/vocab.txt` and an LFS
+    `model.safetensors` (ZEROS, 1024 zero bytes), all in one commit on top of the initial one."""
+    repo = RepositoryFactory(owner=user, namespace=namespace or user.username, name=name, private=private)
+    sha = commit(repo, files={"config.json": CONFIG, "tokenizer/vocab.txt": b"a\nb\n",
+                              "README.md": b"---\nlicense: mit\ntags: [bert]\npipeline_tag: fill-mask\n---\n# hi\n"},
+                 lfs={"model.safetensors": ZEROS}, message="Upload model\n\nWith a description & <tags>")
+    repo.refresh_from_db()
+    return Seeded(repo=repo, sha=sha)

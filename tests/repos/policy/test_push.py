@@ -1,15 +1,12 @@
-"""`repos.policy.push`: the one set of write rules, asked by `git push` and by the API.
+"""`repos.policy.push`: the one set of write rules, asked by `git push` and by the API, against real
+repositories and the database (no server, no network).
 
-The first half exercises the shared functions directly; the second half makes the same change
-through both write paths and checks that the same rule refuses it with the same reason.
+The first half exercises the shared functions directly (ref rules, LFS references, the blob scan of
+a quarantined push); the second half makes the same change through both write paths and checks
+that the same rule refuses it with the same reason. tests/repos/transport/test_git_push_policy.py
+pushes with the real git client.
 """
 from __future__ import annotations
-
-import base64
-import json
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -23,9 +20,10 @@ from repos.models import Discussion
 from repos.objects import link as lfs_object_link
 from repos.policy import push as push_policy
 from repos.policy import upload as upload_policy
+from repos.policy.push import Rejection, check_push, format_rejections, lfs_pointer_rejections
 from repos.services.commits import AddFile, AddLfsFile, CommitHeader, commit_create
 from repos.services.refs import branch_delete
-from tests.factories import LfsObjectFactory
+from tests.factories import LfsObjectFactory, RepositoryFactory, TokenFactory, UserFactory
 
 MIB = 1024 * 1024
 OVERSIZE_TEXT = b"0123456789abcdef\n" * (10 * MIB // 17 + 1)  # > 10 MiB, text: only the size rule applies
@@ -45,10 +43,53 @@ def _pr(repo, author, num, status):
 
 
 @pytest.mark.django_db
-def test_ref_rules_use_the_token_not_only_the_user(repo, alice):
-    from accounts.services.tokens import token_create
+def test_branch_and_tag_rules(repo, alice, bob):
+    assert _ref(repo, alice, "refs/heads/main", ff=True) is None
+    assert "Force-pushing to the default branch (main)" in _ref(repo, alice, "refs/heads/main", ff=False)
+    assert "cannot be deleted" in _ref(repo, alice, "refs/heads/main", deleting=True, kind=None)
+    assert _ref(repo, alice, "refs/heads/topic", ff=False) is None
+    assert _ref(repo, alice, "refs/heads/topic", deleting=True, kind=None) is None
+    assert "must point to a commit" in _ref(repo, alice, "refs/heads/topic", kind="blob")
+    assert _ref(repo, alice, "refs/tags/v1", kind="tag") is None
+    assert "must point to a commit or a tag" in _ref(repo, alice, "refs/tags/v1", kind="tree")
+    assert "write access" in _ref(repo, bob, "refs/heads/topic")
+    assert "write access" in _ref(repo, bob, "refs/tags/v1")
 
-    read_only, _ = token_create(user=alice, name="ro", role="read")
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ref, expected", [
+    ("refs/heads/-x", "Invalid branch name"),
+    ("refs/heads/HEAD", "Invalid branch name"),
+    ("refs/tags/-v", "Invalid tag name"),
+    ("refs/heads/a..b", "Invalid reference name"),
+    ("HEAD", "Invalid reference name"),
+    ("refs/x", "Invalid reference name"),
+    ("refs/convert/parquet", "reserved"),
+    ("refs/notes/commits", "only branches"),
+    ("refs/pr/1", "reserved for pull requests"),
+    ("refs/pr/01", "reserved for pull requests"),
+])
+def test_reserved_and_invalid_refs(repo, alice, ref, expected):
+    assert expected in _ref(repo, alice, ref)
+
+
+@pytest.mark.django_db
+def test_pull_request_refs(repo, alice, bob):
+    carol = UserFactory(username="carol")
+    _pr(repo, bob, 1, Discussion.Status.OPEN)
+    _pr(repo, bob, 2, Discussion.Status.MERGED)
+    Discussion.objects.create(repository=repo, num=3, title="t", author=bob, is_pull_request=False)
+    assert _ref(repo, bob, "refs/pr/1", ff=False) is None  # its author
+    assert _ref(repo, alice, "refs/pr/1") is None  # a writer
+    assert "Only the author" in _ref(repo, carol, "refs/pr/1")
+    assert "cannot be deleted with git" in _ref(repo, bob, "refs/pr/1", deleting=True, kind=None)
+    assert "reserved for pull requests" in _ref(repo, bob, "refs/pr/2")  # merged
+    assert "reserved for pull requests" in _ref(repo, bob, "refs/pr/3")  # a discussion
+
+
+@pytest.mark.django_db
+def test_ref_rules_use_the_token_not_only_the_user(repo, alice):
+    read_only = TokenFactory(user=alice, name="ro", role="read")
     assert _ref(repo, alice, "refs/heads/main", ff=True) is None
     assert _ref(repo, alice, "refs/heads/main", ff=True, token=read_only) == push_policy.NO_WRITE_ACCESS
     assert _ref(repo, alice, "refs/tags/v1", token=read_only) == push_policy.NO_WRITE_ACCESS
@@ -88,10 +129,8 @@ def test_blob_rejection():
 
 @pytest.mark.django_db
 def test_lfs_reference_check(repo, alice):
-    from repos.services.repos import repo_create
-
     mine = LfsObjectFactory(repo=repo, data=b"mine" * 10).oid
-    other_repo = repo_create(user=alice, namespace="alice", name=f"{repo.name}-o")
+    other_repo = RepositoryFactory(owner=alice, name=f"{repo.name}-o")
     theirs = LfsObjectFactory(repo=other_repo, data=b"theirs").oid
     check = push_policy.lfs_reference_check(repo=repo, references=[
         ("a.bin", mine, 40),
@@ -109,6 +148,58 @@ def test_lfs_reference_check(repo, alice):
     ]
     lfs_object_link(repo=repo, oid=theirs, size=6)
     assert push_policy.lfs_pointer_rejections(repo=repo, pointers=[("b.bin", LfsPointer(theirs, 6))]) == []
+
+
+@pytest.mark.django_db
+def test_lfs_pointers_need_objects_uploaded_to_this_repo(repo, alice):
+    other = RepositoryFactory(owner=alice, name="other")
+    data = b"weights" * 100
+    oid = LfsObjectFactory(repo=other, data=data).oid
+    pointer = LfsPointer(oid=oid, size=len(data))
+    (problem,) = lfs_pointer_rejections(repo=repo, pointers=[("w.bin", pointer)])
+    assert problem == ("w.bin", upload_policy.MISSING_LFS_OBJECT_MESSAGE)
+    lfs_object_link(repo=repo, oid=oid, size=len(data))
+    assert lfs_pointer_rejections(repo=repo, pointers=[("w.bin", pointer)]) == []
+    wrong_size = LfsPointer(oid=oid, size=len(data) + 1)
+    assert lfs_pointer_rejections(repo=repo, pointers=[("w.bin", wrong_size)])
+    huge = LfsPointer(oid="c" * 64, size=upload_policy.MAX_LFS_FILE_SIZE + 1)
+    assert lfs_pointer_rejections(repo=repo, pointers=[("h.bin", huge)])[0][1] == upload_policy.LFS_TOO_LARGE_MESSAGE
+
+
+@pytest.mark.django_db
+def test_check_push_scans_only_new_blobs(repo, alice):
+    """A commit written to the object database (as a push would) checked like a push."""
+    git = git_repo(repo)
+    head = git.resolve("main")
+    big = b"x" * (upload_policy.MAX_REGULAR_FILE_SIZE + 1)
+    pointer = format_pointer("d" * 64, 10)
+    sha = build_commit(git, parent=head, ops=[PutFile("ok.txt", b"fine\n"), PutFile("big.txt", big),
+                                              PutFile("p.bin", pointer)],
+                       author=Signature("a", "a@x"), message="m")
+    push = QuarantinedPush(git.path, {})
+    rejections = check_push(repo=repo, user=alice, token=None, push=push,
+                            updates=[RefUpdate(ref="refs/heads/main", old=head, new=sha)])
+    assert sorted((r.path, r.reason) for r in rejections) == sorted([
+        ("big.txt", upload_policy.TOO_LARGE_MESSAGE),
+        ("p.bin", upload_policy.MISSING_LFS_OBJECT_MESSAGE),
+    ])
+    message = format_rejections(rejections)
+    assert "- big.txt (ref: refs/heads/main)" in message and "- p.bin (ref: refs/heads/main)" in message
+
+    # Ref problems are reported without scanning any object.
+    rejections = check_push(repo=repo, user=alice, token=None, push=push,
+                            updates=[RefUpdate(ref="refs/convert/x", old=None, new=sha)])
+    assert [r.path for r in rejections] == [None]
+    assert "Your push was rejected:\n  - refs/convert/x:" in format_rejections(rejections)
+
+
+def test_format_rejections_groups_by_reason():
+    message = format_rejections([Rejection("r1", "refs/heads/a"), Rejection("r2", "refs/heads/b"),
+                                 Rejection(upload_policy.TOO_LARGE_MESSAGE, "refs/heads/a", "x.bin"),
+                                 Rejection(upload_policy.TOO_LARGE_MESSAGE, "refs/heads/a", "y.bin")])
+    assert message.count("Offending files:") == 1
+    assert "  - refs/heads/a: r1\n  - refs/heads/b: r2\n" in message
+
 
 
 # ---------------------------------------------------------------------- both paths, same rule
@@ -197,48 +288,3 @@ def test_commit_api_on_closed_pr_is_refused_by_the_policy(repo, alice):
                       operations=[AddFile("q.txt", b"q")])
     assert info.value.message == "Pull request #1 is closed: it cannot receive commits"
     assert git_repo(repo).resolve("refs/pr/1") == opened.sha
-
-
-# ---------------------------------------------------------------------- over the wire
-
-
-def _remote_text(stderr: str) -> str:
-    """git's `remote:` lines joined back into one text."""
-    lines = [line[len("remote:"):].strip() for line in stderr.splitlines() if line.startswith("remote:")]
-    return " ".join(line for line in lines if line)
-
-
-@pytest.mark.live
-def test_same_oversize_file_refused_by_git_push_and_by_commit_api(live_hub, tmp_path: Path):
-    from tests.repos.git_client import HAS_GIT, client_git_env, create_repo, remote_url, run_git, server_refs
-
-    if not HAS_GIT:
-        pytest.skip("the git binary is not installed")
-    token = live_hub.create_user("pp_alice")
-    hub_repo = create_repo(live_hub, "pp_alice")
-    env = client_git_env(tmp_path / "home")
-    work = tmp_path / "clone"
-    run_git("clone", "-q", remote_url(live_hub, hub_repo, token), str(work), env=env)
-    (work / "huge.txt").write_bytes(OVERSIZE_TEXT)
-    run_git("add", "huge.txt", cwd=work, env=env)
-    run_git("commit", "-q", "-m", "huge", cwd=work, env=env)
-    before = server_refs(hub_repo)
-    pushed = run_git("push", "origin", "main", cwd=work, env=env, check=False)
-    assert pushed.returncode != 0
-    reason = upload_policy.TOO_LARGE_MESSAGE
-    assert reason in _remote_text(pushed.stderr)
-    assert "- huge.txt (ref: refs/heads/main)" in pushed.stderr
-
-    lines = [{"key": "header", "value": {"summary": "huge"}},
-             {"key": "file", "value": {"path": "huge.txt", "encoding": "base64",
-                                       "content": base64.b64encode(OVERSIZE_TEXT).decode()}}]
-    body = "\n".join(json.dumps(line) for line in lines).encode()
-    request = urllib.request.Request(f"{live_hub.url}/api/models/{hub_repo.repo_id}/commit/main", data=body,
-                                     method="POST", headers={"Content-Type": "application/x-ndjson",
-                                                             "Authorization": f"Bearer {token}"})
-    with pytest.raises(urllib.error.HTTPError) as info:
-        urllib.request.urlopen(request, timeout=60)
-    response = info.value
-    assert response.code == 400
-    assert json.loads(response.read())["error"] == f"{reason} Offending file: huge.txt"
-    assert server_refs(hub_repo) == before

@@ -2,12 +2,19 @@
 was (no ref moved, no object kept, no quarantine or lock file behind)."""
 from __future__ import annotations
 
+import base64
+import json
 import os
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from repos.policy import upload as upload_policy
 from tests.repos.git_client import (
+    client_git_env,
+    create_repo,
     leftovers,
     provision,
     remote_url,
@@ -204,3 +211,48 @@ def test_pull_request_refs(live_hub, hub, git_env, work):
     sha2 = alice.commit({"review.txt": b"fixed\n"})
     alice.git("push", "-q", "origin", "HEAD:refs/pr/1")
     assert server_refs(repo)["refs/pr/1"] == sha2
+
+
+# ---------------------------------------------------------------------- git push and the commit API
+
+MIB = 1024 * 1024
+OVERSIZE_TEXT = b"0123456789abcdef\n" * (10 * MIB // 17 + 1)  # > 10 MiB, text: only the size rule applies
+
+
+def _remote_text(stderr: str) -> str:
+    """git's `remote:` lines joined back into one text."""
+    lines = [line[len("remote:"):].strip() for line in stderr.splitlines() if line.startswith("remote:")]
+    return " ".join(line for line in lines if line)
+
+
+def test_same_oversize_file_refused_by_git_push_and_by_commit_api(live_hub, tmp_path: Path):
+    """The same rule, with the same reason, through both write paths of the live hub (the
+    in-process version of this is tests/repos/policy/test_push.py)."""
+    token = live_hub.create_user("pp_alice")
+    hub_repo = create_repo(live_hub, "pp_alice")
+    env = client_git_env(tmp_path / "home")
+    work = tmp_path / "clone"
+    run_git("clone", "-q", remote_url(live_hub, hub_repo, token), str(work), env=env)
+    (work / "huge.txt").write_bytes(OVERSIZE_TEXT)
+    run_git("add", "huge.txt", cwd=work, env=env)
+    run_git("commit", "-q", "-m", "huge", cwd=work, env=env)
+    before = server_refs(hub_repo)
+    pushed = run_git("push", "origin", "main", cwd=work, env=env, check=False)
+    assert pushed.returncode != 0
+    reason = upload_policy.TOO_LARGE_MESSAGE
+    assert reason in _remote_text(pushed.stderr)
+    assert "- huge.txt (ref: refs/heads/main)" in pushed.stderr
+
+    lines = [{"key": "header", "value": {"summary": "huge"}},
+             {"key": "file", "value": {"path": "huge.txt", "encoding": "base64",
+                                       "content": base64.b64encode(OVERSIZE_TEXT).decode()}}]
+    body = "\n".join(json.dumps(line) for line in lines).encode()
+    request = urllib.request.Request(f"{live_hub.url}/api/models/{hub_repo.repo_id}/commit/main", data=body,
+                                     method="POST", headers={"Content-Type": "application/x-ndjson",
+                                                             "Authorization": f"Bearer {token}"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=60)
+    response = info.value
+    assert response.code == 400
+    assert json.loads(response.read())["error"] == f"{reason} Offending file: huge.txt"
+    assert server_refs(hub_repo) == before
