@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from repos.handles import git_read_handles_clear, git_repo_for_read
-from tests.api.read_helpers import CONFIG, seeded_model
+from tests.factories import CONFIG, seeded_model
 
 pytestmark = pytest.mark.django_db
 

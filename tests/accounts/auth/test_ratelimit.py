@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.test import RequestFactory, override_settings
 
 from accounts.auth.ratelimit import login_allowed, login_failed
-from accounts.services.users import user_create
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def _request(ip: str = "198.51.100.1"):
 
 @override_settings(LOGIN_FAILURES_PER_USER=3)
 def test_failures_lock_the_username_from_that_address_even_with_the_right_password():
-    user_create(username="ann", password="Right-Passw0rd!")
+    UserFactory(username="ann", password="Right-Passw0rd!")
     for _ in range(3):
         assert authenticate(_request(), username="ann", password="wrong") is None
     assert not login_allowed(_request(), "ann")
@@ -45,7 +45,7 @@ def test_one_address_trying_many_usernames_is_limited():
 
 @override_settings(LOGIN_FAILURES_PER_USER=3)
 def test_a_success_clears_the_username_counter():
-    user_create(username="ann", password="Right-Passw0rd!")
+    UserFactory(username="ann", password="Right-Passw0rd!")
     client_ip = {"REMOTE_ADDR": "198.51.100.3"}
     from django.test import Client
 

@@ -9,8 +9,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import AuditEvent
-from accounts.services.tokens import token_create
-from accounts.services.users import user_create
+from tests.factories import TokenFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +26,9 @@ def api(client: Client, method: str, path: str, key: str, body: object = None) -
 
 def test_each_audited_action_makes_exactly_one_event_without_secrets(client, caplog):
     caplog.set_level(logging.DEBUG)
-    ann = user_create(username="ann", password=PASSWORD)
-    user_create(username="ben", password=PASSWORD)
-    _t, key = token_create(user=ann, name="root", role="write")
+    ann = UserFactory(username="ann", password=PASSWORD)
+    UserFactory(username="ben", password=PASSWORD)
+    key = TokenFactory(user=ann, name="root").secret
     secrets = [PASSWORD, WRONG_PASSWORD, key]
     client = Client(REMOTE_ADDR="203.0.113.7")
     steps = [

@@ -39,7 +39,7 @@ from accounts.models import User
 from repos.git.commit import update_ref
 from repos.services.repos import repo_create
 from repos.handles import git_repo
-from tests.api.read_helpers import commit
+from tests.factories import commit
 u = User.objects.get(username={user!r})
 repo = repo_create(user=u, namespace=u.username, name="tiny")
 commit(repo, files={{"config.json": {CONFIG!r}, "tokenizer/vocab.txt": b"a\\nb\\n",

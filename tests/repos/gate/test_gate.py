@@ -3,31 +3,31 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import AccessToken, Membership, Organization
-from accounts.services.tokens import ScopeGrant, token_create
-from accounts.services.users import user_create
+from accounts.models import AccessToken
+from accounts.services.tokens import ScopeGrant
 from repos import gate
-from repos.models import AccessRequest, Repository
-from repos.services.repos import repo_create
+from repos.models import Repository
+from repos.services.access import access_request_grant
+from tests.factories import MembershipFactory, OrganizationFactory, RepositoryFactory, TokenFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def setup():
-    ann = user_create(username="ann", password="x-Passw0rd!")
-    root = user_create(username="root", password="x-Passw0rd!", is_admin=True)
-    org = Organization.objects.create(name="acme")
-    Membership.objects.create(organization=org, user=ann, role="contributor")
-    own = repo_create(user=ann, namespace="ann", name="own", private=True)
-    org_repo = repo_create(user=root, namespace="acme", name="o", private=True)
-    other = repo_create(user=root, namespace="root", name="p", private=True)
+    ann = UserFactory(username="ann", password="x-Passw0rd!")
+    root = UserFactory(username="root", password="x-Passw0rd!", is_admin=True)
+    org = OrganizationFactory(name="acme", admin=root)
+    MembershipFactory(org=org, user=ann, role="contributor")
+    own = RepositoryFactory(owner=ann, name="own", private=True)
+    org_repo = RepositoryFactory(owner=root, namespace="acme", name="o", private=True)
+    other = RepositoryFactory(owner=root, name="p", private=True)
     return ann, root, org, own, org_repo, other
 
 
 def test_levels_and_token_caps(setup):
     ann, root, org, own, org_repo, other = setup
-    read = token_create(user=ann, name="r", role="read")[0]
+    read = TokenFactory(user=ann, name="r", role="read")
     assert gate.user_level(ann, own) == gate.ADMIN and gate.user_level(ann, org_repo) == gate.CONTRIBUTE
     assert gate.can_write(ann, own) and not gate.can_write(ann, own, token=read)
     assert gate.can_read(ann, org_repo) and not gate.can_write(ann, org_repo)
@@ -37,8 +37,7 @@ def test_levels_and_token_caps(setup):
 
 def test_user_scope_covers_the_own_namespace_only(setup):
     ann, root, org, own, org_repo, other = setup
-    fg = token_create(user=ann, name="fg", role=AccessToken.Role.FINE_GRAINED,
-                      scopes=[ScopeGrant(access="write")])[0]
+    fg = TokenFactory(user=ann, name="fg", role=AccessToken.Role.FINE_GRAINED, scopes=[ScopeGrant(access="write")])
     assert gate.can_write(ann, own, token=fg)
     assert not gate.can_read(ann, org_repo, token=fg)
     assert gate.can_create_in_namespace(ann, "ann", token=fg)
@@ -51,17 +50,15 @@ def test_user_scope_covers_the_own_namespace_only(setup):
 def test_superuser_sees_everything_unless_the_token_is_scoped(setup):
     ann, root, org, own, org_repo, other = setup
     assert set(gate.repos_visible_to(root)) == {own, org_repo, other}
-    fg = token_create(user=root, name="fg", role=AccessToken.Role.FINE_GRAINED,
-                      scopes=[ScopeGrant(access="read", organization=org)])[0]
+    fg = TokenFactory(user=root, name="fg", role=AccessToken.Role.FINE_GRAINED,
+                      scopes=[ScopeGrant(access="read", organization=org)])
     assert set(gate.repos_visible_to(root, token=fg)) == {org_repo}
     assert not gate.can_write(root, org_repo, token=fg)
 
 
 def test_download_on_gated_repos(setup):
     ann, root, org, own, org_repo, other = setup
-    public = repo_create(user=root, namespace="root", name="g")
-    public.gated = Repository.Gated.MANUAL
-    public.save(update_fields=["gated"])
+    public = RepositoryFactory(owner=root, name="g", gated=Repository.Gated.MANUAL)
     assert gate.can_read(ann, public) and not gate.can_download(ann, public)
     assert gate.can_download(root, public)
     with pytest.raises(Exception) as exc:
@@ -72,8 +69,8 @@ def test_download_on_gated_repos(setup):
     with pytest.raises(Exception) as exc:
         gate.check_file_access(AnonymousUser(), public)
     assert exc.value.status == 401
-    AccessRequest.objects.create(repository=public, user=ann, status="accepted")
+    access_request_grant(repo=public, user=ann, actor=root)
     assert gate.can_download(ann, public)
     # A token scoped elsewhere does not carry the approval.
-    fg = token_create(user=ann, name="fg", role=AccessToken.Role.FINE_GRAINED, scopes=[ScopeGrant()])[0]
+    fg = TokenFactory(user=ann, name="fg", role=AccessToken.Role.FINE_GRAINED, scopes=[ScopeGrant()])
     assert not gate.can_download(ann, public, token=fg)

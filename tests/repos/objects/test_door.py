@@ -17,7 +17,7 @@ from hub.exceptions import Unprocessable
 from repos import objects
 from repos.handles import git_repo
 from repos.services.analysis import safetensors_summary
-from tests.api.read_helpers import bearer, commit, store_lfs
+from tests.factories import LfsObjectFactory, bearer, commit
 
 ROOT = Path(__file__).resolve().parents[3]
 APP_PACKAGES = ("hub", "accounts", "repos", "jobs", "safety", "scripts", "bench")
@@ -170,7 +170,7 @@ def test_filter_chains_transform_check_and_read_back(make_repo) -> None:
 
 
 @pytest.mark.django_db
-def test_store_lfs_helper_still_links(make_repo) -> None:
+def test_lfs_object_factory_uploads_through_the_door(make_repo) -> None:
     repo = make_repo("helper")
-    oid = store_lfs(repo, b"abc")
+    oid = LfsObjectFactory(repo=repo, data=b"abc").oid
     assert objects.readable_objects(repo=repo, oids=[oid]) == {oid: 3}

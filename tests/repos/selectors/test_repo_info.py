@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from repos.models import Repository
 from repos.selectors.repo_info import repo_get_by_id
-from tests.api.read_helpers import seeded_model
+from tests.factories import seeded_model
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from repos.services.commits import (
     DeleteFolder,
     commit_create,
 )
-from tests.factories import LfsObjectFactory
+from tests.factories import LfsObjectFactory, RepositoryFactory
 
 
 def head(repo, ref="refs/heads/main"):
@@ -156,9 +156,7 @@ def test_lfs_object_never_uploaded(repo, alice):
 
 
 def test_lfs_object_of_another_repo_is_not_usable(repo, alice):
-    from repos.services.repos import repo_create
-
-    other = repo_create(user=alice, namespace="alice", name=f"{repo.name}-other")
+    other = RepositoryFactory(owner=alice, name=f"{repo.name}-other")
     oid = LfsObjectFactory(repo=other, data=b"secret weights").oid
     _rejected(repo, alice, [AddLfsFile("m.bin", oid, 14)], exc.Unprocessable)
 
@@ -335,9 +333,7 @@ def _race(repo_id: int, user, count: int, parent: str | None) -> tuple[list[str]
 
 @pytest.mark.django_db(transaction=True)
 def test_race_with_same_parent_commit_one_wins(alice):
-    from repos.services.repos import repo_create
-
-    repo = repo_create(user=alice, namespace="alice", name="race-parent")
+    repo = RepositoryFactory(owner=alice, name="race-parent")
     parent = head(repo)
     results, errors = _race(repo.pk, alice, 4, parent)
     assert len(results) == 1, errors
@@ -348,9 +344,7 @@ def test_race_with_same_parent_commit_one_wins(alice):
 
 @pytest.mark.django_db(transaction=True)
 def test_race_without_parent_commit_all_land(alice):
-    from repos.services.repos import repo_create
-
-    repo = repo_create(user=alice, namespace="alice", name="race-free")
+    repo = RepositoryFactory(owner=alice, name="race-free")
     results, errors = _race(repo.pk, alice, 4, None)
     assert errors == [] and len(results) == 4
     git = git_repo(repo)

@@ -8,10 +8,8 @@ import time
 import pytest
 from django.test import Client
 
-from accounts.services.tokens import token_create
-from repos.objects import ingest as lfs_object_upload
-from repos.services.repos import repo_create
 from repos.transport.lfs_http import download_href, upload_href, verify_href
+from tests.factories import LfsObjectFactory, RepositoryFactory, TokenFactory, auth
 
 pytestmark = pytest.mark.django_db
 LFS = "application/vnd.git-lfs+json"
@@ -19,18 +17,14 @@ LFS = "application/vnd.git-lfs+json"
 
 @pytest.fixture
 def setup(alice, bob):
-    public = repo_create(user=alice, namespace="alice", name="pub")
-    private = repo_create(user=alice, namespace="alice", name="priv", private=True)
+    public = RepositoryFactory(owner=alice, name="pub")
+    private = RepositoryFactory(owner=alice, name="priv", private=True)
     return {
         "public": public, "private": private,
-        "alice": token_create(user=alice, name="t", role="write")[1],
-        "alice_ro": token_create(user=alice, name="t", role="read")[1],
-        "bob": token_create(user=bob, name="t", role="write")[1],
+        "alice": TokenFactory(user=alice, name="t").secret,
+        "alice_ro": TokenFactory(user=alice, name="t", role="read").secret,
+        "bob": TokenFactory(user=bob, name="t").secret,
     }
-
-
-def _auth(token):
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
 
 
 @pytest.mark.parametrize("who, path, status", [
@@ -44,7 +38,7 @@ def _auth(token):
     ("alice", "/datasets/alice/pub/info/refs?service=git-upload-pack", 404),
 ])
 def test_git_refusals(setup, who, path, status):
-    response = Client().get(path, **_auth(setup.get(who)))
+    response = Client().get(path, **auth(setup.get(who)))
     assert response.status_code == status
     assert response["Content-Type"].startswith("text/plain")
     if status == 401:
@@ -64,7 +58,7 @@ def test_git_rpc_method_and_content_type(setup):
 
 
 def _batch(c, path, payload, token=None):
-    return c.post(path, json.dumps(payload), content_type=LFS, **_auth(token))
+    return c.post(path, json.dumps(payload), content_type=LFS, **auth(token))
 
 
 def test_lfs_batch_and_transfers(setup, settings):
@@ -78,7 +72,7 @@ def test_lfs_batch_and_transfers(setup, settings):
     assert _batch(c, "/alice/priv.git/info/lfs/objects/batch", up, setup["bob"]).status_code == 404
     bad = _batch(c, path, {"operation": "upload", "objects": [{"oid": oid, "size": -1}]}, setup["alice"])
     assert bad.status_code == 422 and bad["Content-Type"] == LFS and "message" in json.loads(bad.content)
-    assert c.post(path, b"{not json", content_type=LFS, **_auth(setup["alice"])).status_code == 422
+    assert c.post(path, b"{not json", content_type=LFS, **auth(setup["alice"])).status_code == 422
     huge = _batch(c, path, {**up, "objects": [{"oid": oid, "size": 60 * 1000**3}]}, setup["alice"])
     assert json.loads(huge.content)["objects"][0]["error"]["code"] == 422
 
@@ -105,13 +99,12 @@ def test_lfs_batch_and_transfers(setup, settings):
     # Without a token: credentials that can read the repository.
     plain = f"/alice/pub.git/info/lfs/objects/{oid}"
     assert c.get(plain).status_code == 200
-    assert c.get(f"/alice/priv.git/info/lfs/objects/{oid}", **_auth(setup["alice"])).status_code == 404
+    assert c.get(f"/alice/priv.git/info/lfs/objects/{oid}", **auth(setup["alice"])).status_code == 404
 
 
 def test_lfs_objects_are_per_repository(setup):
     data = b"secret weights"
-    oid = hashlib.sha256(data).hexdigest()
-    lfs_object_upload(repo=setup["private"], oid=oid, size=len(data), source=[data])
+    oid = LfsObjectFactory(repo=setup["private"], data=data).oid
     c = Client()
     down = {"operation": "download", "objects": [{"oid": oid, "size": len(data)}]}
     body = json.loads(_batch(c, "/alice/pub.git/info/lfs/objects/batch", down).content)

@@ -4,14 +4,15 @@ from __future__ import annotations
 import pytest
 
 from repos.models import RepoRedirect
-from tests.api.read_helpers import (
+from tests.factories import (
     CONFIG,
     CONFIG_OID,
     ZEROS_SHA256,
+    LfsObjectFactory,
+    RepositoryFactory,
     bearer,
     commit,
     seeded_model,
-    store_lfs,
 )
 
 pytestmark = pytest.mark.django_db
@@ -110,9 +111,7 @@ def test_private_repo_looks_missing(client, alice, bob, method):
 
 
 def test_dataset_prefix(client, alice):
-    from repos.services.repos import repo_create
-
-    repo = repo_create(user=alice, namespace="alice", name="ds", repo_type="dataset")
+    repo = RepositoryFactory(owner=alice, name="ds", repo_type="dataset")
     commit(repo, files={"data/train.csv": b"a,b\n1,2\n"})
     r = client.get("/datasets/alice/ds/resolve/main/data/train.csv")
     assert r.status_code == 200 and body(r) == b"a,b\n1,2\n"
@@ -141,7 +140,7 @@ def test_lfs_object_not_linked_to_repo(client, alice, method):
 
 def test_lfs_object_missing_from_store(client, alice):
     seeded = seeded_model(alice)
-    oid = store_lfs(seeded.repo, b"soon gone")
+    oid = LfsObjectFactory(repo=seeded.repo, data=b"soon gone").oid
     from repos.lfs.pointer import format_pointer
     from repos.objects import storage_backend
 

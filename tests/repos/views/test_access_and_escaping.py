@@ -4,10 +4,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from repos.git.commit import PutFile, Signature, commit_to_ref
-from repos.handles import git_repo
-from repos.services.index import repo_reindex
-from tests.repos.views.helpers import commit_files
+from repos.git.commit import Signature
+from tests.factories import commit
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +20,7 @@ def _body(r) -> str:
 @pytest.mark.parametrize("page", PAGES)
 def test_private_repo_is_a_404_identical_to_a_missing_one(make_repo, bob, page):
     repo = make_repo("secret", private=True)
-    commit_files(repo, {"a.txt": b"TOPSECRET-CONTENT"}, message="TOPSECRET-MESSAGE")
+    commit(repo, files={"a.txt": b"TOPSECRET-CONTENT"}, message="TOPSECRET-MESSAGE")
     for client in (Client(), _logged_in(bob)):
         hidden = client.get(f"/alice/secret{page}")
         missing = client.get(f"/alice/nothing-here{page}")
@@ -33,7 +31,7 @@ def test_private_repo_is_a_404_identical_to_a_missing_one(make_repo, bob, page):
 
 def test_private_repo_is_visible_to_its_owner(make_repo, alice_client):
     repo = make_repo("secret", private=True)
-    commit_files(repo, {"a.txt": b"mine"})
+    commit(repo, files={"a.txt": b"mine"})
     for page in PAGES:
         assert alice_client.get(f"/alice/secret{page}").status_code in (200, 302), page
     assert "private" in alice_client.get("/alice/secret").content.decode()
@@ -62,7 +60,7 @@ license: "<img src=x onerror=alert(1)>"
 
 def test_readme_html_is_sanitized_and_metadata_escaped(make_repo, client):
     repo = make_repo("xss")
-    commit_files(repo, {"README.md": XSS_README})
+    commit(repo, files={"README.md": XSS_README})
     html = client.get("/alice/xss").content.decode()
     main = html.split('class="markdown"', 1)[1]
     assert "<script" not in main
@@ -83,12 +81,10 @@ def test_readme_html_is_sanitized_and_metadata_escaped(make_repo, client):
 
 def test_file_names_and_commit_messages_are_escaped(make_repo, client):
     repo = make_repo("names")
-    git = git_repo(repo)
     evil = "<img src=x onerror=alert(1)>.txt"
-    sha = commit_to_ref(git, ref="main", ops=[PutFile(evil, b"<script>alert('content')</script>\n")],
-                        author=Signature("<b>mallory</b>", "m@example.com"),
-                        message="<script>alert('msg')</script>\n\n<img src=x onerror=alert(2)> body")
-    repo_reindex(repo=repo, git=git)
+    sha = commit(repo, files={evil: b"<script>alert('content')</script>\n"},
+                 author=Signature("<b>mallory</b>", "m@example.com"),
+                 message="<script>alert('msg')</script>\n\n<img src=x onerror=alert(2)> body")
     pages = [
         client.get("/alice/names/tree/main"),
         client.get("/alice/names/commits/main"),
@@ -108,7 +104,7 @@ def test_file_names_and_commit_messages_are_escaped(make_repo, client):
 
 def test_pages_have_no_inline_script(make_repo, client):
     repo = make_repo("csp")
-    commit_files(repo, {"README.md": b"# hi\n", "a.py": b"x = 1\n"})
+    commit(repo, files={"README.md": b"# hi\n", "a.py": b"x = 1\n"})
     for url in ["/", "/models", "/alice/csp", "/alice/csp/tree/main", "/alice/csp/blob/main/a.py",
                 "/alice/csp/commits/main", "/login"]:
         html = client.get(url).content.decode()
@@ -120,7 +116,7 @@ def test_pages_have_no_inline_script(make_repo, client):
 
 def test_gated_repo_shows_card_and_tree_but_not_file_contents(make_repo, client, bob_client, alice_client):
     repo = make_repo("gated")
-    sha = commit_files(repo, {"README.md": b"# Public card\n", "secret.py": b"GATED_CONTENT = 1\n"})
+    sha = commit(repo, files={"README.md": b"# Public card\n", "secret.py": b"GATED_CONTENT = 1\n"})
     repo.gated = "manual"
     repo.save(update_fields=["gated"])
     for c in (client, bob_client):

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from repos.selectors import history as commits_data
 from repos.views import listing
-from tests.repos.views.helpers import commit_files, put_lfs
+from tests.factories import commit
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def test_model_list_search_filter_sort(make_repo, client, alice_client):
     make_repo("beta-gpt")
     make_repo("hidden-bert", private=True)
     make_repo("bert-data", repo_type="dataset")
-    commit_files(a, {"README.md": b"---\nlicense: mit\n---\nx\n"})
+    commit(a, files={"README.md": b"---\nlicense: mit\n---\nx\n"})
     assert sorted(_ids(client.get("/models").content.decode())) == ["alice/alpha-bert", "alice/beta-gpt"]
     assert _ids(client.get("/models?search=bert").content.decode()) == ["alice/alpha-bert"]
     assert _ids(client.get("/models?search=alice/beta").content.decode()) == ["alice/beta-gpt"]
@@ -66,8 +66,7 @@ def test_model_list_paginates_without_n_plus_one(make_repo, client, monkeypatch)
 
 def test_repo_and_tree_pages_use_a_bounded_number_of_queries(make_repo, client):
     repo = make_repo("q")
-    commit_files(repo, {f"f{i}.txt": b"x" for i in range(20)} | {f"d{i}/a.bin": put_lfs(repo, b"%d" % i)
-                                                                for i in range(5)})
+    commit(repo, files={f"f{i}.txt": b"x" for i in range(20)}, lfs={f"d{i}/a.bin": b"%d" % i for i in range(5)})
     for url in ["/alice/q", "/alice/q/tree/main", "/alice/q/commits/main", "/alice/q/blob/main/d1/a.bin"]:
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
@@ -78,8 +77,8 @@ def test_commit_history_paginates_and_filters_by_path(make_repo, client, monkeyp
     monkeypatch.setattr(commits_data, "COMMITS_PER_PAGE", 2)
     repo = make_repo("hist")
     for i in range(4):
-        commit_files(repo, {"a.txt": b"%d" % i}, message=f"change a {i}")
-    commit_files(repo, {"b.txt": b"b"}, message="add b")
+        commit(repo, files={"a.txt": b"%d" % i}, message=f"change a {i}")
+    commit(repo, files={"b.txt": b"b"}, message="add b")
     first = client.get("/alice/hist/commits/main").content.decode()
     assert "add b" in first and "change a 3" in first and "change a 2" not in first
     assert 'href="/alice/hist/commits/main?p=1"' in first
@@ -92,9 +91,9 @@ def test_commit_history_paginates_and_filters_by_path(make_repo, client, monkeyp
 
 def test_commit_page_shows_colored_diff_lfs_and_binary(make_repo, client):
     repo = make_repo("diff")
-    commit_files(repo, {"a.txt": b"one\ntwo\nthree\n"})
-    sha = commit_files(repo, {"a.txt": b"one\n2\nthree\n", "w.bin": put_lfs(repo, b"\0" * 2048),
-                              "raw.dat": b"\0\1\2\3"}, message="Edit a\n\nLonger description")
+    commit(repo, files={"a.txt": b"one\ntwo\nthree\n"})
+    sha = commit(repo, files={"a.txt": b"one\n2\nthree\n", "raw.dat": b"\0\1\2\3"}, lfs={"w.bin": b"\0" * 2048},
+                 message="Edit a\n\nLonger description")
     r = client.get(f"/alice/diff/commit/{sha}")
     assert r.status_code == 200
     html = r.content.decode()

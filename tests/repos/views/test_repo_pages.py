@@ -7,7 +7,8 @@ import pytest
 
 from repos.git.commit import Signature, update_ref
 from repos.handles import git_repo
-from tests.repos.views.helpers import commit_files, put_lfs, safetensors_bytes
+from tests.factories import commit
+from tests.repos.views.helpers import safetensors_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +27,10 @@ Some **bold** words.
 @pytest.fixture
 def demo(make_repo):
     repo = make_repo("demo")
-    commit_files(repo, {"README.md": README, "config.json": b'{"a": 1}\n', "src/train.py": b"def f():\n    return 1\n"},
-                 message="Add card and code")
-    commit_files(repo, {"model.safetensors": put_lfs(repo, safetensors_bytes(
-        {"encoder.weight": ("F32", [4, 8]), "encoder.bias": ("F16", [8])}, {"format": "pt"}))},
+    commit(repo, files={"README.md": README, "config.json": b'{"a": 1}\n', "src/train.py": b"def f():\n    return 1\n"},
+           message="Add card and code")
+    commit(repo, lfs={"model.safetensors": safetensors_bytes(
+        {"encoder.weight": ("F32", [4, 8]), "encoder.bias": ("F16", [8])}, {"format": "pt"})},
         message="Add weights")
     repo.refresh_from_db()
     return repo
@@ -63,7 +64,7 @@ def test_repo_page_without_readme_offers_to_create_one_to_writers(make_repo, cli
 
 def test_dataset_pages_use_the_datasets_prefix(make_repo, client):
     repo = make_repo("corpus", repo_type="dataset")
-    commit_files(repo, {"data.csv": b"a,b\n1,2\n"})
+    commit(repo, files={"data.csv": b"a,b\n1,2\n"})
     html = client.get("/datasets/alice/corpus").content.decode()
     assert "Dataset card" in html and 'repo_type="dataset"' in html
     assert client.get("/datasets/alice/corpus/tree/main").status_code == 200
@@ -147,7 +148,7 @@ def test_blob_safetensors_shows_the_tensor_table(client, demo):
 def test_blob_of_missing_lfs_object_says_so(make_repo, client):
     repo = make_repo("ghost")
     pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"a" * 64 + b"\nsize 5\n"
-    commit_files(repo, {"w.bin": pointer})
+    commit(repo, files={"w.bin": pointer})
     r = client.get("/alice/ghost/blob/main/w.bin")
     assert r.status_code == 200
     assert "not available on this server" in r.content.decode()
@@ -155,7 +156,7 @@ def test_blob_of_missing_lfs_object_says_so(make_repo, client):
 
 def test_blob_large_and_binary_files_are_not_displayed(make_repo, client):
     repo = make_repo("big")
-    commit_files(repo, {"big.txt": b"x" * (1024 * 1024 + 1), "bin.dat": b"\0\1\2" * 10, "empty.txt": b""})
+    commit(repo, files={"big.txt": b"x" * (1024 * 1024 + 1), "bin.dat": b"\0\1\2" * 10, "empty.txt": b""})
     big = client.get("/alice/big/blob/main/big.txt").content.decode()
     assert "too large to display" in big.lower() and "xxxxxxxx" not in big
     binary = client.get("/alice/big/blob/main/bin.dat").content.decode()
@@ -182,7 +183,7 @@ def test_moved_repository_redirects(demo, client):
 
 def test_relative_links_in_markdown_point_into_the_repository(make_repo, client):
     repo = make_repo("links")
-    commit_files(repo, {
+    commit(repo, files={
         "README.md": b"![plot](img/plot.png) [docs](docs/usage.md#setup) [abs](https://example.com/x) [top](#top)\n",
         "docs/usage.md": b"[back](../README.md) ![i](./fig.png) [escape](../../../etc/passwd)\n",
     })

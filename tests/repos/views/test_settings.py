@@ -8,10 +8,9 @@ import pytest
 from django.test import Client
 
 from accounts.object_permissions import object_role
-from accounts.services.orgs import membership_add, org_create
 from repos.models import AccessRequest, Repository
-from repos.services.access import access_request_create, collaborator_set
-from tests.repos.views.helpers import commit_files
+from repos.services.access import access_request_create
+from tests.factories import CollaboratorFactory, MembershipFactory, OrganizationFactory, commit
 
 pytestmark = pytest.mark.django_db
 CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
@@ -30,9 +29,9 @@ def test_only_admins_see_settings_others_get_403_or_404(alice, bob, bob_client, 
     assert bob_client.post("/alice/pub/settings/delete", {"confirm": "alice/pub"}).status_code == 403
     anonymous = Client().get("/alice/pub/settings")
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login")
-    collaborator_set(repo=public, user=bob, role="write", actor=alice)
+    CollaboratorFactory(repo=public, user=bob, role="write", actor=alice)
     assert bob_client.get("/alice/pub/settings").status_code == 403
-    collaborator_set(repo=private, user=bob, role="admin", actor=alice)
+    CollaboratorFactory(repo=private, user=bob, role="admin", actor=alice)
     assert bob_client.get("/alice/priv/settings").status_code == 200
 
 
@@ -46,9 +45,9 @@ def test_hidden_settings_page_is_the_missing_one(bob_client, make_repo):
 
 
 def test_org_admins_manage_org_repos(alice, bob, bob_client, make_repo):
-    org = org_create(user=alice, name="acme")
+    org = OrganizationFactory(name="acme", admin=alice)
     make_repo("thing", namespace="acme", private=True)
-    membership_add(org=org, user=bob, role="write", actor=alice)
+    MembershipFactory(org=org, user=bob, role="write", actor=alice)
     assert bob_client.get("/acme/thing/settings").status_code == 403
     from accounts.services.orgs import membership_update
 
@@ -77,7 +76,7 @@ def test_make_private_then_public(alice, alice_client, make_repo):
 
 def test_gating_and_the_access_request_queue(alice, bob, alice_client, bob_client, make_repo):
     repo = make_repo("gated")
-    commit_files(repo, {"weights.bin": b"secret bytes"})
+    commit(repo, files={"weights.bin": b"secret bytes"})
     alice_client.post("/alice/gated/settings/gating", {"gated": "manual"})
     repo.refresh_from_db()
     assert repo.gated == Repository.Gated.MANUAL

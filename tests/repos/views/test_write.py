@@ -12,7 +12,7 @@ from repos.lfs.pointer import parse_pointer
 from repos.models import RepoLfsObject, Repository
 from repos.objects import storage_backend
 from repos.policy.upload import MAX_REGULAR_FILE_SIZE
-from tests.repos.views.helpers import commit_files
+from tests.factories import MembershipFactory, OrganizationFactory, commit
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ WRITE_PAGES = ["/upload/main", "/edit/main/a.txt", "/new-file/main"]
 @pytest.fixture
 def demo(make_repo):
     repo = make_repo("demo")
-    commit_files(repo, {"a.txt": b"hello\n", "notes/b.md": b"# B\n"})
+    commit(repo, files={"a.txt": b"hello\n", "notes/b.md": b"# B\n"})
     return repo
 
 
@@ -44,7 +44,7 @@ def test_readers_get_403_and_strangers_to_private_repos_404(demo, make_repo, bob
     assert bob_client.get(f"/alice/demo{page}").status_code == 403
     assert bob_client.post(f"/alice/demo{page}", {"summary": "x"}).status_code == 403
     secret = make_repo("secret", private=True)
-    commit_files(secret, {"a.txt": b"x"})
+    commit(secret, files={"a.txt": b"x"})
     assert bob_client.get(f"/alice/secret{page}").status_code == 404
     assert bob_client.get(f"/alice/nope{page}").status_code == 404
 
@@ -85,10 +85,8 @@ def test_new_repo_form_creates_a_repository(alice, alice_client):
 
 
 def test_new_repo_in_an_organization_the_user_writes_to(alice, alice_client):
-    from accounts.models import Membership, Organization
-
-    org = Organization.objects.create(name="acme")
-    Membership.objects.create(organization=org, user=alice, role="write")
+    org = OrganizationFactory(name="acme")  # its admin is another user
+    MembershipFactory(org=org, user=alice, role="write")
     assert '<option value="acme">acme</option>' in alice_client.get("/new").content.decode()
     r = alice_client.post("/new", {"owner": "acme", "name": "shared"})
     assert r.status_code == 302 and Repository.objects.filter(namespace="acme", name="shared").exists()
@@ -173,7 +171,7 @@ def test_edit_file_commits_with_parent_check(demo, alice_client):
 
 
 def test_edit_refuses_binary_and_lfs_files(demo, alice_client):
-    commit_files(demo, {"bin.dat": b"\0\0\0"})
+    commit(demo, files={"bin.dat": b"\0\0\0"})
     assert alice_client.get("/alice/demo/edit/main/bin.dat").status_code == 400
     assert alice_client.get("/alice/demo/edit/main/missing.txt").status_code == 404
 

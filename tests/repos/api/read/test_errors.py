@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.read_helpers import bearer, seeded_model
+from tests.factories import bearer, seeded_model
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from repos.git.commit import update_ref
 from repos.handles import git_repo
-from tests.api.read_helpers import bearer, commit, seeded_model
+from tests.factories import bearer, commit, seeded_model
 
 pytestmark = pytest.mark.django_db
 

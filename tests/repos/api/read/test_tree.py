@@ -8,7 +8,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from django.conf import settings
 
-from tests.api.read_helpers import CONFIG_OID, ZEROS_POINTER_OID, ZEROS_SHA256, bearer, commit, seeded_model
+from tests.factories import CONFIG_OID, ZEROS_POINTER_OID, ZEROS_SHA256, bearer, commit, seeded_model
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from repos.api.commit_parser import parse_commit_payload, request_stream
 from repos.handles import git_repo
 from repos.models import Discussion, Repository
-from tests.factories import LfsObjectFactory, auth
+from tests.factories import LfsObjectFactory, RepositoryFactory, auth
 
 pytestmark = pytest.mark.django_db
 
@@ -73,9 +73,7 @@ def test_commit_response_shape(client, tokens, repo):
 
 
 def test_commit_to_dataset_url_has_prefix(client, tokens, alice):
-    from repos.services.repos import repo_create
-
-    ds = repo_create(user=alice, namespace="alice", name="ds", repo_type="dataset")
+    ds = RepositoryFactory(owner=alice, name="ds", repo_type="dataset")
     r = commit(client, ds, ndjson(header(), file_op("data.csv", b"a,b\n")), tokens["alice"])
     assert r.json()["commitUrl"].startswith(f"{settings.PUBLIC_URL}/datasets/alice/ds/commit/")
 

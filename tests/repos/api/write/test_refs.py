@@ -7,7 +7,7 @@ import pytest
 
 from repos.handles import git_repo
 from repos.services.commits import AddFile, CommitHeader, commit_create
-from tests.factories import auth
+from tests.factories import CollaboratorFactory, auth
 
 pytestmark = pytest.mark.django_db
 
@@ -163,9 +163,7 @@ def test_super_squash_errors(client, tokens, repo):
 
 def test_super_squash_of_the_default_branch_needs_admin(client, tokens, repo, alice, bob):
     """SECURITY.md T31: a writer may squash other branches but not rewrite the protected one."""
-    from repos.services.access import collaborator_set
-
-    collaborator_set(repo=repo, user=bob, role="write", actor=alice)
+    CollaboratorFactory(repo=repo, user=bob, role="write", actor=alice)
     add(repo, alice, "a.txt")
     call(client, "post", repo, "branch", "side", tokens["alice"], {})
     git = git_repo(repo)

@@ -6,10 +6,11 @@ import json
 import pytest
 from django.conf import settings
 
-from accounts.models import AuditEvent, Membership, Organization
+from accounts.models import AuditEvent, Membership
+from accounts.services.orgs import membership_update
 from repos.handles import git_repo
 from repos.models import RepoRedirect, Repository
-from tests.factories import auth
+from tests.factories import MembershipFactory, OrganizationFactory, RepositoryFactory, UserFactory, auth
 
 pytestmark = pytest.mark.django_db
 
@@ -70,10 +71,11 @@ def test_create_in_foreign_namespace_is_403(client, tokens):
 
 
 def test_create_in_organization_needs_write_role(client, tokens, alice):
-    org = Organization.objects.create(name="acme")
-    Membership.objects.create(organization=org, user=alice, role=Membership.Role.READ)
+    admin = UserFactory(username="acme-admin")
+    org = OrganizationFactory(name="acme", admin=admin)
+    MembershipFactory(org=org, user=alice, role=Membership.Role.READ)
     assert post(client, "/api/repos/create", {"name": "m", "organization": "acme"}, tokens["alice"]).status_code == 403
-    Membership.objects.filter(organization=org).update(role=Membership.Role.WRITE)
+    membership_update(org=org, user=alice, role=Membership.Role.WRITE, actor=admin)
     r = post(client, "/api/repos/create", {"name": "m", "organization": "acme"}, tokens["alice"])
     assert r.status_code == 200 and r.json()["url"].endswith("/acme/m")
     assert Repository.objects.get(namespace="acme", name="m").organization == org
@@ -150,8 +152,7 @@ def test_move_renames_and_keeps_redirect(client, tokens, repo):
 
 
 def test_move_to_organization_transfers_ownership(client, tokens, repo, alice):
-    org = Organization.objects.create(name="acme")
-    Membership.objects.create(organization=org, user=alice, role=Membership.Role.ADMIN)
+    org = OrganizationFactory(name="acme", admin=alice)
     r = post(client, "/api/repos/move", {"fromRepo": repo.repo_id, "toRepo": "acme/moved"}, tokens["alice"])
     assert r.status_code == 200
     repo.refresh_from_db()
@@ -159,9 +160,7 @@ def test_move_to_organization_transfers_ownership(client, tokens, repo, alice):
 
 
 def test_move_conflicts_and_rights(client, tokens, repo, alice):
-    from repos.services.repos import repo_create
-
-    repo_create(user=alice, namespace="alice", name="taken")
+    RepositoryFactory(owner=alice, name="taken")
     r = post(client, "/api/repos/move", {"fromRepo": repo.repo_id, "toRepo": "alice/taken"}, tokens["alice"])
     assert r.status_code == 409
     r = post(client, "/api/repos/move", {"fromRepo": repo.repo_id, "toRepo": "bob/stolen"}, tokens["alice"])
