@@ -17,14 +17,17 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import AccessToken, Membership, Organization, User
-from accounts.object_permissions import object_role_set
-from accounts.services.tokens import ScopeGrant, token_create
-from accounts.services.users import user_create
-from repos.git.commit import PutFile, commit_to_ref
-from repos.handles import git_repo
+from accounts.services.tokens import ScopeGrant, token_revoke
 from repos.models import Repository
-from repos.services.index import repo_reindex
-from repos.services.repos import author_signature, repo_create
+from tests.factories import (
+    CollaboratorFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    RepositoryFactory,
+    TokenFactory,
+    UserFactory,
+    commit,
+)
 
 PERSONAS = ("anonymous", "stranger", "reader", "contributor", "writer", "admin", "other_org",
             "scoped_elsewhere", "revoked", "expired")
@@ -49,25 +52,14 @@ class World:
         return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
-def commit_files(repo: Repository, files: dict[str, bytes]) -> str:
-    git = git_repo(repo)
-    sha = commit_to_ref(git, ref="refs/heads/main", ops=[PutFile(p, d) for p, d in files.items()],
-                        author=author_signature(repo.owner), message="Add files")
-    repo_reindex(repo=repo, git=git)
-    return sha
-
-
 def make_repo(world: World, kind: str, name: str | None = None, *, owner: str = "admin") -> tuple[Repository, str]:
     """A repository of `kind` in acme with a config and a card; the reader persona is its
     read collaborator."""
-    repo = repo_create(user=world.users[owner], namespace=ORG, name=name or f"r-{uuid.uuid4().hex[:8]}",
-                       private=kind == "private")
-    if kind == "gated":
-        repo.gated = Repository.Gated.MANUAL
-        repo.save(update_fields=["gated"])
-    sha = commit_files(repo, {"config.json": b'{"model_type": "bert"}\n', "README.md": b"# card\n"})
+    repo = RepositoryFactory(owner=world.users[owner], namespace=ORG, name=name or f"r-{uuid.uuid4().hex[:8]}",
+                             private=kind == "private", gated=Repository.Gated.MANUAL if kind == "gated" else "")
+    sha = commit(repo, files={"config.json": b'{"model_type": "bert"}\n', "README.md": b"# card\n"})
     if "reader" in world.users:
-        object_role_set(user=world.users["reader"], obj=repo, role="read")
+        CollaboratorFactory(repo=repo, user=world.users["reader"], role="read", actor=world.users[owner])
     return repo, sha
 
 
@@ -76,27 +68,28 @@ def build_world() -> World:
     names = {"stranger": "sid", "reader": "rhea", "contributor": "cleo", "writer": "walt", "admin": "olga",
              "other_org": "otto", "scoped_elsewhere": "sam", "revoked": "rita", "expired": "ezra"}
     for persona, username in names.items():
-        world.users[persona] = user_create(username=username, password=PASSWORD, email=f"{username}@example.com")
-    world.org = Organization.objects.create(name=ORG)
-    other = Organization.objects.create(name="otherorg")
+        world.users[persona] = UserFactory(username=username, password=PASSWORD)
+    # Created by their admins (org_create makes the creator the first admin), members added by them.
+    world.org = OrganizationFactory(name=ORG, admin=world.users["admin"])
+    OrganizationFactory(name="otherorg", admin=world.users["other_org"])
     roles: dict[str, Any] = {"contributor": Membership.Role.CONTRIBUTOR, "writer": Membership.Role.WRITE,
-                             "admin": Membership.Role.ADMIN, "scoped_elsewhere": Membership.Role.ADMIN,
-                             "revoked": Membership.Role.ADMIN, "expired": Membership.Role.ADMIN}
+                             "scoped_elsewhere": Membership.Role.ADMIN, "revoked": Membership.Role.ADMIN,
+                             "expired": Membership.Role.ADMIN}
     for persona, role in roles.items():
-        Membership.objects.create(organization=world.org, user=world.users[persona], role=role)
-    Membership.objects.create(organization=other, user=world.users["other_org"], role=Membership.Role.ADMIN)
+        MembershipFactory(org=world.org, user=world.users[persona], role=role, actor=world.users["admin"])
     for persona, user in world.users.items():
         if persona == "scoped_elsewhere":
-            elsewhere = repo_create(user=user, namespace=user.username, name="elsewhere", private=True)
-            _token, key = token_create(user=user, name="fg", role=AccessToken.Role.FINE_GRAINED,
-                                       scopes=[ScopeGrant(access="write", repository=elsewhere)])
+            elsewhere = RepositoryFactory(owner=user, name="elsewhere", private=True)
+            token = TokenFactory(user=user, name="fg", role=AccessToken.Role.FINE_GRAINED,
+                                 scopes=[ScopeGrant(access="write", repository=elsewhere)])
         else:
-            token, key = token_create(user=user, name="w", role=AccessToken.Role.WRITE)
+            token = TokenFactory(user=user, name="w", role=AccessToken.Role.WRITE)
             if persona == "revoked":
-                token.revoked_at = timezone.now()
-                token.save(update_fields=["revoked_at"])
+                token_revoke(token=token)
             if persona == "expired":
+                # No service ages a token (token_create refuses a past expiry): the row is moved
+                # past its expiry, as time would.
                 token.expires_at = timezone.now() - timedelta(minutes=1)
                 token.save(update_fields=["expires_at"])
-        world.tokens[persona] = key
+        world.tokens[persona] = token.secret
     return world
