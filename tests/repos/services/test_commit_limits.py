@@ -11,15 +11,9 @@ from repos.git.quarantine import QuarantinedPush
 from repos.handles import git_repo
 from repos.policy.push import check_push
 from repos.services.commits import AddFile, CommitHeader, commit_create
-from repos.services.repos import repo_create
 from tests.repos.git.bombs import commit_tree, tree_bomb
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def repo(alice):
-    return repo_create(user=alice, namespace="alice", name="limits")
 
 
 @override_settings(HUB_TREE_MAX_DEPTH=3)
