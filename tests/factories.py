@@ -36,7 +36,7 @@ from repos.git.commit import DeleteFile, PutFile, Signature, commit_to_ref
 from repos.handles import git_repo
 from repos.lfs.pointer import format_pointer
 from repos.models import Repository
-from repos.services import commits as commit_service_ops
+from repos.services import commits as service_commits
 from repos.services.access import collaborator_set
 from repos.services.commits import CommitHeader, CommitResult, commit_create
 from repos.services.index import repo_reindex
@@ -268,11 +268,11 @@ def commit_service(repo: Repository, *, user: User | None = None, files: dict[st
                    revision: str | None = None, summary: str = "Add files", create_pr: bool = False) -> CommitResult:
     """The same commit through `repos.services.commits.commit_create` (push policy, LFS rules,
     index, event), as `user` (by default the owner) on `revision` (a branch or `refs/pr/N`)."""
-    operations: list[Any] = [commit_service_ops.AddFile(path, data) for path, data in (files or {}).items()]
+    operations: list[Any] = [service_commits.AddFile(path, data) for path, data in (files or {}).items()]
     for path, data in (lfs or {}).items():
         blob = LfsObjectFactory(repo=repo, data=data)
-        operations.append(commit_service_ops.AddLfsFile(path, blob.oid, blob.size))
-    operations += [commit_service_ops.DeleteFile(path) for path in delete]
+        operations.append(service_commits.AddLfsFile(path, blob.oid, blob.size))
+    operations += [service_commits.DeleteFile(path) for path in delete]
     return commit_create(repo=repo, user=user or repo.owner, revision=revision or repo.default_branch,
                          header=CommitHeader(summary=summary), operations=operations, create_pr=create_pr)
 

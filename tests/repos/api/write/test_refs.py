@@ -6,8 +6,7 @@ import json
 import pytest
 
 from repos.handles import git_repo
-from repos.services.commits import AddFile, CommitHeader, commit_create
-from tests.factories import CollaboratorFactory, auth
+from tests.factories import CollaboratorFactory, auth, commit_service
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +18,9 @@ def call(client, method, repo, what, rev, token, body=None):
 
 
 def add(repo, user, path, content=b"x", revision="main", create_pr=False):
-    return commit_create(repo=repo, user=user, revision=revision, header=CommitHeader(summary=f"add {path}"),
-                         operations=[AddFile(path, content)], create_pr=create_pr).sha
+    """Commit `path` through the commit service (policy, index, event), as the API would."""
+    return commit_service(repo, user=user, files={path: content}, revision=revision, summary=f"add {path}",
+                          create_pr=create_pr).sha
 
 
 # ---------------------------------------------------------------------- branches
