@@ -49,6 +49,12 @@ class ResourceLimitError(RunnerError):
     kind = "resource"
 
 
+class DeadlineExceeded(ResourceLimitError):
+    """The run's wall-clock budget is spent (the sandbox reports it as timed out)."""
+
+    kind = "timeout"
+
+
 class RunCancelled(Exception):
     """Raised by ``RunContext.check`` once cancellation was requested; not a user error."""
 
@@ -100,7 +106,7 @@ class RunContext:
         if self.is_cancelled():
             raise RunCancelled()
         if self.deadline is not None and self.clock() > self.deadline:
-            raise ResourceLimitError("The run exceeded its time limit")
+            raise DeadlineExceeded("The run exceeded its time limit")
 
 
 # Bounds on what a result may carry: it crosses a process boundary and ends up in the

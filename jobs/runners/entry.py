@@ -111,7 +111,7 @@ def _classify(exc: BaseException) -> tuple[str, str, int]:
     if isinstance(exc, RunCancelled):
         return "cancelled", "The run was cancelled", EXIT_CANCELLED
     if isinstance(exc, RunnerError):
-        code = EXIT_RESOURCE if exc.kind == "resource" else EXIT_RUNNER
+        code = EXIT_RESOURCE if exc.kind in ("resource", "timeout") else EXIT_RUNNER
         return exc.kind, exc.reason, code
     if isinstance(exc, MemoryError):
         return "resource", "The run exceeded its memory limit", EXIT_RESOURCE

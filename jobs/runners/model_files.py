@@ -234,7 +234,9 @@ def load_model(
             output_loading_info=True,
             ignore_mismatched_sizes=not require_head,
         )
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # safetensors, torch and transformers each raise their own types
         raise RunnerError(f"The model's weights could not be loaded: {str(exc)[:300]}") from None
     missing = [k for k in info.get("missing_keys", ()) if not k.endswith("position_ids")]
     mismatched = info.get("mismatched_keys", ())
