@@ -24,6 +24,7 @@ from jobs.runners.base import (
     RunnerError,
     RunResult,
     amp_policy,
+    flush_denormals,
     move_to,
     no_log,
     no_progress,
@@ -166,7 +167,7 @@ def predict(
 
     out: list[Any] = []
     n_batches = (len(texts) + batch_size - 1) // batch_size
-    with torch.no_grad():
+    with torch.no_grad(), flush_denormals(device):
         for b, start in enumerate(range(0, len(texts), batch_size)):
             check()
             batch = tokenizer(
@@ -216,7 +217,7 @@ def _token_predictions(
     row_of: list[int] = []
     bs = options.batch_size
     n_batches = (len(words) + bs - 1) // bs
-    with torch.no_grad():
+    with torch.no_grad(), flush_denormals(device):
         for b, start in enumerate(range(0, len(words), bs)):
             check()
             enc = tokenizer(

@@ -38,6 +38,7 @@ from jobs.runners.base import (
     RunnerError,
     RunResult,
     amp_policy,
+    flush_denormals,
     move_to,
     no_log,
     no_progress,
@@ -54,7 +55,7 @@ from jobs.runners.model_files import (
     read_config,
     tokenizer_files,
 )
-from jobs.runners.model_index import EvalSpec, FineTuneSpec, default_metrics
+from jobs.runners.model_index import EvalSpec, FineTuneSpec, Hyperparameters, default_metrics
 from jobs.runners.outputs import scan_output_dir
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ def finetune(
     # Any: peft wraps the model in a PeftModel, whose methods (merge_and_unload) are untyped.
     model: Any = load_model(model_dir, task=spec.task, config=config, limits=options.model, require_head=False)
     if spec.method == "lora":
-        model = _with_lora(model, spec)
+        model = apply_lora(model, spec.hyperparameters)
     move_to(model, device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     n_trainable = sum(p.numel() for p in trainable)
@@ -220,31 +221,32 @@ def finetune(
 
     step = 0
     losses: list[float] = []
-    for epoch in range(hp.epochs):
-        order = torch.randperm(len(texts), generator=torch.Generator().manual_seed(seed + epoch)).tolist()
-        for start in range(0, len(order), hp.batch_size):
-            if step >= total_steps:
-                break
-            check()
-            rows = order[start : start + hp.batch_size]
-            batch = _collate(tokenizer, encoded["input_ids"], targets, rows, spec.task)
-            loss = train_step(
-                model=model,
-                batch=batch,
-                optimizer=optimizer,
-                scaler=scaler,
-                device=device,
-                amp=options.amp,
-                max_grad_norm=hp.max_grad_norm,
-            )
-            if not math.isfinite(loss):
-                raise RunnerError(f"Training diverged at step {step + 1} (loss is {loss}); lower the learning rate")
-            scheduler.step()
-            step += 1
-            losses.append(loss)
-            progress(step / total_steps, step, {"loss": loss, "learning_rate": float(scheduler.get_last_lr()[0])})
-            if step % options.log_every == 0 or step == total_steps:
-                log(f"step {step}/{total_steps} epoch {epoch + 1} loss {loss:.4f}")
+    with flush_denormals(device):
+        for epoch in range(hp.epochs):
+            order = torch.randperm(len(texts), generator=torch.Generator().manual_seed(seed + epoch)).tolist()
+            for start in range(0, len(order), hp.batch_size):
+                if step >= total_steps:
+                    break
+                check()
+                rows = order[start : start + hp.batch_size]
+                batch = _collate(tokenizer, encoded["input_ids"], targets, rows, spec.task)
+                loss = train_step(
+                    model=model,
+                    batch=batch,
+                    optimizer=optimizer,
+                    scaler=scaler,
+                    device=device,
+                    amp=options.amp,
+                    max_grad_norm=hp.max_grad_norm,
+                )
+                if not math.isfinite(loss):
+                    raise RunnerError(f"Training diverged at step {step + 1} (loss is {loss}); lower the learning rate")
+                scheduler.step()
+                step += 1
+                losses.append(loss)
+                progress(step / total_steps, step, {"loss": loss, "learning_rate": float(scheduler.get_last_lr()[0])})
+                if step % options.log_every == 0 or step == total_steps:
+                    log(f"step {step}/{total_steps} epoch {epoch + 1} loss {loss:.4f}")
 
     if spec.method == "lora":
         model = model.merge_and_unload()
@@ -357,10 +359,12 @@ def _label_setup(
     )
 
 
-def _with_lora(model: PreTrainedModel, spec: FineTuneSpec) -> Any:
+def apply_lora(model: PreTrainedModel, hp: Hyperparameters) -> Any:
+    """Wrap ``model`` with LoRA adapters (peft) for sequence classification: base weights
+    frozen, adapters on ``lora_target_modules`` (peft's per-architecture default when unset)
+    and the classification head trained in full."""
     from peft import LoraConfig, TaskType, get_peft_model
 
-    hp = spec.hyperparameters
     lora = LoraConfig(
         task_type=TaskType.SEQ_CLS,
         r=hp.lora_r,

@@ -306,3 +306,45 @@ def test_evaluation_runs_inside_the_sandbox(classifier_dir, tmp_path):
         assert outcome.result.by_group[key] == pytest.approx(values)
     assert outcome.result.metrics["accuracy_gap"] > 0
     assert any("Read 40 rows" in line for line in logs)
+
+
+def test_event_lines_are_bounded():
+    from jobs.sandbox import _Lines
+
+    lines = _Lines(limit=10)
+    assert lines.feed(b'{"a": 1}\n{"b"') == [(b'{"a": 1}', False)]
+    assert lines.feed(b": 2}\n") == [(b'{"b": 2}', False)]
+    # An over-long line is reported once as cut, and its remainder is skipped.
+    assert lines.feed(b"x" * 25) == [(b"x" * 10, True)]
+    assert lines.feed(b"yyyy\nok\n") == [(b"ok", False)]
+
+
+@pytest.mark.parametrize(
+    ("rc", "message"),
+    [
+        (-24, "CPU time limit"),
+        (128 + 24, "CPU time limit"),
+        (137, "killed"),
+        (-11, "crashed (SIGSEGV)"),
+        (1, "exit status 1"),
+    ],
+)
+def test_exit_statuses_become_reasons(rc, message):
+    from jobs.sandbox import _exit_reason
+
+    assert message in _exit_reason(rc, LIMITS)
+
+
+def test_the_web_side_modules_do_not_import_ml_libraries():
+    """model_index (card validation) and the sandbox run in the web process and the worker:
+    importing them must not pull in torch and friends."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, jobs.sandbox, jobs.runners.model_index, jobs.runners.entry\n"
+        "heavy = {'torch', 'transformers', 'peft', 'sklearn', 'fairlearn', 'pandas'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
