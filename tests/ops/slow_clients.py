@@ -40,6 +40,7 @@ class SlowClients:
     small_size: int = 16 * 1024
     large_size: int = 1024 * 1024
     conns: list[_Conn] = field(default_factory=list)
+    ticks: int = 0  # trickle rounds done
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -106,6 +107,7 @@ class SlowClients:
                         self._send(conn, f"X-Slow-{conn.next_line}: {'a' * 16}\r\n".encode())
                     else:
                         self._send(conn, b" ")
+                self.ticks += 1
 
     def stop(self) -> None:
         self._stop.set()
@@ -128,6 +130,14 @@ class SlowClients:
                 if conn.status:
                     counts[conn.status] = counts.get(conn.status, 0) + 1
             return counts
+
+    def wait_ticks(self, n: int, timeout: float) -> None:
+        """Return once `n` trickle rounds were sent (the attack is under way)."""
+        deadline = time.monotonic() + timeout
+        while self.ticks < n:
+            if time.monotonic() > deadline or self._stop.is_set():
+                raise TimeoutError(f"only {self.ticks} of {n} trickle rounds after {timeout}s")
+            time.sleep(0.01)
 
     def open_count(self) -> int:
         snap = self.snapshot()
