@@ -124,6 +124,8 @@ def test_worker_killed_mid_push_and_mid_upload_then_reap(live_hub: LiveHub, tmp_
         pids = _wait_for(lambda: receive_pack_pids(repo.git_dir), 60, "the push to reach receive-pack")
         start = proxy.uploaded
         _wait_for(lambda: proxy.uploaded > start + 512 * 1024, 60, "part of the pack to arrive")
+        # Again: the first one seen may have been the short-lived `--advertise-refs` run.
+        pids = _wait_for(lambda: receive_pack_pids(repo.git_dir), 60, "the receiving receive-pack")
         victims = {parent_pid(pids[0]), *_holders(part)}
         for pid in victims:
             os.kill(pid, signal.SIGKILL)

@@ -74,3 +74,13 @@ def test_reap_age_is_configurable(alice, settings) -> None:
     assert "reaped 1 push quarantine(s)" in _reap("--older-than", "3600")
     assert _leftovers(tmp_root, repo.git_dir)[0] == [f"{QUARANTINE_PREFIX}new"]
     _reap("--startup")
+
+
+@pytest.mark.django_db
+def test_reap_is_silent_with_verbosity_0_unless_it_removed_something(alice) -> None:
+    repo = repo_create(user=alice, namespace="alice", name="quiet")
+    _reap("--startup")
+    assert _reap("--verbosity", "0") == ""
+    _plant(repo.git_dir, Path(settings.TMP_ROOT))
+    assert "reaped 1 push quarantine(s)" in _reap("--verbosity", "0")
+    _reap("--startup")

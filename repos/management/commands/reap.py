@@ -54,5 +54,6 @@ class Command(BaseCommand):
         for repo in Repository.objects.only("storage_key").iterator():
             quarantines += reap_stale_quarantines(repo.git_dir, older_than=age)
         temporaries = objects.purge_stale_temporaries(older_than_s=age)
-        self.stdout.write(f"reaped {quarantines} push quarantine(s) and {temporaries} upload temporary file(s)"
-                          f" older than {age:g}s")
+        if options["verbosity"] >= 1 or quarantines or temporaries:
+            self.stdout.write(f"reaped {quarantines} push quarantine(s) and {temporaries} upload temporary file(s)"
+                              f" older than {age:g}s")
