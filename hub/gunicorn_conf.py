@@ -2,13 +2,19 @@
 
 Threads, not only processes: a download streams for minutes and must not hold the only
 worker, so the API stays responsive while slow clients drain files (bench/ measures it).
+The worker is gthread with the hub's slow-client protections (hub/gunicorn_worker.py: request
+heads and small bodies read by the event loop, time limits on streamed bodies, a bound per
+client); HUB_SLOW_CLIENT_GUARD=0 runs stock gthread instead (for comparison in bench/).
 """
 import os
+
+import gunicorn.http.wsgi
 
 wsgi_app = "hub.wsgi:application"
 bind = f"127.0.0.1:{os.environ.get('HUB_PORT', '8000')}"
 workers = int(os.environ.get("HUB_WEB_WORKERS", "2"))
-worker_class = "gthread"
+_guard = os.environ.get("HUB_SLOW_CLIENT_GUARD", "1").strip().lower() not in ("0", "false", "no", "off")
+worker_class = "hub.gunicorn_worker.HubThreadWorker" if _guard else "gthread"
 threads = int(os.environ.get("HUB_WEB_THREADS", "16"))
 timeout = 300  # a worker silent for this long (not a streaming one) is restarted
 graceful_timeout = 20
@@ -20,3 +26,7 @@ limit_request_line = 8190
 # gunicorn's runtime control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl):
 # two hubs on one machine (tests, a second instance) would steal each other's. Unused here.
 control_socket_disable = True
+
+# Responses must not advertise the server software and its version (`Server: gunicorn`): the
+# header is set from this module global when each response is built, in every worker.
+gunicorn.http.wsgi.SERVER = "hub"

@@ -1,15 +1,24 @@
 #!/usr/bin/env python3
 """Run the whole hub in the foreground: the web server and one Celery worker, supervised.
 
-What `make run` starts once the virtualenv is ready. Steps: `migrate`, `collectstatic`, then
-gunicorn (hub/gunicorn_conf.py, 127.0.0.1:$HUB_PORT) and `celery -A hub worker` on the queues
-default, eval and gpu. Both are children of this process:
+What `make run` starts once the virtualenv is ready. Steps: `migrate`, `collectstatic`,
+`reap --startup` (push quarantines and upload temporaries left by a previous run that was
+killed), then gunicorn (hub/gunicorn_conf.py, 127.0.0.1:$HUB_PORT) and `celery -A hub worker`
+on the queues default, eval and gpu. Both are children of this process:
 
 - SIGTERM or SIGINT (Ctrl-C) is forwarded to both as SIGTERM (graceful: gunicorn lets requests
   finish, the worker finishes its task); after HUB_STOP_GRACE seconds whatever is left of
-  either process group is killed. A second Ctrl-C kills at once. Exit status 0.
-- If either child exits on its own, the other is stopped the same way and this script exits
-  non-zero: a hub without its worker (or the reverse) must not look healthy.
+  either process group is killed. A second Ctrl-C kills at once. Exit status 0. This is the
+  only way the hub stops while its children can be kept running.
+- If a child exits on its own (crashed, killed, out of memory), whatever is left of its process
+  group is stopped and it is started again after a backoff (HUB_RESTART_BACKOFF seconds,
+  doubling up to 30 s; reset once a child has run for a minute), while the other child keeps
+  serving. A child that needs more than HUB_RESTART_MAX restarts within HUB_RESTART_WINDOW
+  seconds is not restarted again: the hub stops and this script exits non-zero (the exit
+  status of that child, 137 for SIGKILL), so a broken installation does not loop forever.
+- Every HUB_REAP_INTERVAL seconds (default 600; 0 turns it off) `manage.py reap` removes
+  quarantines and temporaries older than any live writer can be (repos/management/commands/
+  reap.py).
 
 Children run in their own sessions, so a Ctrl-C in the terminal reaches only this script and
 each child gets exactly one signal; PR_SET_PDEATHSIG stops them if this script is killed hard.
@@ -23,6 +32,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,12 +82,56 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def _exit_status(code: int) -> int:
+    return code if code > 0 else 128 - code if code < 0 else 1  # -9 (killed) -> 137
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """When a child that exited on its own is started again."""
+
+    backoff: float = 1.0  # first delay; doubles with each restart in a row
+    backoff_max: float = 30.0
+    max_restarts: int = 5  # within `window` seconds; one more exit stops the hub
+    window: float = 300.0
+    stable_after: float = 60.0  # a child that ran this long starts over at `backoff`
+    drain: float = 10.0  # how long what is left of a dead child's group may take to exit
+
+    @classmethod
+    def from_env(cls) -> RestartPolicy:
+        env = os.environ
+        return cls(backoff=float(env.get("HUB_RESTART_BACKOFF", "1")),
+                   max_restarts=int(env.get("HUB_RESTART_MAX", "5")),
+                   window=float(env.get("HUB_RESTART_WINDOW", "300")))
+
+
+@dataclass
+class _Child:
+    name: str
+    argv: list[str]
+    proc: subprocess.Popen | None = None
+    started: float = 0.0
+    restarts: deque[float] = field(default_factory=deque)  # monotonic times of restarts
+    in_a_row: int = 0
+    next_start: float | None = None  # set while it waits for its restart
+    drain_until: float | None = None  # set while the rest of its old group is stopping
+
+
 class Supervisor:
-    def __init__(self, children: dict[str, list[str]], grace: float) -> None:
+    def __init__(self, children: dict[str, list[str]], grace: float, *, policy: RestartPolicy | None = None,
+                 periodic: list[str] | None = None, period: float = 0.0) -> None:
         self.commands = children
         self.grace = grace
-        self.procs: dict[str, subprocess.Popen] = {}
+        self.policy = policy or RestartPolicy()
+        self.children = {name: _Child(name, argv) for name, argv in children.items()}
+        self.periodic = periodic  # a command run every `period` seconds (the reaper)
+        self.period = period
+        self.periodic_proc: subprocess.Popen | None = None
         self.stop_requested = 0.0  # monotonic time of the first stop signal
+
+    @property
+    def procs(self) -> dict[str, subprocess.Popen]:
+        return {name: child.proc for name, child in self.children.items() if child.proc is not None}
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         now = time.monotonic()
@@ -92,29 +147,82 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        for name, argv in self.commands.items():
+        for child in self.children.values():
             if self.stop_requested:
                 break
-            self.procs[name] = _start(name, argv)
-        failed = ""
-        while not self.stop_requested and not failed:
-            for name, proc in self.procs.items():
-                if proc.poll() is not None:
-                    failed = name
-                    _log(f"{name} exited with status {proc.returncode}; stopping the others")
+            self._launch(child)
+        next_periodic = time.monotonic() + self.period
+        failed: _Child | None = None
+        while not self.stop_requested and failed is None:
+            now = time.monotonic()
+            for child in self.children.values():
+                if not self._tend(child, now):
+                    failed = child
                     break
-            else:
-                time.sleep(POLL_S)
+            if self.periodic and self.period > 0 and now >= next_periodic:
+                next_periodic = now + self.period
+                self._run_periodic()
+            time.sleep(POLL_S)
         self.stop()
-        if failed:
-            code = self.procs[failed].returncode
-            return code if code > 0 else 128 - code if code < 0 else 1  # -9 (killed) -> 137
+        if failed is not None and failed.proc is not None:
+            return _exit_status(failed.proc.returncode)
         return 0
+
+    def _launch(self, child: _Child) -> None:
+        child.proc = _start(child.name, child.argv)
+        child.started = time.monotonic()
+        child.next_start = child.drain_until = None
+
+    def _tend(self, child: _Child, now: float) -> bool:
+        """Look after one child; False when it died once too often (the hub must stop)."""
+        proc = child.proc
+        if child.next_start is None:
+            if proc is None or proc.poll() is None:
+                return True
+            # It exited on its own. Stop what is left of its group (gunicorn workers, the
+            # worker's pool) so that a new one can bind the port and nothing runs twice.
+            _log(f"{child.name} exited with status {proc.returncode}")
+            if now - child.started >= self.policy.stable_after:
+                child.in_a_row = 0
+            while child.restarts and now - child.restarts[0] > self.policy.window:
+                child.restarts.popleft()
+            if len(child.restarts) >= self.policy.max_restarts:
+                _log(f"{child.name} was restarted {len(child.restarts)} times within "
+                     f"{self.policy.window:g}s; stopping the others")
+                return False
+            delay = min(self.policy.backoff * 2 ** child.in_a_row, self.policy.backoff_max)
+            child.in_a_row += 1
+            child.restarts.append(now)
+            child.next_start = now + delay
+            child.drain_until = now + self.policy.drain
+            _signal_group(proc, signal.SIGTERM)
+            _log(f"restarting {child.name} in {delay:g}s")
+            return True
+        if proc is not None and _group_alive(proc.pid):
+            if child.drain_until is not None and now >= child.drain_until:
+                _signal_group(proc, signal.SIGKILL)
+                child.drain_until = None
+            return True
+        if now >= child.next_start:
+            self._launch(child)
+        return True
+
+    def _run_periodic(self) -> None:
+        if self.periodic_proc is not None and self.periodic_proc.poll() is None:
+            return  # the previous run is still going
+        try:
+            self.periodic_proc = subprocess.Popen(self.periodic or [], cwd=ROOT, start_new_session=True,
+                                                  preexec_fn=_die_with_parent)
+        except OSError as exc:
+            _log(f"could not start {self.periodic}: {exc}")
 
     def stop(self) -> None:
         """SIGTERM to each main process (it stops its own workers gracefully), then wait for
         the whole process groups, then SIGKILL what is left after the grace period."""
-        for proc in self.procs.values():
+        procs = list(self.procs.values())
+        if self.periodic_proc is not None:
+            procs.append(self.periodic_proc)
+        for proc in procs:
             if proc.poll() is None:
                 try:
                     proc.send_signal(signal.SIGTERM)
@@ -122,16 +230,16 @@ class Supervisor:
                     pass
         deadline = time.monotonic() + self.grace
         while time.monotonic() < deadline:
-            for proc in self.procs.values():
+            for proc in procs:
                 proc.poll()
-            if not any(_group_alive(p.pid) for p in self.procs.values()):
+            if not any(_group_alive(p.pid) for p in procs):
                 break
             time.sleep(POLL_S)
-        for name, proc in self.procs.items():
-            if _group_alive(proc.pid):
+        for name, proc in [*self.procs.items(), ("reaper", self.periodic_proc)]:
+            if proc is not None and _group_alive(proc.pid):
                 _log(f"{name} did not stop within {self.grace:.0f}s: killing it")
                 _signal_group(proc, signal.SIGKILL)
-        for proc in self.procs.values():
+        for proc in procs:
             try:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
@@ -144,10 +252,16 @@ def main() -> int:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     port = os.environ.setdefault("HUB_PORT", "8000")
     grace = float(os.environ.get("HUB_STOP_GRACE", "30"))
+    reap_interval = float(os.environ.get("HUB_REAP_INTERVAL", "600"))
     os.chdir(ROOT)
 
     _manage("migrate", "--noinput")
     _manage("collectstatic", "--noinput", "--verbosity", "0")
+    # Nothing else uses the data dir yet: whatever a killed push or upload left is garbage.
+    # Only disk space is at stake: a failing reap is reported, it does not keep the hub down.
+    reaped = subprocess.run([PYTHON, str(ROOT / "manage.py"), "reap", "--startup"], cwd=ROOT, check=False)
+    if reaped.returncode != 0:
+        _log(f"reap --startup failed with status {reaped.returncode}; starting anyway")
 
     url = os.environ.get("HUB_PUBLIC_URL", f"http://127.0.0.1:{port}")
     py = os.path.relpath(PYTHON, ROOT) if PYTHON.startswith(str(ROOT)) else PYTHON
@@ -163,7 +277,9 @@ def main() -> int:
                    "--concurrency", "1", "--pool", "prefork", "--loglevel", "INFO",
                    "--hostname", f"hub-{port}@%h"],
     }
-    return Supervisor(children, grace).run()
+    reaper = [PYTHON, str(ROOT / "manage.py"), "reap", "--verbosity", "0"]  # prints only what it removed
+    return Supervisor(children, grace, policy=RestartPolicy.from_env(), periodic=reaper,
+                      period=reap_interval).run()
 
 
 if __name__ == "__main__":

@@ -244,6 +244,15 @@ HUB_PACK_CACHE_DIR = DATA_DIR / "cache" / "packs"
 HUB_PACK_CACHE_MAX_BYTES = int(os.environ.get("HUB_PACK_CACHE_MAX_BYTES", str(2 * 1024**3)))
 HUB_PACK_CACHE_TTL = float(os.environ.get("HUB_PACK_CACHE_TTL", "3600"))
 
+# Bounds of writers (README "Configuration"): how long a write waits for a repository's lock,
+# how long one git transfer may run and how large a push may be.
+HUB_REPO_LOCK_TIMEOUT = float(os.environ.get("HUB_REPO_LOCK_TIMEOUT", "30"))
+HUB_GIT_TIMEOUT = float(os.environ.get("HUB_GIT_TIMEOUT", "3600"))
+HUB_GIT_MAX_PUSH_BYTES = int(os.environ.get("HUB_GIT_MAX_PUSH_BYTES", str(10 * 1024**3)))
+# `manage.py reap` removes push quarantines and upload temporaries older than this (seconds);
+# unset: HUB_GIT_TIMEOUT + 10 minutes, older than any live push or upload can be.
+HUB_REAP_AGE = float(os.environ["HUB_REAP_AGE"]) if os.environ.get("HUB_REAP_AGE") else None
+
 # Every process (web, worker, management command) expects these to exist.
 for _d in (DATA_DIR, REPOS_ROOT, LFS_ROOT, TMP_ROOT, BROKER_DIR / "out", BROKER_DIR / "processed",
            BROKER_DIR / "control", STATIC_ROOT):

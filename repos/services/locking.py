@@ -1,7 +1,9 @@
 """The repo write lock as services take it: one configurable wait for every writer.
 
 `HUB_REPO_LOCK_TIMEOUT` (seconds, default 30) bounds how long a request waits for another
-writer of the same repository before answering 409 (RepoBusy, retryable).
+writer of the same repository before answering 409 (RepoBusy, retryable). Waiting writers take
+their turns first come, first served, whichever path they came by (API commit, push, merge):
+see repos/git/lock.py.
 """
 from __future__ import annotations
 

@@ -28,6 +28,8 @@ from tests.live import (
 pytestmark = pytest.mark.live
 
 STOP_BOUND_S = 45  # HUB_STOP_GRACE below plus time to reap
+RESTART_BOUND_S = 60  # a killed child is running (and ready) again within this
+PLANTED_PART = "0123456789abcdef-killed.part"
 
 
 @dataclass
@@ -85,12 +87,15 @@ def running_hub(tmp_path: Path) -> Iterator[RunningHub]:
 
 def _run_hub(tmp_path: Path, database_url: str | None) -> Iterator[RunningHub]:
     port = free_port()
-    extra = {"HUB_STOP_GRACE": "30", "HUB_ACCESS_LOG": "/dev/null"}
+    extra = {"HUB_STOP_GRACE": "30", "HUB_ACCESS_LOG": "/dev/null", "HUB_RESTART_BACKOFF": "0.2"}
     if database_url:
         extra["DATABASE_URL"] = database_url
     if broker := isolated_broker_url(RUN_HUB_REDIS_DB):
         extra["CELERY_BROKER_URL"] = broker
     env = hub_env(tmp_path / "data", port, extra)
+    # What a previous run killed mid-upload left behind: `reap --startup` must remove it.
+    (tmp_path / "data" / "tmp").mkdir(parents=True)
+    (tmp_path / "data" / "tmp" / PLANTED_PART).write_bytes(b"half an object")
     log_path = tmp_path / "run_hub.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([PYTHON, str(ROOT / "scripts" / "run_hub.py")], env=env, cwd=ROOT,
@@ -106,7 +111,9 @@ def _run_hub(tmp_path: Path, database_url: str | None) -> Iterator[RunningHub]:
         print(hub.log()[-5000:])
         raise
     finally:
-        # Whatever the test did, leave no process behind (children run in their own groups).
+        # Whatever the test did, leave no process behind (children run in their own groups;
+        # restarted ones are found again).
+        groups += hub.children().values()
         for pgid in [proc.pid, *groups]:
             if group_alive(pgid):
                 os.killpg(pgid, signal.SIGKILL)
@@ -120,6 +127,8 @@ def test_serves_the_api_with_a_live_worker_and_stops_on_sigterm(running_hub: Run
     # Each child leads its own process group (so a terminal's Ctrl-C reaches only the supervisor).
     assert all(os.getpgid(pid) == pid for pid in children.values())
     assert f"ModelHub on {hub.url}" in hub.log()
+    assert not (Path(hub.env["HUB_DATA_DIR"]) / "tmp" / PLANTED_PART).exists()  # reaped before start
+    assert "reaped 0 push quarantine(s) and 1 upload temporary file(s)" in hub.log()
     assert "users create" in hub.log()  # the hint for the first user
 
     # The README's operator steps work against the running instance's database.
@@ -148,12 +157,50 @@ def test_serves_the_api_with_a_live_worker_and_stops_on_sigterm(running_hub: Run
     assert "Shutting down: Master" in log  # so was gunicorn
 
 
-def test_when_the_worker_dies_the_web_server_is_stopped_too(running_hub: RunningHub) -> None:
+def _api_answers(hub: RunningHub) -> bool:
+    try:
+        with urllib.request.urlopen(f"{hub.url}/api/agent-harnesses", timeout=10) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _manage(hub: RunningHub, *args: str) -> str:
+    return subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=hub.env, cwd=ROOT, check=True,
+                          capture_output=True, text=True, timeout=120).stdout
+
+
+def test_killed_children_are_restarted_and_the_queue_is_served(running_hub: RunningHub) -> None:
+    """kill -9 of the worker: the hub keeps serving, a new worker is started and runs a task
+    enqueued after the kill; kill -9 of the web server: a new one serves. SIGTERM still stops
+    everything cleanly."""
+    from tests.ops.test_worker import CREATE_AND_ENQUEUE, WAIT_FOR_SUMMARY
+
     hub = running_hub
     children = hub.children()
     os.kill(children["worker"], signal.SIGKILL)
+    assert _api_answers(hub), "the web server must keep serving while the worker is down"
+    os.kill(children["web"], signal.SIGKILL)
 
-    assert hub.proc.wait(STOP_BOUND_S) == 128 + signal.SIGKILL, hub.log()[-3000:]
-    assert "worker exited" in hub.log()
-    wait_for(lambda: not group_alive(children["web"]) and not group_alive(children["worker"]), 10,
-             "the web server and the worker's pool to be gone")
+    # One shell: a user, a commit whose analysis is enqueued now (no worker may be running
+    # yet), then wait for the analysis to be stored - by the restarted worker.
+    script = ("from accounts.services.users import user_create\n"
+              "user_create(username='analyst', password='analyst-Pa55word!', email='analyst@example.com')\n"
+              + CREATE_AND_ENQUEUE + WAIT_FOR_SUMMARY.format(pk="repo.pk", timeout=RESTART_BOUND_S))
+    out = _manage(hub, "shell", "-c", script)
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary is not None and summary["total"] == 16 * 8 + 8 + 3, hub.log()[-3000:]
+
+    wait_for(lambda: _api_answers(hub), RESTART_BOUND_S, "a new web server to answer")
+    latest = hub.children()
+    assert latest["web"] != children["web"] and latest["worker"] != children["worker"]
+    assert not group_alive(children["web"]) and not group_alive(children["worker"])  # old groups gone
+    log = hub.log()
+    assert "worker exited with status -9" in log and "restarting worker" in log
+    assert "web exited with status -9" in log and "restarting web" in log
+    assert hub.proc.poll() is None
+
+    hub.proc.send_signal(signal.SIGTERM)
+    assert hub.proc.wait(STOP_BOUND_S) == 0, hub.log()[-3000:]
+    for role, pid in latest.items():
+        assert not group_alive(pid), f"{role} (pid {pid}) is still running"

@@ -107,6 +107,8 @@ def test_server_worker_killed_mid_push(live_hub, git_env, work, slow_proxy):
         pids = _wait_for(lambda: receive_pack_pids(repo.git_dir), 60, "the push to reach receive-pack")
         start = slow_proxy.uploaded
         _wait_for(lambda: slow_proxy.uploaded > start + 512 * 1024, 60, "part of the pack to arrive")
+        # Again: the first one seen may have been the short-lived `--advertise-refs` run.
+        pids = _wait_for(lambda: receive_pack_pids(repo.git_dir), 60, "the receiving receive-pack")
         worker = parent_pid(pids[0])
         os.kill(worker, signal.SIGKILL)
         _out, err = push.communicate(timeout=60)
