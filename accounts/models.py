@@ -111,11 +111,17 @@ class TokenScope(models.Model):
     the token owner's personal namespace. `access` is what the token may do there; it never
     exceeds what its user may do. A fine-grained token outside all of its scopes acts like
     anonymous (public repos readable, nothing writable).
+
+    `write` is the Hub's "write access to contents/settings": commits, branches, tags, pull
+    requests, visibility and gating. Deleting, renaming or transferring a repository,
+    collaborators and organization members, rewriting the default branch's history and audit
+    exports need `admin` (`accounts.permissions.SCOPE_LEVEL`).
     """
 
     class Access(models.TextChoices):
         READ = "read"
         WRITE = "write"
+        ADMIN = "admin"
 
     token = models.ForeignKey(AccessToken, on_delete=models.CASCADE, related_name="scopes")
     # A string reference: accounts must not import repos (dependencies point repos -> accounts).

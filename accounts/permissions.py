@@ -1,10 +1,12 @@
 """Who a request acts for, and what principals may do on accounts (organizations, tokens).
 
 The repository rules live in `repos.gate`, which builds on these predicates. A token can only
-narrow what its user may do: `token_role_allows_*` and `org_token_cap` express that cap.
+narrow what its user may do: `token_cap_where` (and `org_token_cap`, `namespace_token_allows`
+built on it) express that cap; the rule takes the smaller of the user's level and the cap.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 from django.contrib.auth.models import AnonymousUser
@@ -19,7 +21,19 @@ Principal: TypeAlias = User | AnonymousUser
 AUTH_REQUIRED = "You must be authenticated to perform this action"
 
 # Levels shared with the repository gate: what a user or token may do, in increasing order.
-NONE, READ, CONTRIBUTE, WRITE, ADMIN = 0, 1, 2, 3, 4
+# CONTRIBUTE: propose changes (pull requests); WRITE: contents (commits, branches, tags);
+# MANAGE: also the settings that do not change who holds which rights (visibility, gating);
+# ADMIN: also destructive and privilege-changing actions (delete, rename,
+# transfer, collaborators and members, rewriting the default branch's history, audit exports).
+# A user is never at MANAGE (repository and organization admins are ADMIN): MANAGE is what a
+# fine-grained token's `write` scope caps its user at, as the Hub's "write access to
+# contents/settings" does. ADMIN needs a scope that says `admin`, a classic write token or a
+# browser session.
+NONE, READ, CONTRIBUTE, WRITE, MANAGE, ADMIN = 0, 1, 2, 3, 4, 5
+
+# What one scope of a fine-grained token lets its user do where the scope applies.
+SCOPE_LEVEL: dict[str, int] = {TokenScope.Access.READ: READ, TokenScope.Access.WRITE: MANAGE,
+                               TokenScope.Access.ADMIN: ADMIN}
 
 
 def is_signed_in(user: Principal | None) -> TypeIs[User]:
@@ -56,21 +70,29 @@ def org_role(user: Principal, org: Organization) -> str | None:
     return membership.role if membership else None
 
 
-def org_token_cap(token: AccessToken | None, org: Organization) -> int:
-    """The most `token` lets its user do on organization `org` itself (ADMIN = no limit)."""
+def token_cap_where(token: AccessToken | None, applies: Callable[[TokenScope], bool]) -> int:
+    """THE token cap: the most `token` lets its user do on one target (ADMIN = no limit).
+
+    No limit for a browser session (no token) or a classic write token, READ for a read
+    token; a fine-grained token gets the best `SCOPE_LEVEL` of its scopes that `applies` to
+    the target, NONE outside all of them (then it acts like anonymous)."""
     if token is None or token.role == AccessToken.Role.WRITE:
         return ADMIN
     if token.role == AccessToken.Role.READ:
         return READ
-    cap = NONE
-    for scope in token.scopes.all():
-        if scope.repository_id is None and scope.organization_id == org.pk:
-            cap = max(cap, ADMIN if scope.access == TokenScope.Access.WRITE else READ)
-    return cap
+    # An access this code does not know (a newer row read by older code) grants nothing.
+    return max((SCOPE_LEVEL.get(scope.access, NONE) for scope in token.scopes.all() if applies(scope)),
+               default=NONE)
+
+
+def org_token_cap(token: AccessToken | None, org: Organization) -> int:
+    """The most `token` lets its user do on organization `org` itself (ADMIN = no limit)."""
+    return token_cap_where(token, lambda scope: scope.repository_id is None and scope.organization_id == org.pk)
 
 
 def can_admin_org(user: Principal, org: Organization, *, token: AccessToken | None = None) -> bool:
-    """Manage members, settings and the audit log of `org`: its admins (and site admins)."""
+    """Manage members, settings and the audit log of `org`: its admins (and site admins); a
+    fine-grained token needs `admin` access on the organization (`write` caps at MANAGE)."""
     if not is_signed_in(user) or org_token_cap(token, org) < ADMIN:
         return False
     return bool(user.is_superuser or org_role(user, org) == Membership.Role.ADMIN)
@@ -99,18 +121,14 @@ def can_create_organization(user: Principal, *, token: AccessToken | None = None
 def namespace_token_allows(token: AccessToken | None, user: User, namespace: str) -> bool:
     """Whether `token` lets `user` create repositories under `namespace` (the user's own rights
     there are checked separately)."""
-    if token is None or token.role == AccessToken.Role.WRITE:
-        return True
-    if token.role == AccessToken.Role.READ:
-        return False
-    for scope in token.scopes.all():
-        if scope.access != TokenScope.Access.WRITE or scope.repository_id is not None:
-            continue
-        if scope.organization_id is None and namespace == user.username:
-            return True
-        if scope.organization is not None and scope.organization.name == namespace:
-            return True
-    return False
+    def applies(scope: TokenScope) -> bool:
+        if scope.repository_id is not None:
+            return False
+        if scope.organization_id is None:
+            return namespace == user.username
+        return scope.organization is not None and scope.organization.name == namespace
+
+    return token_cap_where(token, applies) >= WRITE
 
 
 REVOKED_MESSAGE = "Your access token was revoked or has expired"

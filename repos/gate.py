@@ -9,9 +9,20 @@ What a request may do on a repository is the smaller of two levels:
 * the user's level: owner / org role / collaborator grant (read < contribute < write < admin);
   org `read` reads private org repos, `contributor` also opens PRs and pushes to their own
   `refs/pr/N` (never branches), `write` writes, `admin` manages settings and members;
-* the token's cap: none for a browser session, read for `read` tokens, everything for `write`
-  tokens, and for `fineGrained` tokens what their scopes grant on that repository - a token
-  scoped elsewhere gets exactly what anonymous gets (public repos readable, nothing else).
+* the token's cap (`accounts.permissions.token_cap_where`): none for a browser session, read
+  for `read` tokens, everything for `write` tokens, and for `fineGrained` tokens what their
+  scopes grant on that repository - `read`, `write` (contents and settings: MANAGE) or `admin`
+  - a token scoped elsewhere gets exactly what anonymous gets (public repos readable, nothing
+  else).
+
+The actions a surface asks for, and the level each needs (`ACTION_LEVEL`, the one table):
+
+    read        READ        see the repository (public: anyone)
+    contribute  CONTRIBUTE  open a pull request, push to one's own `refs/pr/N` (or write)
+    write       WRITE       commits, branches, tags, merges; the access-request queue
+    settings    MANAGE      visibility and gating (users: repository admins; tokens: `write`)
+    admin       ADMIN       delete, rename, transfer, collaborators, audit export, and (in
+                            the push policy) rewriting the default branch's history
 
 Gated repositories: metadata is readable like any public repo; file bytes need write access
 or an accepted access request (`can_download`).
@@ -29,6 +40,7 @@ from accounts.permissions import (
     ADMIN,
     AUTH_REQUIRED,
     CONTRIBUTE,
+    MANAGE,
     NONE,
     READ,
     WRITE,
@@ -36,6 +48,7 @@ from accounts.permissions import (
     is_signed_in,
     namespace_token_allows,
     request_principal,
+    token_cap_where,
 )
 from hub.exceptions import Forbidden, GatedRepo, RepoMoved, RepoNotFound, Unauthorized
 from repos.models import AccessRequest, LfsObject, RepoLfsObject, RepoRedirect, Repository, RepoType
@@ -44,10 +57,27 @@ from repos.selectors.repo_info import repo_get_by_id
 from repos.selectors.sql import column, quote_name
 
 # "contribute": write, or propose changes (open a pull request, push to one's own `refs/pr/N`);
-# the push policy then decides which refs such a caller may move.
-Action = Literal["read", "contribute", "write", "admin"]
+# the push policy then decides which refs such a caller may move. "settings": visibility and
+# gating; "admin": destructive and privilege-changing actions (see the module docstring).
+Action = Literal["read", "contribute", "write", "settings", "admin"]
 # How a surface wants anonymous refusals and moved repositories handled (`repo_from_request`).
 Surface = Literal["api", "html", "git", "bytes"]
+
+# THE table of what each action needs ("contribute" also lets PR authors in: see check_access).
+ACTION_LEVEL: dict[Action, int] = {"read": READ, "contribute": WRITE, "write": WRITE, "settings": MANAGE,
+                                   "admin": ADMIN}
+_REFUSAL: dict[Action, str] = {
+    "contribute": "You don't have write access to this repository",
+    "write": "You don't have write access to this repository",
+    "settings": "You don't have the rights to change the settings of this repository",
+    "admin": "You don't have admin rights on this repository",
+}
+
+# The refusal that tells a repository admin why their fine-grained token is not enough.
+_NEEDS_ADMIN_SCOPE = ("This token has write access to this repository, which covers its contents and settings "
+                      "but not deleting, renaming or transferring it, its collaborators, its audit log or "
+                      "rewriting its history: that needs a token with admin access on it")
+
 
 _ORG_ROLE_LEVEL = {
     Membership.Role.READ: READ,
@@ -99,16 +129,11 @@ def _scope_matches(scope: TokenScope, *, token: AccessToken, repo: Repository) -
 
 
 def token_cap(token: AccessToken | None, repo: Repository) -> int:
-    """The most `token` lets its user do on `repo` (ADMIN = no limit)."""
-    if token is None or token.role == AccessToken.Role.WRITE:
+    """The most `token` lets its user do on `repo` (ADMIN = no limit; a fine-grained `write`
+    scope gives MANAGE, only an `admin` scope gives ADMIN)."""
+    if token is None:
         return ADMIN
-    if token.role == AccessToken.Role.READ:
-        return READ
-    cap = NONE
-    for scope in token.scopes.all():
-        if _scope_matches(scope, token=token, repo=repo):
-            cap = max(cap, ADMIN if scope.access == TokenScope.Access.WRITE else READ)
-    return cap
+    return token_cap_where(token, lambda scope: _scope_matches(scope, token=token, repo=repo))
 
 
 def effective_level(user: Principal, repo: Repository, *, token: AccessToken | None = None) -> int:
@@ -125,7 +150,14 @@ def can_write(user: Principal, repo: Repository, *, token: AccessToken | None = 
     return effective_level(user, repo, token=token) >= WRITE
 
 
+def can_manage(user: Principal, repo: Repository, *, token: AccessToken | None = None) -> bool:
+    """Change the visibility and the gating of `repo` (the "settings" action)."""
+    return effective_level(user, repo, token=token) >= MANAGE
+
+
 def can_admin(user: Principal, repo: Repository, *, token: AccessToken | None = None) -> bool:
+    """Delete, rename, transfer, manage collaborators, export the audit log, rewrite the
+    default branch (the "admin" action): never through a fine-grained `write` scope."""
     return effective_level(user, repo, token=token) >= ADMIN
 
 
@@ -150,6 +182,15 @@ def can_create_in_namespace(user: Principal, namespace: str, *, token: AccessTok
     if user.is_superuser or namespace == user.username:
         return True
     return Membership.objects.filter(organization__name=namespace, user=user, role__in=_WRITE_ROLES).exists()
+
+
+def can_move_to(user: Principal, repo: Repository, namespace: str, *, token: AccessToken | None = None) -> bool:
+    """Whether `user`, already allowed to "admin" `repo`, may move it under `namespace`: they
+    may create repositories there. Their token must allow creating there too, unless the move
+    stays in the repository's namespace (a rename, covered by the token's admin access to
+    the repository itself)."""
+    same_namespace = namespace == repo.namespace
+    return can_create_in_namespace(user, namespace, token=None if same_namespace else token)
 
 
 def creatable_namespaces(user: Principal, *, token: AccessToken | None = None) -> list[str]:
@@ -218,13 +259,17 @@ def check_access(user: Principal, repo: Repository, action: Action, *, token: Ac
     """Raise RepoNotFound if `user` cannot even see the repo, Forbidden if they cannot `action` it."""
     if not can_read(user, repo, token=token):
         raise RepoNotFound()
-    if action == "write" and not can_write(user, repo, token=token):
-        raise Forbidden("You don't have write access to this repository")
-    if action == "contribute" and not (can_write(user, repo, token=token)
-                                       or can_open_pull_request(user, repo, token=token)):
-        raise Forbidden("You don't have write access to this repository")
-    if action == "admin" and not can_admin(user, repo, token=token):
-        raise Forbidden("You don't have admin rights on this repository")
+    if action == "read":
+        return
+    if action == "contribute" and can_open_pull_request(user, repo, token=token):
+        return
+    need = ACTION_LEVEL[action]
+    level, cap = user_level(user, repo), token_cap(token, repo)
+    if min(level, cap) >= need:
+        return
+    if action == "admin" and level >= ADMIN and cap >= MANAGE:
+        raise Forbidden(_NEEDS_ADMIN_SCOPE)
+    raise Forbidden(_REFUSAL[action])
 
 
 def gated_error(user: Principal, repo: Repository) -> GatedRepo:

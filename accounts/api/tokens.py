@@ -5,7 +5,10 @@ is in the creation response and nowhere else, ever.
 
 POST body: `{"name", "role": "read"|"write"|"fineGrained", "expiresAt"?: ISO date,
 "scopes"?: [{"type": "model"|"dataset"|"space"|"org"|"user", "name": "ns/name"|"org"|"me",
-"access": "read"|"write"}]}`.
+"access": "read"|"write"|"admin"}]}`: `write` covers contents and settings (commits,
+branches, tags, pull requests, visibility, gating); `admin` also deleting, renaming and
+transferring repositories, collaborators and organization members, rewriting the default
+branch's history and audit exports (`accounts.permissions.SCOPE_LEVEL`).
 """
 from __future__ import annotations
 

@@ -13,10 +13,23 @@ from hub.exceptions import Unauthorized
 from hub.http.dates import hf_date
 from hub.http.errors import error_response
 
+# HF's names for read and write ("repo.write": contents and settings); ours for admin (delete,
+# rename, transfer, collaborators, history rewrite, audit export) and, on an organization, for
+# managing its members and audit log.
 _SCOPE_PERMISSIONS = {
     TokenScope.Access.READ: ["repo.content.read"],
     TokenScope.Access.WRITE: ["repo.content.read", "repo.write"],
+    TokenScope.Access.ADMIN: ["repo.content.read", "repo.write", "repo.admin"],
 }
+_ORG_ADMIN = "org.admin"
+
+
+def scope_permissions(scope: TokenScope) -> list[str]:
+    """What one scope grants, as whoami's `fineGrained.scoped[].permissions` lists it."""
+    permissions = list(_SCOPE_PERMISSIONS.get(scope.access, []))
+    if scope.access == TokenScope.Access.ADMIN and scope.repository_id is None and scope.organization_id is not None:
+        permissions.append(_ORG_ADMIN)
+    return permissions
 
 
 def fine_grained_payload(token: AccessToken) -> dict[str, Any]:
@@ -31,7 +44,7 @@ def fine_grained_payload(token: AccessToken) -> dict[str, Any]:
             entity = {"_id": f"{org.pk:024x}", "type": "org", "name": org.name}
         else:
             entity = {"_id": f"{token.user_id:024x}", "type": "user", "name": token.user.username}
-        scoped.append({"entity": entity, "permissions": list(_SCOPE_PERMISSIONS[scope.access])})
+        scoped.append({"entity": entity, "permissions": scope_permissions(scope)})
     return {"canReadGatedRepos": True, "global": [], "scoped": scoped}
 
 

@@ -29,7 +29,8 @@ TOKEN_PREFIX = "hf_"  # clients check startswith("hf_") in places
 @dataclass(frozen=True)
 class ScopeGrant:
     """One scope of a fine-grained token: a repository (a `repos.Repository`), an
-    organization, or neither (the user's own namespace); `access` is "read" or "write"."""
+    organization, or neither (the user's own namespace); `access` is "read", "write" or
+    "admin" (`TokenScope.Access`)."""
 
     access: str = TokenScope.Access.READ
     repository: Any = None

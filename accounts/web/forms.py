@@ -78,6 +78,15 @@ class MemberAddForm(forms.Form):
 
 
 EXPIRY_CHOICES = [("", "Never"), ("7", "7 days"), ("30", "30 days"), ("90", "90 days"), ("365", "1 year")]
+# The three levels of a fine-grained scope (`accounts.permissions.SCOPE_LEVEL`).
+SCOPE_ACCESS_CHOICES = [
+    (TokenScope.Access.READ, "Read: download and browse"),
+    (TokenScope.Access.WRITE, "Write: contents and settings"),
+    (TokenScope.Access.ADMIN, "Admin: also delete, rename, transfer, collaborators, history rewrite"),
+]
+SCOPE_ACCESS_HELP = ("Write covers commits, branches, tags, pull requests, visibility and gating; admin also "
+                     "deletes, renames and transfers repositories, manages collaborators and organization "
+                     "members, rewrites history and exports audit logs.")
 
 
 class TokenCreateForm(forms.Form):
@@ -89,8 +98,9 @@ class TokenCreateForm(forms.Form):
     role = forms.ChoiceField(label="Type", choices=AccessToken.Role.choices, initial=AccessToken.Role.READ,
                              widget=forms.RadioSelect)
     expires = forms.ChoiceField(label="Expiration", choices=EXPIRY_CHOICES, required=False)
-    scope_access = forms.ChoiceField(label="Access on the chosen scopes", choices=TokenScope.Access.choices,
-                                     initial=TokenScope.Access.READ, required=False)
+    scope_access = forms.ChoiceField(label="Access on the chosen scopes", choices=SCOPE_ACCESS_CHOICES,
+                                     initial=TokenScope.Access.READ, required=False, widget=forms.RadioSelect,
+                                     help_text=SCOPE_ACCESS_HELP)
     scope_user = forms.BooleanField(label="All my personal repositories", required=False)
     scope_orgs = forms.MultipleChoiceField(label="Organizations", required=False,
                                            widget=forms.CheckboxSelectMultiple)

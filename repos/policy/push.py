@@ -125,7 +125,8 @@ def history_rewrite_rejection(*, repo: Repository, user: Principal, token: Acces
 
     A git push can never rewrite the protected default branch (`ref_update_rejection`); the
     API's super-squash can, but only for the repository's admins (SECURITY.md T31: not
-    writers, contributors or tokens capped below admin). Other branches follow the usual
+    writers, contributors or tokens capped below admin - a fine-grained `write` scope
+    included: it covers contents and settings, not history rewrites). Other branches follow the usual
     ref rules, pull-request refs the pull-request rules.
     """
     if ref == f"refs/heads/{repo.default_branch}":
@@ -135,7 +136,7 @@ def history_rewrite_rejection(*, repo: Repository, user: Principal, token: Acces
             return exc.message
         if not can_admin(user, repo, token=token):
             return (f"Rewriting the history of the default branch ({repo.default_branch}) "
-                    "needs admin rights on the repository.")
+                    "needs admin rights on the repository (a fine-grained token needs admin access to it).")
         return None
     return ref_update_rejection(repo=repo, user=user, token=token, ref=ref, deleting=False, fast_forward=True,
                                 target_kind="commit", via_pull_request=bool(PR_REF_RE.fullmatch(ref)))

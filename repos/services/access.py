@@ -1,7 +1,8 @@
 """Writes on who may access a repository: collaborators and gated-access requests.
 
-Every change is audited. The callers have authorized: `can_admin` for collaborators and for
-deciding requests; any signed-in reader may ask for access to a gated repository.
+Every change is audited. The callers have authorized: `can_admin` for collaborators; write
+access (the API, as on the Hub) or `can_manage` (the settings page) for deciding requests; any
+signed-in reader may ask for access to a gated repository.
 """
 from __future__ import annotations
 

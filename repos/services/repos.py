@@ -140,7 +140,7 @@ def repo_update_settings(*, repo: Repository, user: User, private: bool | None =
                          gated: str | None = None, ip: str | None = None) -> Repository:
     """Change visibility and/or gating (`gated` is "", "auto" or "manual"); None = unchanged.
 
-    The caller has checked `permissions.can_admin`.
+    The caller has checked `gate.can_manage` (the "settings" action).
     """
     fields: list[str] = []
     with transaction.atomic():

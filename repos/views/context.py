@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from accounts.permissions import request_principal
 from hub.http.urls import public_url
-from repos.gate import Action, can_admin, can_download, can_write, repo_from_request
+from repos.gate import Action, can_download, can_manage, can_write, repo_from_request
 from repos.links import RepoLinks
 from repos.models import Repository, RepoType
 from repos.models.repository import repo_type_for_prefix
@@ -75,8 +75,9 @@ def repo_header(request: HttpRequest, repo: Repository, *, tab: str, rev: str | 
         {"key": "files", "label": "Files and versions", "url": links.tree(rev)},
         {"key": "community", "label": "Community", "url": links.discussions()},
     ]
-    # Only writers pay for the admin check (the settings tab is for repository admins).
-    if writable and can_admin(user, repo, token=token):
+    # Only writers pay for the settings check (the settings tab is for repository admins; a
+    # fine-grained token with write access sees the settings it may change).
+    if writable and can_manage(user, repo, token=token):
         tabs.append({"key": "settings", "label": "Settings", "url": f"{links.base}/settings"})
     for t in tabs:
         t["active"] = t["key"] == tab

@@ -1,6 +1,13 @@
 """`/{ns}/{name}/settings`: visibility, gating, collaborators, the access-request queue, the
-audit log and deletion. Repository admins only (`get_repo_or_404(..., action="admin")`):
-readers get 403, everyone else the same 404 as a missing repository.
+audit log and deletion. Each view names the `repos.gate` action it needs:
+
+* "settings" (the page, visibility, gating, the access-request queue): repository admins,
+  also through a fine-grained token with write access;
+* "admin" (collaborators, deletion): repository admins in a browser session or with a
+  classic write token or a fine-grained token with admin access. The page shows these
+  sections (and the audit log) only to them.
+
+Readers get 403, everyone else the same 404 as a missing repository.
 
 Every change is a POST to its own URL that calls one service and redirects back with a
 message; a refused change (the service's HubError) becomes an error message, not a 500.
@@ -21,6 +28,7 @@ from accounts.web.forms import CollaboratorForm
 from hub.exceptions import BadRequest, HubError
 from hub.http.client import client_ip
 from hub.http.pages import login_required_page
+from repos.gate import Action, can_admin
 from repos.models import AccessRequest, Repository
 from repos.selectors.access import access_request_list, audit_events_for_repo, collaborator_list
 from repos.services.access import access_request_decide, collaborator_remove, collaborator_set
@@ -38,32 +46,38 @@ def settings_url(repo: Repository) -> str:
     return f"/{repo.url_path}/settings"
 
 
-def _admin_repo(request: HttpRequest, kwargs: dict[str, Any]) -> Repository:
+def _repo(request: HttpRequest, kwargs: dict[str, Any], action: Action) -> Repository:
     return load_repo(request, prefix=kwargs.get("prefix"), namespace=kwargs["namespace"], name=kwargs["name"],
-                     action="admin")
+                     action=action)
 
 
 @login_required_page
 @require_safe
-def repo_settings(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
-    repo = load_repo(request, prefix=prefix, namespace=namespace, name=name, action="admin")
+def repo_settings(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    repo = _repo(request, kwargs, "settings")
+    user, token = request_principal(request)
+    admin = can_admin(user, repo, token=token)
     ctx = repo_header(request, repo, tab="settings", writable=True)
     requests = {status: list(access_request_list(repo=repo, status=status)) for status in AccessRequest.Status.values}
     ctx.update({
         "settings_url": settings_url(repo),
         "gating_choices": _GATING,
-        "collaborators": collaborator_list(repo=repo),
-        "roles": _ROLES,
-        "collaborator_form": CollaboratorForm(),
+        "can_admin": admin,
         "pending": requests[AccessRequest.Status.PENDING],
         "accepted": requests[AccessRequest.Status.ACCEPTED],
         "rejected": requests[AccessRequest.Status.REJECTED],
         "pending_actions": [("accepted", "Accept"), ("rejected", "Reject")],
         "accepted_actions": [("rejected", "Revoke")],
         "rejected_actions": [("accepted", "Accept"), ("pending", "Reopen")],
-        "audit_events": list(audit_events_for_repo(repo=repo)[:AUDIT_ROWS]),
-        "audit_export_url": f"/api/{repo.api_plural}/{repo.repo_id}/audit",
     })
+    if admin:
+        ctx.update({
+            "collaborators": collaborator_list(repo=repo),
+            "roles": _ROLES,
+            "collaborator_form": CollaboratorForm(),
+            "audit_events": list(audit_events_for_repo(repo=repo)[:AUDIT_ROWS]),
+            "audit_export_url": f"/api/{repo.api_plural}/{repo.repo_id}/audit",
+        })
     return render(request, "repos/settings.html", ctx)
 
 
@@ -81,7 +95,7 @@ def _change(request: HttpRequest, repo: Repository, change: Callable[[], str]) -
 @login_required_page
 @require_POST
 def visibility(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-    repo = _admin_repo(request, kwargs)
+    repo = _repo(request, kwargs, "settings")
     user, _token = request_principal(request)
     value = request.POST.get("visibility")
 
@@ -96,7 +110,7 @@ def visibility(request: HttpRequest, **kwargs: Any) -> HttpResponse:
 @login_required_page
 @require_POST
 def gating(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-    repo = _admin_repo(request, kwargs)
+    repo = _repo(request, kwargs, "settings")
     user, _token = request_principal(request)
     value = request.POST.get("gated", "")
 
@@ -110,7 +124,7 @@ def gating(request: HttpRequest, **kwargs: Any) -> HttpResponse:
 @login_required_page
 @require_POST
 def collaborator_add(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-    repo = _admin_repo(request, kwargs)
+    repo = _repo(request, kwargs, "admin")
     user, _token = request_principal(request)
     form = CollaboratorForm(request.POST)
 
@@ -126,7 +140,7 @@ def collaborator_add(request: HttpRequest, **kwargs: Any) -> HttpResponse:
 @login_required_page
 @require_POST
 def collaborator_role(request: HttpRequest, username: str, **kwargs: Any) -> HttpResponse:
-    repo = _admin_repo(request, kwargs)
+    repo = _repo(request, kwargs, "admin")
     user, _token = request_principal(request)
     role = request.POST.get("role", "")
 
@@ -140,7 +154,7 @@ def collaborator_role(request: HttpRequest, username: str, **kwargs: Any) -> Htt
 @login_required_page
 @require_POST
 def collaborator_delete(request: HttpRequest, username: str, **kwargs: Any) -> HttpResponse:
-    repo = _admin_repo(request, kwargs)
+    repo = _repo(request, kwargs, "admin")
     user, _token = request_principal(request)
 
     def change() -> str:
@@ -153,7 +167,7 @@ def collaborator_delete(request: HttpRequest, username: str, **kwargs: Any) -> H
 @login_required_page
 @require_POST
 def access_request(request: HttpRequest, username: str, **kwargs: Any) -> HttpResponse:
-    repo = _admin_repo(request, kwargs)
+    repo = _repo(request, kwargs, "settings")
     user, _token = request_principal(request)
     status = request.POST.get("status", "")
     labels = {"accepted": "accepted", "rejected": "rejected", "pending": "moved back to pending"}
@@ -171,7 +185,7 @@ def access_request(request: HttpRequest, username: str, **kwargs: Any) -> HttpRe
 @login_required_page
 @require_POST
 def delete(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-    repo = _admin_repo(request, kwargs)
+    repo = _repo(request, kwargs, "admin")
     user, _token = request_principal(request)
     if request.POST.get("confirm", "").strip() != repo.repo_id:
         messages.error(request, f"Type {repo.repo_id} to confirm the deletion.")

@@ -14,7 +14,7 @@ from hub.http.client import client_ip
 from hub.http.inputs import validated_input
 from repos.api.patterns import repo_from_api_request
 from repos.api.serializers import repo_url, repo_url_for
-from repos.gate import can_create_in_namespace, get_repo_or_404
+from repos.gate import can_create_in_namespace, can_move_to, get_repo_or_404
 from repos.models import Repository, RepoType
 from repos.services.repos import repo_create, repo_delete, repo_move, repo_update_settings
 
@@ -95,7 +95,7 @@ class RepoMoveApi(APIView):
         to_ns, to_name = _split_id(data["toRepo"], "toRepo")
         repo = get_repo_or_404(user, repo_type=data.get("type") or RepoType.MODEL, namespace=from_ns,
                                name=from_name, action="admin", token=token, follow_redirects=False)
-        if not can_create_in_namespace(user, to_ns, token=token):
+        if not can_move_to(user, repo, to_ns, token=token):
             raise Forbidden(f"You don't have the rights to move a repository to the namespace {to_ns!r}")
         repo = repo_move(repo=repo, user=user, namespace=to_ns, name=to_name, ip=client_ip(request))
         return Response({"success": True, "url": repo_url(repo), "name": repo.repo_id})
@@ -121,7 +121,7 @@ class RepoSettingsApi(APIView):
 
     def put(self, request: Request, plural: str, namespace: str, name: str) -> Response:
         user, _token = request_principal(request)
-        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="admin")
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="settings")
         data = validated_input(self.InputSerializer, request.data)
         repo = repo_update_settings(repo=repo, user=user, private=_visibility(data), gated=data.get("gated"),
                                     ip=client_ip(request))

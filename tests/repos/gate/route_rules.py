@@ -7,11 +7,17 @@ call it. Each rule names what the route needs and how to build a sample request:
 * `public`     anyone (an invalid token is still refused: 401)
 * `auth`       any signed-in user (anonymous: 401 or a redirect to the login page)
 * `auth_full`  the user themselves with a session or write token (fine-grained/read: 403)
+* `create`     create a repository somewhere: a session, a write token, or a fine-grained token
+               that covers a namespace with write access (no persona of the permission matrix
+               has one: there it reads as `auth_full`)
 * `session`    a browser session only (every token: 403; anonymous: the login page)
 * `read`       read access to the repo (else the answer of a missing repo)
 * `download`   read access, and on gated repos write access or an accepted request
 * `contribute` push to own PR refs: writers, or anyone who may open a PR
-* `write`, `admin`  that level on the repo (readers without it: 403; anonymous: 401)
+* `write`      contents: commits, branches, tags (readers without it: 403; anonymous: 401)
+* `settings`   visibility and gating: repo admins, also through a fine-grained write token
+* `admin`      destructive or privilege-changing: repo admins, and a fine-grained token only
+               with admin access (test_token_scope_matrix)
 * `auth_read`  signed in (401 first, like for a missing repo), then read access
 * `org_create` create a repo in the fixture organization: org writers and admins
 * `org_member`, `org_admin`  member / admin of the fixture organization
@@ -99,7 +105,7 @@ RULES: dict[str, Rule] = {
         "read", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/paths-info/main", {"paths": ["config.json"]})),
     API + r"/refs$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/refs")),
     API + r"/commits/(?P<rev>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/commits/main")),
-    API + r"/settings$": Rule("admin", lambda p, i, t, x: req("PUT", f"/api/{t}/{i}/settings", {})),
+    API + r"/settings$": Rule("settings", lambda p, i, t, x: req("PUT", f"/api/{t}/{i}/settings", {})),
     API + r"/preupload/(?P<rev>.+)$": Rule(
         "write", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/preupload/main", {"files": []})),
     API + r"/commit/(?P<rev>.+)$": Rule(
@@ -151,8 +157,8 @@ RULES: dict[str, Rule] = {
     "models": Rule("public", lambda p, i, t, x: req("GET", "/models"), repo=False),
     "datasets": Rule("public", lambda p, i, t, x: req("GET", "/datasets"), repo=False),
     "spaces": Rule("public", lambda p, i, t, x: req("GET", "/spaces"), repo=False),
-    "new": Rule("auth_full", lambda p, i, t, x: req("GET", "/new"), repo=False),
-    "new-dataset": Rule("auth_full", lambda p, i, t, x: req("GET", "/new-dataset"), repo=False),
+    "new": Rule("create", lambda p, i, t, x: req("GET", "/new"), repo=False),
+    "new-dataset": Rule("create", lambda p, i, t, x: req("GET", "/new-dataset"), repo=False),
     # --- HTML: accounts and organizations
     "join": Rule("public", lambda p, i, t, x: req("GET", "/join"), repo=False),
     "settings/profile": Rule("auth", lambda p, i, t, x: req("GET", "/settings/profile"), repo=False),
@@ -176,11 +182,12 @@ RULES: dict[str, Rule] = {
         repo=False),
     # User and organization pages list only what the caller may see (test_listings).
     r"^(?P<namespace>[\w.\-]+)$": Rule("public", lambda p, i, t, x: req("GET", f"/{x['org']}"), repo=False),
-    # --- HTML: repository settings (admins)
-    HTML + r"/settings$": Rule("admin", lambda p, i, t, x: req("GET", f"/{p}/settings")),
-    HTML + r"/settings/visibility$": Rule("admin", lambda p, i, t, x: req("POST", f"/{p}/settings/visibility",
-                                                                          "", FORM)),
-    HTML + r"/settings/gating$": Rule("admin", lambda p, i, t, x: req("POST", f"/{p}/settings/gating", "", FORM)),
+    # --- HTML: repository settings (admins; `settings` also for fine-grained write tokens)
+    HTML + r"/settings$": Rule("settings", lambda p, i, t, x: req("GET", f"/{p}/settings")),
+    HTML + r"/settings/visibility$": Rule("settings", lambda p, i, t, x: req("POST", f"/{p}/settings/visibility",
+                                                                             "", FORM)),
+    HTML + r"/settings/gating$": Rule("settings", lambda p, i, t, x: req("POST", f"/{p}/settings/gating", "",
+                                                                         FORM)),
     HTML + r"/settings/collaborators$": Rule(
         "admin", lambda p, i, t, x: req("POST", f"/{p}/settings/collaborators", "user=nobody&role=read", FORM)),
     HTML + r"/settings/collaborators/(?P<username>[\w.\-]+)/role$": Rule(
@@ -189,7 +196,7 @@ RULES: dict[str, Rule] = {
         "admin", lambda p, i, t, x: req("POST", f"/{p}/settings/collaborators/nobody/remove", "", FORM)),
     # The API lets writers decide too (as the Hub does); the settings page is for admins.
     HTML + r"/settings/access-requests/(?P<username>[\w.\-]+)$": Rule(
-        "admin", lambda p, i, t, x: req("POST", f"/{p}/settings/access-requests/nobody", "status=accepted", FORM)),
+        "settings", lambda p, i, t, x: req("POST", f"/{p}/settings/access-requests/nobody", "status=accepted", FORM)),
     HTML + r"/settings/delete$": Rule("admin", lambda p, i, t, x: req(
         "POST", f"/{p}/settings/delete", f"confirm={i}", FORM), destructive=True),
     # --- HTML: repository pages

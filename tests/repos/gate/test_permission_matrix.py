@@ -61,7 +61,7 @@ def expected(rule: Rule, persona: str, kind: str) -> str:
     level = LEVEL[persona]
     full_token = persona != "scoped_elsewhere"
     readable = kind != "private" or level >= 1
-    needs = rule.needs
+    needs = "auth_full" if rule.needs == "create" else rule.needs
     if needs == "public":
         return "allowed"
     if needs == "auth":
@@ -95,7 +95,7 @@ def expected(rule: Rule, persona: str, kind: str) -> str:
         if level >= 3 or (full_token and (kind != "private" or level >= 2)):
             return "allowed"
         return "forbidden"
-    need = {"write": 3, "admin": 4}[needs]
+    need = {"write": 3, "settings": 4, "admin": 4}[needs]  # no persona's token stops at settings
     if level >= need:
         return "allowed"
     return "forbidden" if auth else "unauth"
