@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 
 from hub.exceptions import BadRequest
+from hub.http.errors import header_value
 from hub.http.urls import public_url
 
 CURSOR_PARAM = "cursor"
@@ -63,5 +64,5 @@ def next_page_url(request: HttpRequest, path: str, cursor: str) -> str:
 
 def set_next_link(response: HttpResponse, request: HttpRequest, path: str, cursor: str | None) -> HttpResponse:
     if cursor is not None:
-        response["Link"] = f'<{next_page_url(request, path, cursor)}>; rel="next"'
+        response["Link"] = header_value(f'<{next_page_url(request, path, cursor)}>; rel="next"', limit=8000)
     return response

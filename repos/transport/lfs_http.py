@@ -256,6 +256,6 @@ def locks_verify(request: HttpRequest, namespace: str, name: str, prefix: str | 
 def locks(request: HttpRequest, namespace: str, name: str, rest: str = "", prefix: str | None = None) -> HttpResponse:
     """The rest of the locking API: listing says "no locks"; locking is not supported."""
     authorize_repo(request, prefix=prefix, namespace=namespace, name=name)
-    if request.method == "GET" and not rest:
+    if request.method in ("GET", "HEAD") and not rest:
         return lfs_json({"locks": []})
     raise NotSupported("File locking is not supported by this server")
