@@ -5,20 +5,23 @@ stored (only its SHA-256); audit events name tokens by id and label, never by va
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import AccessToken, Membership, Organization, TokenScope, User
 from accounts.permissions import Principal
 from accounts.services.audit import audit
-from hub.exceptions import BadRequest, NotFound
+from hub.exceptions import BadRequest, NotFound, out_of_space
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "hf_"  # clients check startswith("hf_") in places
 
@@ -85,7 +88,14 @@ def token_authenticate(key: str) -> AccessToken | None:
     # Throttle the write: a token used by a download loop must not turn every GET into a
     # database write.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        try:
+            AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        except DatabaseError as exc:
+            # Bookkeeping only: a full disk must not turn every authenticated read into an error
+            # (the write that needs the disk answers 507 itself).
+            if not out_of_space(exc):
+                raise
+            logger.warning("token %s: last use not recorded, the disk is full", token.pk)
     return token
 
 

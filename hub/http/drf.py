@@ -16,9 +16,10 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.views import exception_handler as drf_default_handler
 
-from hub.exceptions import BadRequest, HubError, PayloadTooLarge
+from hub.exceptions import BadRequest, PayloadTooLarge
 from hub.http.errors import error_response, hub_error_response
 from hub.http.json_body import parse_json
+from hub.http.middleware import translated_error
 
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
 
@@ -26,8 +27,9 @@ INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
 def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
     request = context.get("request")
     raw = getattr(request, "_request", request)
-    if isinstance(exc, HubError):
-        return hub_error_response(exc, raw, style="json")
+    error = translated_error(exc)
+    if error is not None:
+        return hub_error_response(error, raw, style="json")
     response = drf_default_handler(exc, context)
     if response is None or not isinstance(exc, drf_exceptions.APIException):
         return response

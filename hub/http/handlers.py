@@ -2,10 +2,13 @@
 style of the route (JSON with HF error headers for clients, the site's page for browsers)."""
 from __future__ import annotations
 
+import sys
+
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from hub.exceptions import InsufficientStorage, out_of_space
 from hub.http.errors import error_response, error_style
 
 
@@ -39,5 +42,10 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     style = error_style(request.path)
+    # The last net for a full disk noticed outside a view (a middleware's write): Django calls
+    # this handler while it handles the exception.
+    exc = sys.exception()
+    if exc is not None and out_of_space(exc):
+        return error_response(507, InsufficientStorage.default_message, request=request, style=style)
     return error_response(500, "Internal server error" if style != "html" else "Server error", request=request,
                           style=style)

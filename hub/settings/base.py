@@ -234,6 +234,10 @@ HUB_PACK_CACHE_DIR = DATA_DIR / "cache" / "packs"
 HUB_PACK_CACHE_MAX_BYTES = int(os.environ.get("HUB_PACK_CACHE_MAX_BYTES", str(2 * 1024**3)))
 HUB_PACK_CACHE_TTL = float(os.environ.get("HUB_PACK_CACHE_TTL", "3600"))
 
+# A push is refused (507) before receive-pack starts when the repositories' disk has less free
+# space than this: receive-pack would fail part-way anyway, after the client sent the pack.
+HUB_PUSH_MIN_FREE_BYTES = int(os.environ.get("HUB_PUSH_MIN_FREE_BYTES", str(32 * 1024**2)))
+
 # Every process (web, worker, management command) expects these to exist.
 for _d in (DATA_DIR, REPOS_ROOT, LFS_ROOT, TMP_ROOT, BROKER_DIR / "out", BROKER_DIR / "processed",
            BROKER_DIR / "control", STATIC_ROOT):

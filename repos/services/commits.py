@@ -29,7 +29,15 @@ from django.db import transaction
 
 from accounts.models import AccessToken
 from accounts.permissions import Principal
-from hub.exceptions import BadRequest, Forbidden, PayloadTooLarge, PreconditionFailed, RevisionNotFound, Unprocessable
+from hub.exceptions import (
+    BadRequest,
+    Forbidden,
+    PayloadTooLarge,
+    PreconditionFailed,
+    RevisionNotFound,
+    Unprocessable,
+    out_of_space_as_507,
+)
 from repos.events import Origin, refs_updated
 from repos.git import commit as git_commit
 from repos.git.errors import InvalidPath, InvalidRefName
@@ -288,7 +296,10 @@ def commit_create(*, repo: Repository, user: Principal, revision: str, header: C
     pr_ref = None if create_pr else PR_REF_RE.fullmatch(revision)
     branch = None if pr_ref else _target_branch(revision)
     git = git_repo(repo)
-    staged = _stage(repo=repo, git=git, operations=operations)
+    # Objects are written before the ref moves and the ref before the index: on a full disk
+    # the first write that fails is an object's, and nothing visible has changed (507).
+    with out_of_space_as_507():
+        staged = _stage(repo=repo, git=git, operations=operations)
     message = _message(header)
     author = author_signature(user)
     with git_errors_as_http(), repo_write_lock(git):

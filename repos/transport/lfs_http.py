@@ -15,7 +15,6 @@
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import time
@@ -31,7 +30,6 @@ from hub.exceptions import (
     BadRequest,
     Forbidden,
     HubError,
-    InsufficientStorage,
     MethodNotAllowed,
     NotFound,
     NotSupported,
@@ -200,10 +198,6 @@ def upload(request: HttpRequest, key: str, oid: str) -> HttpResponse:
         raise Unprocessable(f"Upload rejected: {exc}") from exc
     except IncompleteBody as exc:
         raise BadRequest(f"Upload incomplete: {exc}") from exc
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise InsufficientStorage() from exc
-        raise
     return HttpResponse(b"", status=200)
 
 
