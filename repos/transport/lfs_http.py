@@ -12,6 +12,9 @@
   repository (`repos.gate.object_readable`): the store is shared, proof of possession is not.
 * locks: `locks/verify` answers "no locks" (git-lfs calls it before every push); listing
   answers an empty list; creating or releasing a lock is a clean 501.
+* CSRF: git-lfs and huggingface_hub send tokens (or nothing), never cookies; a browser could
+  send the session cookie cross-site, so session-authenticated JSON requests must carry the
+  CSRF token (`hub.http.api.enforce_session_csrf`; signed hrefs are their own credential).
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from hub.exceptions import (
     Unauthorized,
     Unprocessable,
 )
+from hub.http.api import enforce_session_csrf
 from hub.http.errors import LFS_CONTENT_TYPE
 from hub.http.urls import public_url
 from repos import objects
@@ -107,6 +111,7 @@ def download_href(repo: Repository, oid: str) -> str:
 def batch(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     if request.method != "POST":
         raise MethodNotAllowed(str(request.method), "POST")
+    enforce_session_csrf(request)
     try:
         req = parse_batch_request(_read_json(request))
     except BatchError as exc:
@@ -155,6 +160,7 @@ def verify(request: HttpRequest, namespace: str, name: str, prefix: str | None =
     if token:
         repo = _repo_for_token(token, salt=_VERIFY_SALT, prefix=prefix, namespace=namespace, name=name)
     else:
+        enforce_session_csrf(request)
         repo = authorize_repo(request, prefix=prefix, namespace=namespace, name=name)
     body = _read_json(request)
     oid = body.get("oid") if isinstance(body, dict) else None
@@ -242,6 +248,7 @@ def locks_verify(request: HttpRequest, namespace: str, name: str, prefix: str | 
     """git-lfs asks before each push which files others have locked: none, ever."""
     if request.method != "POST":
         raise MethodNotAllowed(str(request.method), "POST")
+    enforce_session_csrf(request)
     authorize_repo(request, prefix=prefix, namespace=namespace, name=name, push=True)
     return lfs_json({"ours": [], "theirs": []})
 
@@ -249,6 +256,7 @@ def locks_verify(request: HttpRequest, namespace: str, name: str, prefix: str | 
 @csrf_exempt
 def locks(request: HttpRequest, namespace: str, name: str, rest: str = "", prefix: str | None = None) -> HttpResponse:
     """The rest of the locking API: listing says "no locks"; locking is not supported."""
+    enforce_session_csrf(request)  # unsafe methods only
     authorize_repo(request, prefix=prefix, namespace=namespace, name=name)
     if request.method in ("GET", "HEAD") and not rest:
         return lfs_json({"locks": []})
