@@ -11,6 +11,7 @@ authenticated strangers get the same 404 as for a missing repository.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from collections.abc import Iterator
 
@@ -146,23 +147,40 @@ def upload_pack(request: HttpRequest, namespace: str, name: str, prefix: str | N
 
 
 def _push_stream(rpc: smart_http.GitRpc, server: HookServer, session: PushSession) -> Iterator[bytes]:
+    tail = bytearray()  # the end of the answer: receive-pack's report and last messages
     try:
-        yield from rpc
+        for chunk in rpc:
+            tail += chunk
+            del tail[:-_REPORT_TAIL]
+            yield chunk
     finally:
         try:
             rpc.close()
         finally:
             server.close()
             session.close()
-        if not rpc.succeeded:
-            stderr = rpc.stderr_text[-2000:]
-            # receive-pack's own failures reach the client through its report (and side band);
-            # the operator needs them too, a full disk above all.
-            if out_of_space(OSError(stderr)):
-                logger.error("push to %s failed: the disk is full (rc=%s): %s", session.repo, rpc.returncode, stderr)
-            else:
-                logger.warning("push to %s ended without success (rc=%s, timed_out=%s, input=%r): %s", session.repo,
-                               rpc.returncode, rpc.timed_out, rpc.input_error, stderr)
+        _log_push_failure(rpc, session, bytes(tail))
+
+
+_REPORT_TAIL = 16 * 1024
+# In receive-pack's report-status (inside side-band packets, which keep it contiguous).
+_UNPACK_FAILED = re.compile(rb"unpack (?!ok\n)([^\n\x00]{1,300})")
+
+
+def _log_push_failure(rpc: smart_http.GitRpc, session: PushSession, report: bytes) -> None:
+    """receive-pack's own failures reach the client through its report and side band (git
+    prints them, `remote unpack failed`) while it exits 0: the operator is told here, and a
+    full disk is an error."""
+    stderr = rpc.stderr_text[-2000:]
+    unpack = _UNPACK_FAILED.search(report)
+    said = " ".join(filter(None, [stderr.strip(), unpack.group(1).decode("utf-8", "replace") if unpack else ""]))
+    if out_of_space(OSError(stderr)) or out_of_space(OSError(report[-4000:].decode("utf-8", "replace"))):
+        logger.error("push to %s failed: the disk is full (rc=%s): %s", session.repo, rpc.returncode, said)
+    elif not rpc.succeeded:
+        logger.warning("push to %s ended without success (rc=%s, timed_out=%s, input=%r): %s", session.repo,
+                       rpc.returncode, rpc.timed_out, rpc.input_error, said)
+    elif unpack:
+        logger.warning("push to %s: receive-pack could not unpack the pack: %s", session.repo, said)
 
 
 @csrf_exempt
