@@ -38,12 +38,13 @@ LFS_CONTENT_TYPE = "application/vnd.git-lfs+json"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 # Routes spoken by clients rather than browsers, anchored on the repo id so that an HTML page of
-# a folder named "info" or "resolve" stays HTML. Any segment counts as a repo id here: a
-# request for an invalid id on these routes still gets the client's kind of error.
-_REPO = r"(?:(?:datasets|spaces)/)?[^/]+/[^/]+?(?:\.git)?"
-_GIT_ROUTE = re.compile(rf"^/{_REPO}/(?:info/refs$|git-upload-pack$|git-receive-pack$)")
-_LFS_ROUTE = re.compile(rf"^/(?:lfs-upload/|{_REPO}/info/lfs/)")
-_JSON_ROUTE = re.compile(rf"^/(?:api/|{_REPO}/resolve/)")
+# a folder named "info" or "resolve" stays HTML. Any segment (even an empty one, and after
+# any number of leading slashes) counts as a repo id here: a request for an invalid id on
+# these routes still gets the client's kind of error.
+_REPO = r"(?:(?:datasets|spaces)/)?[^/]*/[^/]*?(?:\.git)?"
+_GIT_ROUTE = re.compile(rf"^/+{_REPO}/(?:info/refs$|git-upload-pack$|git-receive-pack$)")
+_LFS_ROUTE = re.compile(rf"^/+(?:lfs-upload/|{_REPO}/info/lfs/)")
+_JSON_ROUTE = re.compile(rf"^/+(?:api/|{_REPO}/resolve/)")
 
 
 class TemporaryRedirect(HttpResponseRedirectBase):
