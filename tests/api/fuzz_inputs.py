@@ -13,6 +13,7 @@ every error, and header values a WSGI server can send (one latin-1 line, no cont
 """
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -38,6 +39,10 @@ CONTENT_TYPES = ["application/json", "application/x-ndjson", "text/plain", "appl
                  "application/json; charset=bz2_codec", "application/json; charset=nope",
                  "application/vnd.git-lfs+json", "application/octet-stream", "", None]
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+# Query values that decode to something hostile: cursors are base64 JSON.
+HOSTILE_QUERY_VALUES = [base64.urlsafe_b64encode(b"[" * 1400).rstrip(b"="),
+                        base64.urlsafe_b64encode(b'{"o": ' * 300 + b"1" + b"}" * 300).rstrip(b"="),
+                        base64.urlsafe_b64encode(b'{"o": 1e999999}').rstrip(b"="), b"9" * 5000]
 # Characters that may never appear in a header value we send.
 _BAD_HEADER_CHAR = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
@@ -189,7 +194,9 @@ def requests(routes: list[Route], target: Target, *, huge_size: int) -> st.Searc
                 # Servers decode %2F: a "/" in a repository id would make a URL of another shape.
                 raw = raw.replace(b"/", b"") or b"x"
             values[param] = quote_from_bytes(raw, safe="/" if param in _SLASHED else "")
-        query_items = draw(st.lists(st.tuples(st.sampled_from(QUERY_KEYS), _segment("1")), max_size=3))
+        query_items = draw(st.lists(st.tuples(st.sampled_from(QUERY_KEYS),
+                                              st.one_of(_segment("1"), st.sampled_from(HOSTILE_QUERY_VALUES))),
+                                    max_size=3))
         query = "&".join(f"{quote_from_bytes(k.encode(), safe='[]')}={quote_from_bytes(v, safe='')}"
                          for k, v in query_items)
         return FuzzRequest(method=draw(st.sampled_from(METHODS)), path=route.template % values, query=query,

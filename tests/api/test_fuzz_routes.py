@@ -2,7 +2,8 @@
 
 Two passes over the routes of the URL resolver (`tests.api.fuzz_inputs`): a fixed matrix
 (every route x every unsafe method x each hostile body: JSON nested 10 000 deep, a body over
-the limits, invalid UTF-8, the wrong content type) and a bounded, derandomized hypothesis pass
+the limits, invalid UTF-8, the wrong content type; every route x hostile query values, such
+as a cursor of base64 JSON nested 1 400 deep) and a bounded, derandomized hypothesis pass
 mixing hostile path segments, query values, bodies, content types and credentials. The test
 client re-raises any exception a view lets escape, so a crash fails with its traceback.
 Limits are lowered for the run so that "over the limit" costs kilobytes, not megabytes.
@@ -16,6 +17,8 @@ from hypothesis import strategies as st
 
 from hub.http.wsgi import HubWSGIRequest
 from tests.api.fuzz_inputs import (
+    HOSTILE_QUERY_VALUES,
+    QUERY_KEYS,
     FuzzRequest,
     Target,
     check_answer,
@@ -84,6 +87,15 @@ def test_every_route_survives_hostile_bodies(fuzz):
                 send(FuzzRequest(method, path, "", body, "application/json", "writer"))
             for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
                 send(FuzzRequest(method, path, "", b'{"a": 1}', content_type, "writer"))
+
+
+def test_every_route_survives_hostile_query_values(fuzz):
+    send, target = fuzz
+    for route in hf_routes():
+        path = route.template % {p: target.value(p) for p in route.params}
+        for value in HOSTILE_QUERY_VALUES:
+            query = "&".join(f"{key}={value.decode()}" for key in QUERY_KEYS)
+            send(FuzzRequest("GET", path, query, None, None, "writer"))
 
 
 @pytest.mark.parametrize("path", ["/api/%1Ar", "/api/%00", "/api/%0D%0Ax", "/api/models/a/b%00/tree/main",
