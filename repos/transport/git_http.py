@@ -174,7 +174,9 @@ def _log_push_failure(rpc: smart_http.GitRpc, session: PushSession, report: byte
     stderr = rpc.stderr_text[-2000:]
     unpack = _UNPACK_FAILED.search(report)
     said = " ".join(filter(None, [stderr.strip(), unpack.group(1).decode("utf-8", "replace") if unpack else ""]))
-    if out_of_space(OSError(stderr)) or out_of_space(OSError(report[-4000:].decode("utf-8", "replace"))):
+    failed = unpack is not None or not rpc.succeeded
+    # The report may quote pushed file names (policy messages): it counts only when unpacking failed.
+    if failed and (out_of_space(OSError(stderr)) or out_of_space(OSError(report[-4000:].decode("utf-8", "replace")))):
         logger.error("push to %s failed: the disk is full (rc=%s): %s", session.repo, rpc.returncode, said)
     elif not rpc.succeeded:
         logger.warning("push to %s ended without success (rc=%s, timed_out=%s, input=%r): %s", session.repo,
