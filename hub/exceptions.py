@@ -6,6 +6,10 @@ Services raise these; one handler at the edge (`hub.http.drf.exception_handler` 
 """
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class HubError(Exception):
     status: int = 400
@@ -126,5 +130,50 @@ class ServiceUnavailable(HubError):
 
 
 class InsufficientStorage(HubError):
+    """The server's disk (or quota) is full; nothing of the request was kept. Retrying later
+    may succeed."""
+
     status = 507
-    default_message = "Insufficient storage"
+    default_message = "Insufficient storage: the server is out of disk space, please retry later"
+
+
+# Out of space, however it is reported: an OSError's errno (ENOSPC, EDQUOT), libgit2's
+# messages (pygit2 raises OSError or GitError with no errno, only strerror's text), SQLite's
+# SQLITE_FULL and PostgreSQL's disk_full (SQLSTATE 53100), often wrapped in another error.
+_OUT_OF_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_OUT_OF_SPACE_TEXTS = ("no space left on device", "disk quota exceeded", "database or disk is full")
+_DISK_FULL_SQLSTATE = "53100"
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """Whether `exc`, or an exception it was raised from or while handling, reports that the
+    disk (or the user's quota) is full."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _OUT_OF_SPACE_ERRNOS:
+            return True
+        if getattr(current, "sqlstate", None) == _DISK_FULL_SQLSTATE:
+            return True
+        # A HubError's message may quote user text; only the system's own errors are read.
+        text = "" if isinstance(current, HubError) else str(current).lower()
+        if any(t in text for t in _OUT_OF_SPACE_TEXTS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+@contextmanager
+def out_of_space_as_507() -> Iterator[None]:
+    """Turn an out-of-space failure of the block into InsufficientStorage (507); every other
+    exception passes unchanged. The block's own cleanup (temporary files, locks) must already
+    have run when the error leaves it."""
+    try:
+        yield
+    except HubError:
+        raise
+    except Exception as exc:
+        if out_of_space(exc):
+            raise InsufficientStorage() from exc
+        raise

@@ -24,5 +24,7 @@ urlpatterns = [
     path("", include("repos.views.urls")),
 ]
 
+handler400 = "hub.http.handlers.bad_request"
+handler403 = "hub.http.handlers.permission_denied"
 handler404 = "hub.http.handlers.not_found"
 handler500 = "hub.http.handlers.server_error"

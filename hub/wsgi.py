@@ -1,6 +1,10 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings.dev")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+
+from hub.http.wsgi import HubWSGIHandler  # noqa: E402 - Django must be set up first
+
+application = HubWSGIHandler()

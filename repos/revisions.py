@@ -39,9 +39,11 @@ def split_revision_path(git: GitRepo, remainder: str) -> tuple[str, str]:
 
 @contextmanager
 def git_errors_as_http() -> Iterator[None]:
-    """Translate the git layer's exceptions into HubErrors with HF error codes."""
+    """Translate the git layer's exceptions into HubErrors with HF error codes; a write that
+    finds the disk full (libgit2 reports it as OSError or GitError text) is InsufficientStorage."""
     try:
-        yield
+        with hub_exc.out_of_space_as_507():
+            yield
     except git_errors.RevisionNotFound as exc:
         raise hub_exc.RevisionNotFound(str(exc) or None) from exc
     except git_errors.EntryNotFound as exc:

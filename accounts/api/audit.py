@@ -8,6 +8,7 @@ from django.http import HttpResponse, JsonResponse
 
 from accounts.models import AuditEvent
 from hub.http.dates import hf_date
+from hub.http.errors import header_value
 
 
 def serialize_audit_event(event: AuditEvent) -> dict[str, Any]:
@@ -18,5 +19,5 @@ def serialize_audit_event(event: AuditEvent) -> dict[str, Any]:
 
 def audit_export(events: Iterable[AuditEvent], *, filename: str) -> HttpResponse:
     response = JsonResponse([serialize_audit_event(e) for e in events], safe=False)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = header_value(f'attachment; filename="{filename}"')
     return response

@@ -4,12 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_safe
 
 from accounts.models import AccessToken, TokenScope, User
 from accounts.selectors import user_memberships
 from hub.exceptions import Unauthorized
+from hub.http.api import api_view
 from hub.http.dates import hf_date
 from hub.http.errors import error_response
 
@@ -77,8 +76,7 @@ def whoami_payload(user: User, token: AccessToken | None) -> dict[str, Any]:
     }
 
 
-@csrf_exempt
-@require_safe
+@api_view("GET")
 def whoami(request: HttpRequest) -> JsonResponse:
     """401 with HF's exact message when no valid credentials came with the request."""
     user = request.user

@@ -23,6 +23,8 @@ from hub.exceptions import BadRequest, NotFound
 
 logger = logging.getLogger(__name__)
 
+logger = logging.getLogger(__name__)
+
 TOKEN_PREFIX = "hf_"  # clients check startswith("hf_") in places
 
 
@@ -90,7 +92,7 @@ def token_authenticate(key: str) -> AccessToken | None:
     # database write.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         # Bookkeeping, never a reason to fail the request: under write contention (SQLite's one
-        # writer, a long transaction elsewhere) the stamp is simply skipped this time.
+        # writer, a long transaction elsewhere) or on a full disk the stamp is simply skipped.
         try:
             with transaction.atomic():
                 AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -14,6 +14,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
 from hub.exceptions import Forbidden, MethodNotAllowed
+from hub.http.errors import header_value
 
 View = Callable[..., HttpResponse]
 
@@ -40,7 +41,7 @@ def api_view(*methods: str) -> Callable[[View], View]:
 def json_response(data: Any, headers: dict[str, str] | None = None) -> JsonResponse:
     response = JsonResponse(data, safe=False, json_dumps_params={"ensure_ascii": False})
     for key, value in (headers or {}).items():
-        response[key] = value
+        response[key] = header_value(value, limit=8000)
     return response
 
 

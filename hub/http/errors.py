@@ -25,6 +25,7 @@ from typing import Literal
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseRedirectBase
+from django.utils.encoding import iri_to_uri
 
 from hub.exceptions import HubError, RepoMoved
 
@@ -37,11 +38,13 @@ LFS_CONTENT_TYPE = "application/vnd.git-lfs+json"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 # Routes spoken by clients rather than browsers, anchored on the repo id so that an HTML page of
-# a folder named "info" or "resolve" stays HTML.
-_REPO = r"(?:(?:datasets|spaces)/)?[\w.\-]+/[\w.\-]+?(?:\.git)?"
-_GIT_ROUTE = re.compile(rf"^/{_REPO}/(?:info/refs$|git-upload-pack$|git-receive-pack$)")
-_LFS_ROUTE = re.compile(rf"^/(?:lfs-upload/|{_REPO}/info/lfs/)")
-_JSON_ROUTE = re.compile(rf"^/(?:api/|{_REPO}/resolve/)")
+# a folder named "info" or "resolve" stays HTML. Any segment (even an empty one, and after
+# any number of leading slashes) counts as a repo id here: a request for an invalid id on
+# these routes still gets the client's kind of error.
+_REPO = r"(?:(?:datasets|spaces)/)?[^/]*/[^/]*?(?:\.git)?"
+_GIT_ROUTE = re.compile(rf"^/+{_REPO}/(?:info/refs$|git-upload-pack$|git-receive-pack$)")
+_LFS_ROUTE = re.compile(rf"^/+(?:lfs-upload/|{_REPO}/info/lfs/)")
+_JSON_ROUTE = re.compile(rf"^/+(?:api/|{_REPO}/resolve/)")
 
 
 class TemporaryRedirect(HttpResponseRedirectBase):
@@ -112,7 +115,8 @@ def hub_error_response(exc: HubError, request: HttpRequest | None = None,
     if style is None:
         style = error_style(request.path) if request is not None else "json"
     if isinstance(exc, RepoMoved) and "Location" in exc.headers:
-        location = exc.headers["Location"]
+        # Built from the request's URL: made a URI (percent-encoded), then one safe line.
+        location = header_value(iri_to_uri(exc.headers["Location"]), limit=8000)
         if style == "html":
             return HttpResponseRedirect(location)  # browsers simply land on the current name
         response = TemporaryRedirect(location, content=json.dumps({"error": exc.message}),

@@ -1,10 +1,14 @@
-"""Site-wide answers: unknown routes and server errors, in the style of the route (JSON with HF
-error headers for clients, the site's page for browsers)."""
+"""Site-wide answers: unknown routes, requests Django itself refuses, and server errors, in the
+style of the route (JSON with HF error headers for clients, the site's page for browsers)."""
 from __future__ import annotations
 
+import sys
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from hub.exceptions import InsufficientStorage, out_of_space
 from hub.http.errors import error_response, error_style
 
 
@@ -20,7 +24,28 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return error_response(404, "Not found" if style != "html" else "Page not found", request=request, style=style)
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Requests Django refuses before or while a view reads them (SuspiciousOperation: a body
+    over DATA_UPLOAD_MAX_MEMORY_SIZE, too many form fields or files, a bad Host header)."""
+    status, message = 400, "Bad request"
+    if isinstance(exception, RequestDataTooBig):
+        status, message = 413, "Request body too large"
+    elif isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        message = "Too many fields or files in the request body"
+    return error_response(status, message, request=request, style=error_style(request.path))
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(403, "You don't have the rights to perform this action", request=request,
+                          style=error_style(request.path))
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     style = error_style(request.path)
+    # The last net for a full disk noticed outside a view (a middleware's write): Django calls
+    # this handler while it handles the exception.
+    exc = sys.exception()
+    if exc is not None and out_of_space(exc):
+        return error_response(507, InsufficientStorage.default_message, request=request, style=style)
     return error_response(500, "Internal server error" if style != "html" else "Server error", request=request,
                           style=style)

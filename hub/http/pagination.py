@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 
 from hub.exceptions import BadRequest
+from hub.http.errors import header_value
+from hub.http.json_body import parse_json
 from hub.http.urls import public_url
 
 CURSOR_PARAM = "cursor"
@@ -34,8 +36,9 @@ def decode_cursor(request: HttpRequest) -> dict[str, Any] | None:
     if len(raw) > _MAX_CURSOR_LEN:
         raise BadRequest("Invalid cursor")
     try:
-        data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        # parse_json: a cursor of base64 "[[[[..." must not recurse deeply.
+        data = parse_json(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), what="The cursor")
+    except (binascii.Error, ValueError, BadRequest):
         raise BadRequest("Invalid cursor") from None
     if not isinstance(data, dict):
         raise BadRequest("Invalid cursor")
@@ -63,5 +66,5 @@ def next_page_url(request: HttpRequest, path: str, cursor: str) -> str:
 
 def set_next_link(response: HttpResponse, request: HttpRequest, path: str, cursor: str | None) -> HttpResponse:
     if cursor is not None:
-        response["Link"] = f'<{next_page_url(request, path, cursor)}>; rel="next"'
+        response["Link"] = header_value(f'<{next_page_url(request, path, cursor)}>; rel="next"', limit=8000)
     return response

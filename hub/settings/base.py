@@ -179,7 +179,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "hub.http.drf.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
     ],
     "EXCEPTION_HANDLER": "hub.http.drf.exception_handler",
@@ -252,6 +252,9 @@ HUB_GIT_MAX_PUSH_BYTES = int(os.environ.get("HUB_GIT_MAX_PUSH_BYTES", str(10 * 1
 # `manage.py reap` removes push quarantines and upload temporaries older than this (seconds);
 # unset: HUB_GIT_TIMEOUT + 10 minutes, older than any live push or upload can be.
 HUB_REAP_AGE = float(os.environ["HUB_REAP_AGE"]) if os.environ.get("HUB_REAP_AGE") else None
+# A push is refused (507) before receive-pack starts when the repositories' disk has less free
+# space than this: receive-pack would fail part-way anyway, after the client sent the pack.
+HUB_PUSH_MIN_FREE_BYTES = int(os.environ.get("HUB_PUSH_MIN_FREE_BYTES", str(32 * 1024**2)))
 
 # Every process (web, worker, management command) expects these to exist.
 for _d in (DATA_DIR, REPOS_ROOT, LFS_ROOT, TMP_ROOT, BROKER_DIR / "out", BROKER_DIR / "processed",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -17,6 +16,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from hub.exceptions import BadRequest, PayloadTooLarge
+from hub.http.json_body import parse_json
 from repos.policy.upload import TOO_LARGE_MESSAGE
 from repos.services.commits import (
     AddFile,
@@ -69,10 +69,8 @@ def _lines(stream: _LineReader, *, max_line: int, max_body: int) -> Iterator[tup
 
 
 def _load(number: int, line: bytes) -> dict[str, Any]:
-    try:
-        item = json.loads(line)
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest(f"Line {number} of the commit payload is not valid JSON") from exc
+    # Bounded in depth like every JSON body (a line of `[[[[` must not recurse deeply).
+    item = parse_json(line, what=f"Line {number} of the commit payload")
     if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not isinstance(item.get("value"), dict):
         raise BadRequest(f"Line {number} of the commit payload must be an object with 'key' and 'value'")
     return item

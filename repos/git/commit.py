@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pygit2
 from pygit2.enums import FileMode, ObjectType, ReferenceType
@@ -302,15 +303,28 @@ def build_commit(
         # Everything was deleted (or a root commit with no files): the empty tree.
         tree_id = raw.TreeBuilder().write()
     now = int(time.time())
-    oid = raw.create_commit(
-        None,
-        _signature(author, now),
-        _signature(committer or author, now),
-        _clean_message(message),
-        tree_id,
-        parents,
+    oid = write_commit(
+        raw,
+        author=_signature(author, now),
+        committer=_signature(committer or author, now),
+        message=_clean_message(message),
+        tree=tree_id,
+        parents=parents,
     )
     return str(oid)
+
+
+def write_commit(raw: pygit2.Repository, *, author: pygit2.Signature, committer: pygit2.Signature, message: str,
+                 tree: pygit2.Oid, parents: Sequence[pygit2.Oid]) -> pygit2.Oid:
+    """Write a commit object and return its id, or raise the write's error.
+
+    `Repository.create_commit` (pygit2 1.21, libgit2 1.9) returns the id of a commit it
+    failed to write - on a full disk - without an error, and a ref could then be pointed at
+    nothing; the same bytes written through the object database raise the OSError.
+    """
+    # pygit2's stub says Oid; it returns the commit's text.
+    data = cast(str, raw.create_commit_string(author, committer, message, tree, list(parents)))
+    return raw.odb.write(ObjectType.COMMIT, data)
 
 
 # ---------------------------------------------------------------------- ref updates

@@ -13,7 +13,7 @@ import time
 import pygit2
 from pygit2.enums import ObjectType
 
-from repos.git.commit import Signature, _clean_message, _signature, update_ref
+from repos.git.commit import Signature, _clean_message, _signature, update_ref, write_commit
 from repos.git.errors import RefNotFound, RevisionNotFound
 from repos.git.lock import repo_lock
 from repos.git.paths import validate_ref_name, validate_tag_name
@@ -84,7 +84,8 @@ def squash_ref(
         tree_id = repo.get_commit(current).tree_id
         now = int(time.time())
         sig = _signature(author, now)
-        new = str(repo.raw.create_commit(None, sig, sig, _clean_message(message), tree_id, []))
+        new = str(write_commit(repo.raw, author=sig, committer=sig, message=_clean_message(message), tree=tree_id,
+                               parents=[]))
         update_ref(repo, ref, new, expected_old=current, reflog_message="super-squash", who=author,
                    timeout=timeout)
         return new

@@ -9,6 +9,7 @@ from typing import BinaryIO
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 
+from hub.exceptions import out_of_space_as_507
 from repos.gate import linked_objects, object_readable
 from repos.lfs.errors import LfsObjectNotFound, LfsVerifyError
 from repos.models import LfsObject, RepoLfsObject, Repository
@@ -46,7 +47,8 @@ def ingest(*, repo: Repository, oid: str, size: int, source: Source,
 
     The bytes are hashed and counted on their way to a temporary file and become visible only
     if they are exactly `size` bytes hashing to `oid` and every ingest filter accepts them;
-    otherwise ObjectVerifyError (or the filter's HubError) is raised and nothing is kept. Even
+    otherwise ObjectVerifyError (or the filter's HubError) is raised and nothing is kept; on a
+    full disk, InsufficientStorage (507) and nothing is kept either. Even
     when the store already holds the object (uploaded to another repository) the bytes are
     received and verified again: that is what proves the uploader has them.
 
@@ -69,9 +71,13 @@ def ingest(*, repo: Repository, oid: str, size: int, source: Source,
         if admit is not None:
             admit()
 
-    storage_backend().write_stream(oid, size, source, transform=transform if filters else None,
-                                   before_publish=before_publish if filters or admit is not None else None)
-    link(repo=repo, oid=oid, size=size)
+    # A full disk (the temporary file, or the database row) is InsufficientStorage; the
+    # backend has removed its temporary file, and an object stored but not linked is not
+    # readable through `repo` (a retry links it).
+    with out_of_space_as_507():
+        storage_backend().write_stream(oid, size, source, transform=transform if filters else None,
+                                       before_publish=before_publish if filters or admit is not None else None)
+        link(repo=repo, oid=oid, size=size)
 
 
 def ingest_file(*, repo: Repository, file: BinaryIO, size: int) -> str:
@@ -86,7 +92,8 @@ def ingest_file(*, repo: Repository, file: BinaryIO, size: int) -> str:
         digest.update(chunk)
     oid = digest.hexdigest()
     if not ingest_filters() and storage_backend().size(oid) == size:
-        link(repo=repo, oid=oid, size=size)
+        with out_of_space_as_507():
+            link(repo=repo, oid=oid, size=size)
         return oid
     file.seek(0)
     ingest(repo=repo, oid=oid, size=size, source=file)

@@ -37,6 +37,7 @@ from hub.exceptions import (
     RevisionNotFound,
     TreeTooLarge,
     Unprocessable,
+    out_of_space_as_507,
 )
 from repos.events import Origin, refs_updated
 from repos.git import commit as git_commit
@@ -148,11 +149,58 @@ def _folder_path(path: str) -> str:
         raise Unprocessable(str(exc)) from exc
 
 
+class _Paths:
+    """The paths a commit's operations name, so that none is named twice: adding a file twice,
+    or adding and deleting it, leaves the result to the order of the lines (the client only
+    warns about it), and deleting a folder after changing a file in it undoes that change.
+    Deleting a folder and then adding files to it (replacing its content) is fine."""
+
+    def __init__(self) -> None:
+        # path -> position of the operation naming it
+        self.files: dict[str, int] = {}
+        self.folders: dict[str, int] = {}
+
+    def file(self, path: str) -> str:
+        if path in self.files:
+            raise BadRequest(f"The commit names {path} more than once: add or delete each file once per commit")
+        self.files[path] = len(self.files) + len(self.folders)
+        return path
+
+    def folder(self, path: str) -> str:
+        if path in self.folders:
+            raise BadRequest(f"The commit deletes the folder {path} more than once")
+        self.folders[path] = len(self.files) + len(self.folders)
+        return path
+
+    def check_folders(self) -> None:
+        """Refuse a folder deletion that follows a change of a file in the folder. Linear in
+        the length of the paths: the deleted folders form a trie each file walks down."""
+        if not self.folders:
+            return
+        trie: dict[str | None, Any] = {}
+        for folder, position in self.folders.items():
+            node = trie
+            for part in folder.split("/"):
+                node = node.setdefault(part, {})
+            node[None] = position
+        for path, position in self.files.items():
+            walk: dict[str | None, Any] | None = trie
+            for part in path.split("/"):
+                walk = walk.get(part) if walk is not None else None
+                if walk is None:
+                    break
+                deleted_at = walk.get(None)
+                if deleted_at is not None and deleted_at > position:
+                    raise BadRequest(f"The commit deletes a folder after changing {path} in it: delete the "
+                                     "folder first, or leave the file out")
+
+
 def _stage(*, repo: Repository, git: GitRepo, operations: Iterable[CommitOperation]) -> _Staged:
     limit = getattr(settings, "HUB_COMMIT_MAX_REGULAR_BYTES", DEFAULT_MAX_REGULAR_BYTES)
     staged = _Staged()
     pending: list[tuple[int, _PendingLfs]] = []
     regular_total = 0
+    paths = _Paths()
     for op in operations:
         if len(staged.ops) >= MAX_OPERATIONS:
             raise BadRequest(f"Too many operations in one commit (at most {MAX_OPERATIONS})")
@@ -161,7 +209,7 @@ def _stage(*, repo: Repository, git: GitRepo, operations: Iterable[CommitOperati
             # have been uploaded here.
             op = AddLfsFile(op.path, pointer.oid, pointer.size)
         if isinstance(op, AddFile):
-            path = _file_path(op.path)
+            path = paths.file(_file_path(op.path))
             reason = push_policy.blob_rejection(path=path, size=len(op.content), sample=op.content)
             if reason:
                 raise BadRequest(f"{reason} Offending file: {path}")
@@ -172,21 +220,22 @@ def _stage(*, repo: Repository, git: GitRepo, operations: Iterable[CommitOperati
             if path == _GITATTRIBUTES:
                 staged.attributes = op.content
         elif isinstance(op, AddLfsFile):
-            path = _file_path(op.path)
+            path = paths.file(_file_path(op.path))
             if not is_valid_oid(op.oid):
                 raise BadRequest(f"Invalid LFS oid for {path}: expected 64 lowercase hex characters")
             pending.append((len(staged.ops), _PendingLfs(path, op.oid, op.size)))
             staged.ops.append(None)  # filled in below, once all oids are checked at once
             staged.lfs_paths.append(path)
         elif isinstance(op, DeleteFile):
-            path = _file_path(op.path)
+            path = paths.file(_file_path(op.path))
             staged.ops.append(git_commit.DeleteFile(path))
             if path == _GITATTRIBUTES:
                 staged.attributes = b""
         elif isinstance(op, DeleteFolder):
-            staged.ops.append(git_commit.DeleteFolder(_folder_path(op.path)))
+            staged.ops.append(git_commit.DeleteFolder(paths.folder(_folder_path(op.path))))
         else:  # pragma: no cover - the parser only builds the types above
             raise BadRequest(f"Unknown operation {op!r}")
+    paths.check_folders()
     _resolve_lfs(repo=repo, git=git, staged=staged, pending=pending)
     return staged
 
@@ -311,7 +360,10 @@ def commit_create(*, repo: Repository, user: Principal, revision: str, header: C
     pr_ref = None if create_pr else PR_REF_RE.fullmatch(revision)
     branch = None if pr_ref else _target_branch(revision)
     git = git_repo(repo)
-    staged = _stage(repo=repo, git=git, operations=operations)
+    # Objects are written before the ref moves and the ref before the index: on a full disk
+    # the first write that fails is an object's, and nothing visible has changed (507).
+    with out_of_space_as_507():
+        staged = _stage(repo=repo, git=git, operations=operations)
     message = _message(header)
     author = author_signature(user)
     with git_errors_as_http(), repo_write_lock(git):

@@ -11,6 +11,8 @@ authenticated strangers get the same 404 as for a missing repository.
 from __future__ import annotations
 
 import logging
+import re
+import shutil
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -18,7 +20,14 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.permissions import request_principal
-from hub.exceptions import Forbidden, MethodNotAllowed, ServiceUnavailable, UnsupportedMediaType
+from hub.exceptions import (
+    Forbidden,
+    InsufficientStorage,
+    MethodNotAllowed,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    out_of_space,
+)
 from repos.gate import Action, repo_from_request
 from repos.git import smart_http
 from repos.git.hooks import HOOKS_DIR, HookServer, hooks_installed
@@ -36,6 +45,7 @@ DEFAULT_GIT_TIMEOUT = 3600.0
 # anyway, so only very large numbers of files get near it).
 DEFAULT_MAX_PUSH_BYTES = 10 * 1024**3
 QUARANTINE_REAP_MARGIN = 600.0
+DEFAULT_PUSH_MIN_FREE_BYTES = 32 * 1024**2
 
 
 def authorize_repo(request: HttpRequest, *, prefix: str | None, namespace: str, name: str,
@@ -69,6 +79,23 @@ def _config(service: str) -> dict[str, str]:
     return smart_http.upload_pack_config()
 
 
+def check_push_space(repo: Repository) -> None:
+    """InsufficientStorage (507) when the repository's disk has less free space than
+    HUB_PUSH_MIN_FREE_BYTES: refused before receive-pack starts (and before git uploads the
+    pack), so a full disk never gets a half-received push."""
+    minimum = int(getattr(settings, "HUB_PUSH_MIN_FREE_BYTES", DEFAULT_PUSH_MIN_FREE_BYTES))
+    if minimum <= 0:
+        return
+    try:
+        free = shutil.disk_usage(repo.git_dir).free
+    except OSError:
+        return  # cannot tell: receive-pack reports a real failure itself
+    if free < minimum:
+        logger.warning("refusing a push to %s: %d bytes free on its disk (minimum %d)", repo, free, minimum)
+        raise InsufficientStorage("Insufficient storage: the server is out of disk space, pushes are refused "
+                                  "until space is freed, please retry later")
+
+
 def _pack_cache() -> PackCacheSettings | None:
     """The cache of upload-pack's packs (repos/git/pack_cache.py); off with HUB_PACK_CACHE=0."""
     if not getattr(settings, "HUB_PACK_CACHE", True):
@@ -87,6 +114,8 @@ def info_refs(request: HttpRequest, namespace: str, name: str, prefix: str | Non
         # No ?service=: a "dumb HTTP" client. We speak smart HTTP only.
         raise Forbidden("Only the smart HTTP protocol is supported; please upgrade git")
     repo = authorize_repo(request, prefix=prefix, namespace=namespace, name=name, push=service == "git-receive-pack")
+    if service == "git-receive-pack":
+        check_push_space(repo)  # git shows this message before it sends anything
     protocol = smart_http.git_protocol(request.headers.get("Git-Protocol"))
     rpc = smart_http.start_service(repo.git_dir, service, advertise=True, protocol=protocol,
                                    config=_config(service), timeout=_timeout())
@@ -118,23 +147,49 @@ def upload_pack(request: HttpRequest, namespace: str, name: str, prefix: str | N
 
 
 def _push_stream(rpc: smart_http.GitRpc, server: HookServer, session: PushSession) -> Iterator[bytes]:
+    tail = bytearray()  # the end of the answer: receive-pack's report and last messages
     try:
-        yield from rpc
+        for chunk in rpc:
+            tail += chunk
+            del tail[:-_REPORT_TAIL]
+            yield chunk
     finally:
         try:
             rpc.close()
         finally:
             server.close()
             session.close()
-        if not rpc.succeeded:
-            logger.info("push to %s ended without success (rc=%s, timed_out=%s, input=%r): %s", session.repo,
-                        rpc.returncode, rpc.timed_out, rpc.input_error, rpc.stderr_text[-2000:])
+        _log_push_failure(rpc, session, bytes(tail))
+
+
+_REPORT_TAIL = 16 * 1024
+# In receive-pack's report-status (inside side-band packets, which keep it contiguous).
+_UNPACK_FAILED = re.compile(rb"unpack (?!ok\n)([^\n\x00]{1,300})")
+
+
+def _log_push_failure(rpc: smart_http.GitRpc, session: PushSession, report: bytes) -> None:
+    """receive-pack's own failures reach the client through its report and side band (git
+    prints them, `remote unpack failed`) while it exits 0: the operator is told here, and a
+    full disk is an error."""
+    stderr = rpc.stderr_text[-2000:]
+    unpack = _UNPACK_FAILED.search(report)
+    said = " ".join(filter(None, [stderr.strip(), unpack.group(1).decode("utf-8", "replace") if unpack else ""]))
+    failed = unpack is not None or not rpc.succeeded
+    # The report may quote pushed file names (policy messages): it counts only when unpacking failed.
+    if failed and (out_of_space(OSError(stderr)) or out_of_space(OSError(report[-4000:].decode("utf-8", "replace")))):
+        logger.error("push to %s failed: the disk is full (rc=%s): %s", session.repo, rpc.returncode, said)
+    elif not rpc.succeeded:
+        logger.warning("push to %s ended without success (rc=%s, timed_out=%s, input=%r): %s", session.repo,
+                       rpc.returncode, rpc.timed_out, rpc.input_error, said)
+    elif unpack:
+        logger.warning("push to %s: receive-pack could not unpack the pack: %s", session.repo, said)
 
 
 @csrf_exempt
 def receive_pack(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     _rpc_preamble(request, "git-receive-pack")
     repo = authorize_repo(request, prefix=prefix, namespace=namespace, name=name, push=True)
+    check_push_space(repo)
     body = iter_request_body(request, gzip=True)
     if not hooks_installed():
         logger.error("git hooks in %s are not executable: refusing pushes", HOOKS_DIR)

@@ -12,10 +12,12 @@
   repository (`repos.gate.object_readable`): the store is shared, proof of possession is not.
 * locks: `locks/verify` answers "no locks" (git-lfs calls it before every push); listing
   answers an empty list; creating or releasing a lock is a clean 501.
+* CSRF: git-lfs and huggingface_hub send tokens (or nothing), never cookies; a browser could
+  send the session cookie cross-site, so session-authenticated JSON requests must carry the
+  CSRF token (`hub.http.api.enforce_session_csrf`; signed hrefs are their own credential).
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import time
@@ -33,7 +35,6 @@ from hub.exceptions import (
     BadRequest,
     Forbidden,
     HubError,
-    InsufficientStorage,
     MethodNotAllowed,
     NotFound,
     NotSupported,
@@ -41,6 +42,7 @@ from hub.exceptions import (
     Unauthorized,
     Unprocessable,
 )
+from hub.http.api import enforce_session_csrf
 from hub.http.errors import LFS_CONTENT_TYPE
 from hub.http.urls import public_url
 from repos import objects
@@ -140,6 +142,7 @@ def download_href(repo: Repository, oid: str) -> str:
 def batch(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     if request.method != "POST":
         raise MethodNotAllowed(str(request.method), "POST")
+    enforce_session_csrf(request)
     try:
         req = parse_batch_request(_read_json(request))
     except BatchError as exc:
@@ -189,6 +192,7 @@ def verify(request: HttpRequest, namespace: str, name: str, prefix: str | None =
     if token:
         repo = _repo_for_token(token, salt=_VERIFY_SALT, prefix=prefix, namespace=namespace, name=name)
     else:
+        enforce_session_csrf(request)
         repo = authorize_repo(request, prefix=prefix, namespace=namespace, name=name)
     body = _read_json(request)
     oid = body.get("oid") if isinstance(body, dict) else None
@@ -233,10 +237,6 @@ def upload(request: HttpRequest, key: str, oid: str) -> HttpResponse:
         raise Unprocessable(f"Upload rejected: {exc}") from exc
     except IncompleteBody as exc:
         raise BadRequest(f"Upload incomplete: {exc}") from exc
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise InsufficientStorage() from exc
-        raise
     return HttpResponse(b"", status=200)
 
 
@@ -281,6 +281,7 @@ def locks_verify(request: HttpRequest, namespace: str, name: str, prefix: str | 
     """git-lfs asks before each push which files others have locked: none, ever."""
     if request.method != "POST":
         raise MethodNotAllowed(str(request.method), "POST")
+    enforce_session_csrf(request)
     authorize_repo(request, prefix=prefix, namespace=namespace, name=name, push=True)
     return lfs_json({"ours": [], "theirs": []})
 
@@ -288,7 +289,8 @@ def locks_verify(request: HttpRequest, namespace: str, name: str, prefix: str | 
 @csrf_exempt
 def locks(request: HttpRequest, namespace: str, name: str, rest: str = "", prefix: str | None = None) -> HttpResponse:
     """The rest of the locking API: listing says "no locks"; locking is not supported."""
+    enforce_session_csrf(request)  # unsafe methods only
     authorize_repo(request, prefix=prefix, namespace=namespace, name=name)
-    if request.method == "GET" and not rest:
+    if request.method in ("GET", "HEAD") and not rest:
         return lfs_json({"locks": []})
     raise NotSupported("File locking is not supported by this server")

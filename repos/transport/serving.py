@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 
-from hub.http.errors import error_response
+from hub.http.errors import error_response, header_value
 
 Opener = Callable[[], BinaryIO]
 
@@ -45,6 +45,9 @@ _ACTIVE_TYPES = {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xm
                  "application/pdf", "text/xsl", "application/rdf+xml", "multipart/x-mixed-replace"}
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 _UNSAFE_FILENAME_CHARS = re.compile(r'[\x00-\x1f\x7f"\\;]|[^\x00-\x7f]')
+# File names in Content-Disposition are cut to this many characters (keeping the extension):
+# a 5000-character path of non-ASCII characters would otherwise become a 45 KB header.
+MAX_FILENAME_CHARS = 255
 
 
 def content_type_for(filename: str) -> str:
@@ -62,6 +65,10 @@ def content_disposition(filename: str, *, attachment: bool) -> str:
     """RFC 6266: an ASCII `filename` fallback with unsafe characters replaced, plus
     `filename*` (UTF-8, percent-encoded) when the name needed changes."""
     name = posixpath.basename(filename) or "download"
+    if len(name) > MAX_FILENAME_CHARS:
+        stem, ext = posixpath.splitext(name)
+        ext = ext[:16]
+        name = stem[:MAX_FILENAME_CHARS - len(ext)] + ext
     fallback = _UNSAFE_FILENAME_CHARS.sub("_", name)
     value = f'{"attachment" if attachment else "inline"}; filename="{fallback}"'
     if fallback != name:
@@ -177,11 +184,12 @@ def serve_blob(
     response["ETag"] = quoted
     response["X-Linked-Etag"] = quoted
     response["X-Linked-Size"] = str(size)
-    response["Content-Disposition"] = content_disposition(filename, attachment=attachment or active)
+    response["Content-Disposition"] = header_value(content_disposition(filename, attachment=attachment or active),
+                                                   limit=8000)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = _CSP
     if rng is not None:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     for key, value in extra.items():
-        response[key] = value
+        response[key] = header_value(value, limit=8000)
     return response

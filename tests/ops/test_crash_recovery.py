@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.git_http.conftest import (
+from tests.live import LiveHub
+from tests.repos.git_client import (
     SlowProxy,
     client_git_env,
     leftovers,
@@ -35,7 +36,6 @@ from tests.git_http.conftest import (
     server_refs,
     unique,
 )
-from tests.live import LiveHub
 
 pytestmark = [pytest.mark.live, requires_git]
 

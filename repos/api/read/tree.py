@@ -1,7 +1,6 @@
 """`list_repo_tree` and `get_paths_info`."""
 from __future__ import annotations
 
-import json
 from urllib.parse import quote
 
 from django.http import HttpRequest, JsonResponse
@@ -9,6 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from hub.exceptions import BadRequest
 from hub.http.api import api_view, json_response
 from hub.http.inputs import query_bool
+from hub.http.json_body import parse_json
 from hub.http.pagination import cursor_offset, decode_cursor, encode_cursor, set_next_link
 from repos.api.patterns import repo_from_api_request
 from repos.api.serializers import serialize_tree_entry
@@ -73,10 +73,7 @@ def paths_info_api(request: HttpRequest, plural: str, namespace: str, name: str,
 
 def _paths_request(request: HttpRequest) -> tuple[list[str], bool]:
     if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("Invalid JSON body") from None
+        body = parse_json(request.body or b"{}")
         if not isinstance(body, dict):
             raise BadRequest("Expected a JSON object with `paths`")
         paths = body.get("paths", [])

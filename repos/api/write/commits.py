@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import require_signed_in
-from hub.exceptions import MethodNotAllowed
+from hub.exceptions import MethodNotAllowed, UnsupportedMediaType
 from hub.http.api import enforce_session_csrf
 from hub.http.client import client_ip
 from hub.http.inputs import query_bool
@@ -24,8 +24,10 @@ from repos.policy.push import commit_target_check
 from repos.policy.upload import BINARY_SAMPLE_SIZE
 from repos.selectors.preupload import PreuploadFile, preupload_info
 from repos.services.commits import commit_create
+from repos.transport.bodies import body_length
 
 MAX_PREUPLOAD_FILES = 1000
+NDJSON = "application/x-ndjson"
 
 
 class _SampleField(serializers.Field):
@@ -82,6 +84,11 @@ def commit_view(request: HttpRequest, plural: str, namespace: str, name: str, re
     repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name)
     create_pr = query_bool(request.GET.get("create_pr"))
     commit_target_check(repo=repo, user=user, token=token, revision=rev, create_pr=create_pr)
+    if request.content_type != NDJSON and body_length(request) != 0:
+        # Every huggingface_hub version (0.x included) sends this type; anything else is not
+        # a commit payload (a form or text a browser could send cross-site without preflight).
+        # An empty body has no type to judge: it is refused as an empty payload (400).
+        raise UnsupportedMediaType(f"Expected Content-Type {NDJSON}")
     header, operations = parse_commit_payload(request_stream(request))
     result = commit_create(repo=repo, user=user, revision=rev, header=header, operations=operations,
                            create_pr=create_pr, token=token, origin="api", ip=client_ip(request))

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from accounts.permissions import request_principal, require_signed_in
 from hub.exceptions import BadRequest, Conflict, Forbidden
 from hub.http.client import client_ip
+from hub.http.errors import header_value
 from hub.http.inputs import validated_input
 from repos.api.patterns import repo_from_api_request
 from repos.api.serializers import repo_url, repo_url_for
@@ -54,7 +55,7 @@ class RepoCreateApi(APIView):
             # `create_repo(exist_ok=True)` reads `url` from this 409 (HF_PROTOCOL.md §3.2).
             response = Response({"error": exc.message, "url": repo_url_for(repo_type, namespace, data["name"])},
                                 status=409)
-            response["X-Error-Message"] = exc.message
+            response["X-Error-Message"] = header_value(exc.message)
             return response
         return Response({"url": repo_url(repo), "name": repo.repo_id, "id": f"{repo.pk:024x}"})
 

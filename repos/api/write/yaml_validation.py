@@ -6,11 +6,13 @@ and shows the body of a 400 verbatim; it gets the messages as plain lines.
 """
 from __future__ import annotations
 
-import json
-
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
+from hub.exceptions import BadRequest
+from hub.http.errors import header_value
+from hub.http.json_body import parse_json
 from repos.cards import validate_yaml_front_matter
 
 MAX_README_BYTES = 10 * 1024 * 1024
@@ -18,11 +20,13 @@ MAX_README_BYTES = 10 * 1024 * 1024
 
 def _answer(request: HttpRequest, errors: list[str], status: int | None = None) -> HttpResponse:
     status = status or (400 if errors else 200)
+    response: HttpResponse
     if errors and "text/plain" in request.headers.get("Accept", "") and "json" not in request.headers.get("Accept", ""):
-        return HttpResponse("\n".join(errors), status=status, content_type="text/plain; charset=utf-8")
-    response = JsonResponse({"errors": [{"message": e} for e in errors], "warnings": []}, status=status)
+        response = HttpResponse("\n".join(errors), status=status, content_type="text/plain; charset=utf-8")
+    else:
+        response = JsonResponse({"errors": [{"message": e} for e in errors], "warnings": []}, status=status)
     if errors:
-        response["X-Error-Message"] = errors[0].replace("\n", " ")[:1000].encode("latin-1", "replace").decode("latin-1")
+        response["X-Error-Message"] = header_value(errors[0])
     return response
 
 
@@ -30,12 +34,15 @@ def _content(request: HttpRequest) -> str | None:
     if request.content_type == "application/json" or not request.content_type.startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
         try:
-            data = json.loads(request.body or b"null")
-        except (ValueError, RecursionError):
+            data = parse_json(request.body or b"null")
+        except BadRequest:
             return None
         content = data.get("content") if isinstance(data, dict) else None
     else:
-        content = request.POST.get("content")  # huggingface_hub 0.x posts a form
+        try:
+            content = request.POST.get("content")  # huggingface_hub 0.x posts a form
+        except MultiPartParserError:
+            return None
     return content if isinstance(content, str) else None
 
 
