@@ -28,7 +28,6 @@ from tests.repos.api.fuzz_inputs import (
     invalid_utf8_bodies,
     requests,
 )
-from tests.write_fixtures import repo, tokens  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +46,7 @@ def small_limits(settings, monkeypatch):
 
 
 @pytest.fixture
-def fuzz(repo, tokens, small_limits, monkeypatch):  # noqa: F811
+def fuzz(repo, tokens, small_limits, monkeypatch):
     """(send, target): `send(FuzzRequest)` runs it through the test client and checks the answer."""
     # The test client builds Django's own request class; the hub's WSGI handler uses its own.
     monkeypatch.setattr("django.test.client.WSGIRequest", HubWSGIRequest)

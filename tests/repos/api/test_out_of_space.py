@@ -97,7 +97,7 @@ def test_lfs_put_leaves_no_partial_object(repo, monkeypatch):
     oid = hashlib.sha256(data).hexdigest()
     backend = storage_backend()
     monkeypatch.setattr("repos.objects.backends.local.os.fsync", _enospc)
-    r = Client().put(upload_href(repo, oid, len(data)), data, content_type="application/octet-stream")
+    r = Client().put(upload_href(repo, oid, len(data), principal=f"{repo.owner_id}.0.write"), data, content_type="application/octet-stream")
     _assert_507(r, "lfs")
     assert r["Content-Type"] == "application/vnd.git-lfs+json"
     assert not backend.exists(oid)
@@ -112,7 +112,7 @@ def test_lfs_put_when_the_database_is_full(repo, monkeypatch):
         raise OperationalError("database or disk is full")
 
     monkeypatch.setattr("repos.objects.door.link", full)
-    r = Client().put(upload_href(repo, oid, len(data)), data, content_type="application/octet-stream")
+    r = Client().put(upload_href(repo, oid, len(data), principal=f"{repo.owner_id}.0.write"), data, content_type="application/octet-stream")
     _assert_507(r, "lfs")
     from repos.objects import find
 

@@ -12,7 +12,7 @@ import pygit2
 
 from repos.git.commit import write_commit
 from repos.git.objects import squash_ref
-from tests.git.conftest import AUTHOR
+from tests.repos.git.conftest import AUTHOR
 
 
 def test_write_commit_is_create_commit_with_errors(seeded):
