@@ -49,9 +49,9 @@ from repos.handles import git_repo, walk_limits
 from repos.lfs.pointer import is_valid_oid, parse_pointer
 from repos.models import Discussion, Repository
 from repos.policy import push as push_policy
+from repos.reviews.services.discussions import pull_request_create
 from repos.revisions import git_errors_as_http
 from repos.selectors.pull_requests import PR_REF_RE
-from repos.services.discussions import pull_request_create
 from repos.services.index import repo_index_read, repo_index_write
 from repos.services.locking import repo_write_lock
 from repos.services.repos import author_signature
@@ -346,7 +346,7 @@ def _commit_as_pull_request(*, repo: Repository, git: GitRepo, user: Principal, 
                                   message=message)
     with transaction.atomic():
         pr = pull_request_create(repo=repo, author=user, title=header.summary, target_branch=branch,
-                                 head_sha=start, git=git, announce=False)
+                                 head_sha=start, description=header.description, git=git, announce=False)
         # A refusal here rolls the PR back; its ref, left at `start` without a row, is
         # overwritten by the next PR to take the number (see `pull_request_create`).
         _last_word(repo=repo, git=git, user=user, token=token, ref=pr.git_ref)(sha)
