@@ -23,6 +23,7 @@ from accounts.services.users import user_create
 from repos.git.commit import PutFile, commit_to_ref
 from repos.handles import git_repo
 from repos.models import Repository
+from repos.reviews.services.discussions import discussion_create
 from repos.services.index import repo_reindex
 from repos.services.repos import author_signature, repo_create
 
@@ -66,6 +67,8 @@ def make_repo(world: World, kind: str, name: str | None = None, *, owner: str = 
         repo.gated = Repository.Gated.MANUAL
         repo.save(update_fields=["gated"])
     sha = commit_files(repo, {"config.json": b'{"model_type": "bert"}\n', "README.md": b"# card\n"})
+    # Pull request #1, by the owner persona: the discussion routes act on it.
+    discussion_create(repo=repo, author=world.users[owner], title="Matrix pull request", pull_request=True)
     if "reader" in world.users:
         object_role_set(user=world.users["reader"], obj=repo, role="read")
     return repo, sha
