@@ -17,5 +17,5 @@ def notifications(request: HttpRequest) -> dict[str, Any]:
     def count() -> int:
         from repos.reviews.selectors.notifications import unread_count
 
-        return unread_count(user=user)  # type: ignore[arg-type]
+        return unread_count(user=user, token=getattr(request, "auth_token", None))  # type: ignore[arg-type]
     return {"unread_notifications": SimpleLazyObject(count)}

@@ -130,12 +130,12 @@ def watch(request: HttpRequest, namespace: str, name: str, prefix: str | None = 
 @login_required_page
 @require_safe
 def notifications(request: HttpRequest) -> HttpResponse:
-    user, _token = require_signed_in(request)
+    user, token = require_signed_in(request)
     try:
         page_number = max(int(request.GET.get("p", "0")), 0)
     except ValueError as exc:
         raise BadRequest("Invalid page") from exc
-    page = notification_page(user=user, page=page_number)
+    page = notification_page(user=user, token=token, page=page_number)
     return render(request, "repos/reviews/notifications.html", {"page": page, "p": page_number})
 
 
