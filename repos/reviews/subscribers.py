@@ -95,9 +95,10 @@ def _merged_elsewhere(event: RefsUpdated, branch: str, old: str, new: str) -> No
         except git_errors.GitError:
             continue
         with transaction.atomic():
-            updated = Discussion.objects.filter(pk=pr.pk, status__in=[Discussion.Status.OPEN, Discussion.Status.DRAFT]
-                                                ).update(status=Discussion.Status.MERGED, merge_commit=new, merged_base=old,
-                                                         merged_at=timezone.now(), merged_by=event.actor)
+            still_open = Discussion.objects.filter(pk=pr.pk,
+                                                   status__in=[Discussion.Status.OPEN, Discussion.Status.DRAFT])
+            updated = still_open.update(status=Discussion.Status.MERGED, merge_commit=new, merged_base=old,
+                                        merged_at=timezone.now(), merged_by=event.actor)
             if not updated:
                 continue
             pr.status = Discussion.Status.MERGED

@@ -201,10 +201,12 @@ def test_xss_corpus_in_titles_and_comments_renders_inert(live_hub, new_page):
         page.mouse.move(640, 450)
         assert page.evaluate("window.__xss") is None, path
         handlers = page.evaluate("""() => Array.from(document.querySelectorAll('*')).flatMap(
-            el => Array.from(el.attributes).filter(a => a.name.toLowerCase().startsWith('on')).map(a => el.tagName + ' ' + a.name))""")
+            el => Array.from(el.attributes).filter(a => a.name.toLowerCase().startsWith('on'))
+                .map(a => el.tagName + ' ' + a.name))""")
         assert handlers == [], (path, handlers)
-        links = page.evaluate("""() => Array.from(document.querySelectorAll('[href],[src]')).map(
-            el => el.getAttribute('href') || el.getAttribute('src')).filter(v => /^\\s*(javascript|data|vbscript):/i.test(v))""")
+        links = page.evaluate("""() => Array.from(document.querySelectorAll('[href],[src]'))
+            .map(el => el.getAttribute('href') || el.getAttribute('src'))
+            .filter(v => /^\\s*(javascript|data|vbscript):/i.test(v))""")
         assert links == [], (path, links)
         assert page.locator("script:not([src])").count() == 0, path
     # `<img src=x>` survives sanitizing (a harmless relative image): its 404 is the only error.

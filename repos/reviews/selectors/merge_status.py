@@ -35,9 +35,9 @@ def review_summary(*, repo: Repository, pr: Discussion) -> ReviewSummary:
     latest: dict[int, tuple[str, str, bool]] = {}
     for event in events:
         state = (event.data or {}).get("state")
-        if event.author is None or state not in (APPROVED, CHANGES_REQUESTED):
+        if event.author is None or event.author_id is None or state not in (APPROVED, CHANGES_REQUESTED):
             continue  # a plain "commented" review neither approves nor dismisses
-        latest[event.author_id] = (event.author.username, state, event.author.is_superuser)  # type: ignore[assignment]
+        latest[event.author_id] = (event.author.username, str(state), event.author.is_superuser)
     writers = users_with_level(repo, WRITE)
     summary = ReviewSummary(latest={name: state for name, state, _ in latest.values()})
     for user_id, (name, state, superuser) in latest.items():

@@ -78,7 +78,8 @@ def timeline_items(events: list[DiscussionEvent], viewer: Viewer, *, user_id: in
                 item.html = render_markdown(event.body) if event.body else ""
                 item.raw = event.body
             item.can_edit = event.kind == DiscussionEvent.Kind.COMMENT and mine and not event.hidden
-            item.can_hide = event.kind == DiscussionEvent.Kind.COMMENT and not event.hidden and (mine or viewer.can_admin)
+            item.can_hide = (event.kind == DiscussionEvent.Kind.COMMENT and not event.hidden
+                             and (mine or viewer.can_admin))
             thread = event.thread
             if thread is not None:
                 item.anchor = (f"tensor {thread.tensor} of {thread.path}" if thread.tensor
@@ -97,7 +98,8 @@ class DiscussionPageData:
     requested: list[str] = field(default_factory=list)
 
 
-def discussion_page_data(*, repo: Repository, num: int, user: Principal, token: AccessToken | None) -> DiscussionPageData:
+def discussion_page_data(*, repo: Repository, num: int, user: Principal,
+                         token: AccessToken | None) -> DiscussionPageData:
     discussion = discussion_with_events(repo=repo, num=num)
     if discussion is None:
         raise NotFound("Discussion not found")
@@ -159,7 +161,7 @@ def _threads(discussion: Discussion | None, viewer: Viewer, user_id: int | None
 def _tensor_section(view: TensorDiffView, repo: Repository, spec: str,
                     threads: dict[tuple[str, str], list[ReviewThread]]) -> TensorSection:
     result = view.result
-    rows = []
+    rows: list[Any] = []
     unchanged = 0
     modules = []
     mine = {tensor: t for (path, tensor), t in threads.items() if path == view.pair.path}

@@ -128,7 +128,9 @@ def _mail(user: User, notification: Notification, discussion: Discussion,
     name = actor.username if is_signed_in(actor) else "ModelHub"
     subject = notification_text(notification.kind, actor=name, discussion=discussion)
     url = public_url(RepoLinks(discussion.repository).discussion(discussion.num))
-    body = f"{subject}.\n\n{url}\n\nYou receive this because you take part in this {('pull request' if discussion.is_pull_request else 'discussion')} or watch the repository.\n"
+    noun = "pull request" if discussion.is_pull_request else "discussion"
+    body = (f"{subject}.\n\n{url}\n\nYou receive this because you take part in this {noun} "
+            "or watch the repository.\n")
     sender = getattr(settings, "DEFAULT_FROM_EMAIL", "webmaster@localhost")
     return subject[:200], body, sender, [user.email]
 

@@ -38,7 +38,7 @@ Handler = Callable[[HttpRequest, Repository, Discussion, User, AccessToken | Non
 def _comment(request: HttpRequest, repo: Repository, d: Discussion, user: User, token: AccessToken | None) -> str:
     form = CommentForm(request.POST)
     if not form.is_valid():
-        raise BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        raise BadRequest("; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()))
     data = form.cleaned_data
     if data.get("thread"):
         thread = reviews.thread_by_id(pr=d, thread_id=data["thread"])

@@ -107,7 +107,8 @@ def test_list_filters_and_pagination(client, repo, tokens):
 
 def test_pull_request_commits_merge_and_rules(client, repo, tokens, alice, bob):
     _main(repo, {"a.txt": b"1\n2\n3\n"})
-    opened = commit_create(repo=repo, user=bob, revision="main", header=CommitHeader(summary="Propose", description="why"),
+    opened = commit_create(repo=repo, user=bob, revision="main",
+                           header=CommitHeader(summary="Propose", description="why"),
                            operations=[AddFile("b.txt", b"b\n")], create_pr=True)
     num = opened.pull_request.num
     details = client.get(f"{_api(repo)}/{num}?diff=1").json()

@@ -35,7 +35,8 @@ def bob_client(bob) -> Client:
 
 def _seed(repo, user):
     git = git_repo(repo)
-    git_commit.commit_to_ref(git, ref="refs/heads/main", ops=[git_commit.PutFile("train.py", b"def f(x):\n    return x\n")],
+    git_commit.commit_to_ref(git, ref="refs/heads/main",
+                             ops=[git_commit.PutFile("train.py", b"def f(x):\n    return x\n")],
                              author=git_commit.Signature(user.username, user.email), message="seed",
                              expected_head=git.refs("refs/heads/main")["refs/heads/main"])
 

@@ -119,7 +119,8 @@ def test_sharded_pr_through_the_byte_door(client, repo, alice, bob, upload_lfs):
         return [lfs_op(repo, upload_lfs, k, v) if k.endswith(".safetensors") else AddFile(k, v)
                 for k, v in files.items()]
 
-    commit_create(repo=repo, user=alice, revision="main", header=CommitHeader(summary="sharded"), operations=ops(before))
+    commit_create(repo=repo, user=alice, revision="main", header=CommitHeader(summary="sharded"),
+                  operations=ops(before))
     _open_pr(repo, bob, ops(after))
     [item] = client.get(_api(repo)).json()["checkpoints"]
     assert item["kind"] == "sharded" and item["path"] == "model.safetensors.index.json"
