@@ -44,7 +44,7 @@ lint: $(VENV)/.installed-dev
 
 # Performance ratios against side-by-side baselines (see bench/README.md); not part of `test`.
 bench: $(VENV)/.installed-dev
-	@rc=0; for s in download upload metadata git; do $(PY) -m bench.$$s || rc=1; done; exit $$rc
+	@rc=0; for s in download upload metadata git discussions tensor_diff; do $(PY) -m bench.$$s || rc=1; done; exit $$rc
 
 check-tools:
 	@scripts/check_tools.sh

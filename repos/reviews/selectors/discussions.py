@@ -63,16 +63,25 @@ def discussion_page(*, repo: Repository, page: int = 0, kind: str | None = None,
 
 
 def discussion_with_events(*, repo: Repository, num: int) -> Discussion | None:
-    """Discussion `num` with `timeline` (its events, authors, threads and edit history)."""
-    discussion = (Discussion.objects.select_related("author", "merged_by")
-                  .filter(repository=repo, num=num).first())
-    if discussion is None:
-        return None
-    events = (DiscussionEvent.objects.filter(discussion=discussion)
-              .select_related("author", "updated_by", "thread")
-              .prefetch_related(Prefetch("edits", queryset=CommentEdit.objects.select_related("author")))
-              .order_by("created_at", "id"))
-    discussion.timeline = list(events)  # type: ignore[attr-defined]
+    """Discussion `num` with `timeline` (its events, authors, threads and edit history): the
+    discussion comes joined to its events (every discussion has at least its opening comment;
+    one without events costs one more query)."""
+    events = list(DiscussionEvent.objects.filter(discussion__repository=repo, discussion__num=num)
+                  .select_related("discussion__author", "discussion__merged_by", "author", "updated_by", "thread")
+                  .prefetch_related(Prefetch("edits", queryset=CommentEdit.objects.select_related("author")))
+                  .order_by("created_at", "id"))
+    if events:
+        discussion = events[0].discussion
+        for event in events:
+            event.discussion = discussion  # one object for all (their foreign key caches)
+    else:
+        found = (Discussion.objects.select_related("author", "merged_by")
+                 .filter(repository=repo, num=num).first())
+        if found is None:
+            return None
+        discussion = found
+    discussion.repository = repo
+    discussion.timeline = events  # type: ignore[attr-defined]
     return discussion
 
 

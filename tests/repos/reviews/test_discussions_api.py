@@ -235,3 +235,19 @@ def test_private_repo_discussions_are_missing_for_strangers(client, alice, bob, 
         assert hidden.content == missing.content and hidden["X-Error-Code"] == "RepoNotFound"
     assert post(client, f"{_api(private)}/1/comment", {"comment": "x"}, tokens["bob"]).status_code == 404
     assert post(client, f"{_api(private)}/1/comment", {"comment": "x"}).status_code == 404
+
+
+def test_details_queries_do_not_grow_with_comments(client, repo, tokens, alice, bob, django_assert_max_num_queries):
+    from repos.reviews.services.discussions import comment_create, discussion_create
+
+    d = discussion_create(repo=repo, author=bob, title="Many comments")
+    url = f"{_api(repo)}/{d.num}"
+    client.get(url)
+    with django_assert_max_num_queries(3):
+        client.get(url)
+    for i in range(30):
+        comment_create(discussion=d, author=alice if i % 2 else bob, text=f"comment {i}")
+    with django_assert_max_num_queries(3):
+        assert len(client.get(url).json()["events"]) == 31
+    with django_assert_max_num_queries(3):
+        client.get(_api(repo))
