@@ -20,11 +20,13 @@ from accounts.permissions import request_principal, require_signed_in
 from hub.exceptions import BadRequest, NotFound
 from hub.http.client import client_ip
 from hub.http.inputs import query_bool, query_int
+from hub.http.urls import public_url
 from repos.api.patterns import repo_from_api_request
 from repos.gate import Action, can_admin, can_download
 from repos.git import errors as git_errors
 from repos.git.merge import analyze_merge
 from repos.handles import git_repo_for_read, walk_limits
+from repos.links import RepoLinks
 from repos.models import Discussion, DiscussionEvent, Repository
 from repos.reviews.api import serializers as shapes
 from repos.reviews.selectors.discussions import discussion_page, discussion_with_events, pull_request_diff
@@ -109,7 +111,8 @@ class DiscussionListApi(APIView):
         created = services.discussion_create(repo=repo, author=user, title=data["title"],
                                              description=data.get("description") or "",
                                              pull_request=data["pullRequest"], token=token, ip=client_ip(request))
-        return Response({"num": created.num, "url": shapes.repo_ref(repo), "pullRequest": created.is_pull_request})
+        return Response({"num": created.num, "pullRequest": created.is_pull_request,
+                         "url": public_url(RepoLinks(repo).discussion(created.num))})
 
 
 class DiscussionDetailApi(APIView):

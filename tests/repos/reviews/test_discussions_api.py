@@ -251,3 +251,56 @@ def test_details_queries_do_not_grow_with_comments(client, repo, tokens, alice, 
         assert len(client.get(url).json()["events"]) == 31
     with django_assert_max_num_queries(3):
         client.get(_api(repo))
+
+
+def test_a_mention_and_a_merge_reach_the_watcher_in_app_and_by_mail(client, repo, tokens, alice, bob):
+    from accounts.services.users import user_create
+    from repos.reviews.services.notifications import watch_set
+
+    carol = user_create(username="carol", password="carol-password-1", email="carol@example.com")
+    watch_set(user=carol, repo=repo, watching=True)  # a reader who watches
+    watch_set(user=alice, repo=repo, watching=False)  # the owner (a writer) opted out
+    mail.outbox.clear()
+    _main(repo, {"a.txt": b"a\n"})
+    opened = commit_create(repo=repo, user=bob, revision="main", header=CommitHeader(summary="p"),
+                           operations=[AddFile("p.txt", b"p\n")], create_pr=True)
+    num = opened.pull_request.num
+    post(client, f"{_api(repo)}/{num}/comment", {"comment": "@carol please look"}, tokens["bob"])
+    assert Notification.objects.filter(recipient=carol, kind="mention").count() == 1
+    assert any(m.to == ["carol@example.com"] and "mentioned you" in m.subject for m in mail.outbox)
+    post(client, f"{_api(repo)}/{num}/status", {"status": "open"}, tokens["bob"])
+    mail.outbox.clear()
+    assert post(client, f"{_api(repo)}/{num}/merge", None, tokens["alice"]).status_code == 200
+    assert Notification.objects.filter(recipient=carol, kind="merge").count() == 1
+    assert Notification.objects.filter(recipient=bob, kind="merge").count() == 1  # the author takes part
+    assert not Notification.objects.filter(recipient=alice).exists()  # unwatched, and the actor
+    merged_mail = [m for m in mail.outbox if "merged pull request" in m.subject]
+    assert sorted(m.to[0] for m in merged_mail) == ["bob@example.com", "carol@example.com"]
+    assert f"/discussions/{num}" in merged_mail[0].body
+
+
+def test_merge_checks_registry_blocks_until_its_provider_passes(client, repo, tokens, bob):
+    from repos.models import MergeRules
+    from repos.reviews.checks import CheckResult, register_merge_check, unregister_merge_check
+
+    _main(repo, {"a.txt": b"a\n"})
+    opened = commit_create(repo=repo, user=bob, revision="main", header=CommitHeader(summary="p"),
+                           operations=[AddFile("p.txt", b"p\n")], create_pr=True)
+    num = opened.pull_request.num
+    post(client, f"{_api(repo)}/{num}/status", {"status": "open"}, tokens["bob"])
+    MergeRules.objects.create(repository=repo, required_checks=["evaluation"])
+    r = post(client, f"{_api(repo)}/{num}/merge", None, tokens["alice"])
+    assert r.status_code == 409 and "no provider for the required check 'evaluation'" in r.json()["error"]
+    verdict = {"state": "pending"}
+    register_merge_check("evaluation", "Evaluation passes",
+                         lambda ctx: CheckResult("evaluation", "Evaluation passes", verdict["state"],
+                                                 f"head {ctx.head[:7]}"))
+    try:
+        assert post(client, f"{_api(repo)}/{num}/merge", None, tokens["alice"]).status_code == 409
+        checks = client.get(f"{_api(repo)}/{num}/merge-status").json()["checks"]
+        assert {"key": "evaluation", "label": "Evaluation passes", "state": "pending",
+                "detail": f"head {opened.sha[:7]}"} in checks
+        verdict["state"] = "passed"
+        assert post(client, f"{_api(repo)}/{num}/merge", None, tokens["alice"]).status_code == 200
+    finally:
+        unregister_merge_check("evaluation")
