@@ -20,7 +20,7 @@ from hub.http.inputs import query_bool
 from repos.git import errors as git_errors
 from repos.git.diff import unified_diff
 from repos.handles import git_repo_for_read
-from repos.reviews.api.discussions import _repo
+from repos.reviews.api.discussions import repo_for
 from repos.reviews.selectors.compare import CompareRange, changes, compare_range
 from repos.reviews.services.tensor_diffs import TensorDiffView, tensor_diff_view
 from repos.revisions import git_errors_as_http
@@ -39,7 +39,7 @@ class CompareApi(APIView):
         isLfs = serializers.BooleanField(source="is_lfs")  # noqa: N815
 
     def get(self, request: Request, spec: str, **kwargs: str) -> Response | HttpResponse:
-        repo = _repo(request, kwargs, files=True)
+        repo = repo_for(request, kwargs, files=True)
         span = compare_range(repo=repo, spec=spec)
         if query_bool(request.query_params.get("raw")):
             with git_errors_as_http():
@@ -79,7 +79,7 @@ def tensor_diff_views(*, repo: Any, span: CompareRange, path: str | None) -> lis
 
 class TensorDiffApi(APIView):
     def get(self, request: Request, spec: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, files=True)
+        repo = repo_for(request, kwargs, files=True)
         span = compare_range(repo=repo, spec=spec)
         try:
             views = tensor_diff_views(repo=repo, span=span, path=request.query_params.get("path") or None)

@@ -52,7 +52,8 @@ def body_of(request: Request, serializer_class: type[serializers.Serializer]) ->
     return dict(serializer.validated_data)
 
 
-def _repo(request: Request, kwargs: dict[str, str], action: Action = "read", *, files: bool = False) -> Repository:
+def repo_for(request: Request, kwargs: dict[str, str], action: Action = "read", *, files: bool = False) -> Repository:
+    """The repository of an `/api/{T}/{id}/...` route, authorized for `action` (and file bytes)."""
     return repo_from_api_request(request, plural=kwargs["plural"], namespace=kwargs["namespace"],
                                  name=kwargs["name"], action=action, files=files)
 
@@ -90,7 +91,7 @@ class DiscussionListApi(APIView):
         pullRequest = serializers.BooleanField(required=False, default=False)  # noqa: N815
 
     def get(self, request: Request, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs)
+        repo = repo_for(request, kwargs)
         kind = request.query_params.get("type") or None
         status = request.query_params.get("status") or None
         if kind not in (None, "all", "discussion", "pull_request"):
@@ -105,7 +106,7 @@ class DiscussionListApi(APIView):
                          "count": page.count, "start": page.start, "numClosedDiscussions": page.closed})
 
     def post(self, request: Request, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "discuss")
+        repo = repo_for(request, kwargs, "discuss")
         user, token = require_signed_in(request)
         data = body_of(request, self.InputSerializer)
         created = services.discussion_create(repo=repo, author=user, title=data["title"],
@@ -119,7 +120,7 @@ class DiscussionDetailApi(APIView):
     """`GET /api/{T}/{id}/discussions/{num}[?diff=1]`."""
 
     def get(self, request: Request, num: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs)
+        repo = repo_for(request, kwargs)
         try:
             number = int(num)
         except ValueError:
@@ -172,7 +173,7 @@ class DiscussionCommentApi(APIView):
         threadId = serializers.IntegerField(required=False, min_value=1)  # noqa: N815
 
     def post(self, request: Request, num: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "discuss")
+        repo = repo_for(request, kwargs, "discuss")
         user, token = require_signed_in(request)
         data = body_of(request, self.InputSerializer)
         discussion = _discussion(repo, num)
@@ -195,7 +196,7 @@ class CommentEditApi(APIView):
         content = serializers.CharField(max_length=MAX_TEXT, trim_whitespace=False)
 
     def post(self, request: Request, num: str, comment_id: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "discuss")
+        repo = repo_for(request, kwargs, "discuss")
         user, _token = require_signed_in(request)
         data = body_of(request, self.InputSerializer)
         comment = services.comment_by_id(discussion=_discussion(repo, num), comment_id=comment_id)
@@ -207,7 +208,7 @@ class CommentHideApi(APIView):
     """`POST .../discussions/{num}/comment/{id}/hide` -> `{"updatedComment"}`."""
 
     def post(self, request: Request, num: str, comment_id: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "discuss")
+        repo = repo_for(request, kwargs, "discuss")
         user, token = require_signed_in(request)
         comment = services.comment_by_id(discussion=_discussion(repo, num), comment_id=comment_id)
         comment = services.comment_hide(comment=comment, user=user, token=token)
@@ -222,7 +223,7 @@ class DiscussionTitleApi(APIView):
         title = serializers.CharField(max_length=1000)
 
     def post(self, request: Request, num: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "discuss")
+        repo = repo_for(request, kwargs, "discuss")
         user, token = require_signed_in(request)
         data = body_of(request, self.InputSerializer)
         event = services.discussion_rename(discussion=_discussion(repo, num), user=user, title=data["title"],
@@ -236,7 +237,7 @@ class DiscussionStatusApi(APIView):
         comment = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=MAX_TEXT)
 
     def post(self, request: Request, num: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "discuss")
+        repo = repo_for(request, kwargs, "discuss")
         user, token = require_signed_in(request)
         data = body_of(request, self.InputSerializer)
         event = services.discussion_status_change(discussion=_discussion(repo, num), user=user, status=data["status"],
@@ -253,7 +254,7 @@ class PullRequestMergeApi(APIView):
         method = serializers.ChoiceField(choices=list(pull_requests.METHODS), required=False, default="auto")
 
     def post(self, request: Request, num: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "write")
+        repo = repo_for(request, kwargs, "write")
         user, token = require_signed_in(request)
         data = body_of(request, self.InputSerializer)
         pr = pull_requests.pull_request_merge(repo=repo, pr=_discussion(repo, num), user=user, token=token,
@@ -267,7 +268,7 @@ class DiscussionPinApi(APIView):
         pinned = serializers.BooleanField(default=True)
 
     def post(self, request: Request, num: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "write")
+        repo = repo_for(request, kwargs, "write")
         user, _token = require_signed_in(request)
         data = body_of(request, self.InputSerializer)
         discussion = _discussion(repo, num)
@@ -280,7 +281,7 @@ class DiscussionLockApi(APIView):
         locked = serializers.BooleanField(default=True)
 
     def post(self, request: Request, num: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "write")
+        repo = repo_for(request, kwargs, "write")
         user, _token = require_signed_in(request)
         data = body_of(request, self.InputSerializer)
         discussion = _discussion(repo, num)
@@ -299,7 +300,7 @@ class ReviewCreateApi(APIView):
         body = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TEXT)
 
     def post(self, request: Request, num: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "discuss")
+        repo = repo_for(request, kwargs, "discuss")
         user, token = require_signed_in(request)
         data = body_of(request, self.InputSerializer)
         event = reviews.review_submit(pr=_discussion(repo, num), reviewer=user, state=data["state"],
@@ -314,7 +315,7 @@ class ReviewRequestApi(APIView):
         reviewer = serializers.CharField(max_length=150)
 
     def post(self, request: Request, num: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "discuss")
+        repo = repo_for(request, kwargs, "discuss")
         user, token = require_signed_in(request)
         data = body_of(request, self.InputSerializer)
         reviews.review_request(pr=_discussion(repo, num), user=user, reviewer_name=data["reviewer"], token=token)
@@ -328,7 +329,7 @@ class ThreadResolveApi(APIView):
         resolved = serializers.BooleanField(default=True)
 
     def post(self, request: Request, num: str, thread_id: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "discuss")
+        repo = repo_for(request, kwargs, "discuss")
         user, token = require_signed_in(request)
         data = body_of(request, self.InputSerializer)
         thread = reviews.thread_by_id(pr=_discussion(repo, num), thread_id=thread_id)
@@ -340,7 +341,7 @@ class MergeStatusApi(APIView):
     """`GET .../discussions/{num}/merge-status`: the checks of the merge box."""
 
     def get(self, request: Request, num: str, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs)
+        repo = repo_for(request, kwargs)
         pr = _discussion(repo, num)
         if not pr.is_pull_request:
             raise BadRequest(f"Discussion #{pr.num} is not a pull request")
@@ -364,11 +365,11 @@ class MergeRulesApi(APIView):
                 "requiredChecks": list(rules.required_checks) if rules else []}
 
     def get(self, request: Request, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "admin")
+        repo = repo_for(request, kwargs, "admin")
         return Response(self._out(merge_rules_of(repo)))
 
     def put(self, request: Request, **kwargs: str) -> Response:
-        repo = _repo(request, kwargs, "admin")
+        repo = repo_for(request, kwargs, "admin")
         data = body_of(request, self.InputSerializer)
         rules = merge_rules_update(repo=repo, required_approvals=data["requiredApprovals"],
                                    required_checks=data["requiredChecks"])
@@ -380,17 +381,17 @@ class WatchApi(APIView):
 
     def get(self, request: Request, **kwargs: str) -> Response:
         user, _token = require_signed_in(request)
-        repo = _repo(request, kwargs)
+        repo = repo_for(request, kwargs)
         return Response({"watching": is_watching(user=user, repo=repo)})
 
     def post(self, request: Request, **kwargs: str) -> Response:
         user, _token = require_signed_in(request)
-        repo = _repo(request, kwargs)
+        repo = repo_for(request, kwargs)
         watch_set(user=user, repo=repo, watching=True)
         return Response({"watching": True})
 
     def delete(self, request: Request, **kwargs: str) -> Response:
         user, _token = require_signed_in(request)
-        repo = _repo(request, kwargs)
+        repo = repo_for(request, kwargs)
         watch_set(user=user, repo=repo, watching=False)
         return Response({"watching": False})

@@ -56,20 +56,19 @@ def changed_checkpoints(*, git: GitRepo, old_sha: str | None, new_sha: str,
     """The checkpoints touched by `changed` ((path, old path) of each changed file)."""
     pairs: dict[str, CheckpointPair] = {}
     for path, old_path in changed:
-        for candidate, before in ((path, old_path or path),):
-            if candidate.endswith(INDEX_NAME) and posixpath.basename(candidate) == INDEX_NAME:
-                index = candidate
-            elif candidate.endswith(SAFETENSORS):
-                index = posixpath.join(posixpath.dirname(candidate), INDEX_NAME)
-                if not _exists(git, new_sha, index) and not _exists(git, old_sha, index):
-                    pairs.setdefault(candidate, CheckpointPair(
-                        "single", before if _exists(git, old_sha, before) else None,
-                        candidate if _exists(git, new_sha, candidate) else None))
-                    continue
-            else:
+        before = old_path or path
+        if posixpath.basename(path) == INDEX_NAME:
+            index = path
+        elif path.endswith(SAFETENSORS):
+            index = posixpath.join(posixpath.dirname(path), INDEX_NAME)
+            if not _exists(git, new_sha, index) and not _exists(git, old_sha, index):
+                pairs.setdefault(path, CheckpointPair("single", before if _exists(git, old_sha, before) else None,
+                                                      path if _exists(git, new_sha, path) else None))
                 continue
-            pairs.setdefault(index, CheckpointPair("sharded", index if _exists(git, old_sha, index) else None,
-                                                   index if _exists(git, new_sha, index) else None))
+        else:
+            continue
+        pairs.setdefault(index, CheckpointPair("sharded", index if _exists(git, old_sha, index) else None,
+                                               index if _exists(git, new_sha, index) else None))
         if len(pairs) >= MAX_CHECKPOINTS:
             break
     return sorted(pairs.values(), key=lambda p: p.path)

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.permissions import READ, WRITE, Principal, is_signed_in
+from accounts.permissions import WRITE, Principal, is_signed_in
 from hub.http.urls import public_url
 from repos.gate import can_read, users_with_level
 from repos.links import RepoLinks
@@ -156,6 +156,3 @@ def mention_targets(repo: Repository, text: str) -> list[tuple[int, str]]:
     ids = User.objects.filter(username__in=names, is_active=True).values_list("pk", flat=True)
     return [(pk, Notification.Kind.MENTION) for pk in ids]
 
-
-__all__ = ["READ", "audience", "mention_targets", "notify", "watch_set", "watcher_ids", "is_watching",
-           "notifications_mark_read", "notification_text", "mentioned_usernames"]
