@@ -135,6 +135,8 @@ def _change(git: GitRepo, old_sha: str | None, new_sha: str, diff: FileDiff, bud
     raw_lines = diff.patch.splitlines()
     is_lfs, sizes = _lfs_sizes(raw_lines)
     if is_lfs:
+        if sizes == (None, None):  # same size on both sides: the size line is context, not a change
+            sizes = (_pointer_size(git, old_sha, diff.old_path), _pointer_size(git, new_sha, diff.path))
         change.is_lfs, change.lfs_sizes = True, sizes
         return change
     change.lines = _parse_patch(diff.patch, budget)

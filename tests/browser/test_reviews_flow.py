@@ -145,6 +145,7 @@ def test_open_review_and_merge_a_fine_tune_from_the_ui(live_hub, new_page, tmp_p
     assert "Is +0.5 on every weight intended?" in thread.inner_text()
     assert "encoder.layer.1.weight" in thread.locator(".thread-head").inner_text()
     assert page.errors == []
+    page.screenshot(path="/tmp/ui-pr-files.png", full_page=True)  # for a look at the design
 
     # A second user, a writer, approves; then the merge is allowed and done.
     second = new_page()
@@ -161,6 +162,7 @@ def test_open_review_and_merge_a_fine_tune_from_the_ui(live_hub, new_page, tmp_p
     assert second.locator("[data-status]").inner_text() == "merged"
     assert "merged into main" in second.inner_text("main")
     assert second.errors == []
+    second.screenshot(path="/tmp/ui-pr-merged.png", full_page=True)
     # The owner, who watches the repository, was told (in-app).
     page.goto(f"{live_hub.url}/notifications")
     assert f"{reviewer} merged pull request #1" in page.inner_text("main")

@@ -85,6 +85,7 @@ def test_pull_request_from_the_edit_page_reviewed_and_merged(repo, alice, bob, a
     assert "1 approval from writers" in page and "disabled" in page
     files = alice_client.get(f"{base}/discussions/1/files").content.decode()
     assert '<span class="k">return</span>' in files  # highlighted diff
+    assert "{#" not in files and "{%" not in files  # no template syntax leaks into pages
     assert 'data-line-comment="2"' in files
     # The author cannot approve; a writer (bob, made collaborator) can.
     r = alice_client.post(f"{base}/discussions/1/review", {"state": "approved"})
