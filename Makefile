@@ -35,7 +35,7 @@ venv-hf0: $(HF0_STAMP)
 # object store and crypto) and, with django-stubs, the gate, services, selectors, the doors and
 # the policy. import-linter holds the import contract of pyproject.toml.
 MYPY_PATHS := repos/git repos/lfs repos/weights repos/cards.py repos/links.py repos/xet repos/objects \
-	repos/gate.py repos/events.py repos/policy repos/services repos/selectors repos/token_scopes.py \
+	repos/gate.py repos/events.py repos/policy repos/services repos/selectors repos/token_scopes.py repos/reviews \
 	accounts/names.py accounts/permissions.py accounts/services accounts/selectors.py
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
@@ -44,7 +44,7 @@ lint: $(VENV)/.installed-dev
 
 # Performance ratios against side-by-side baselines (see bench/README.md); not part of `test`.
 bench: $(VENV)/.installed-dev
-	@rc=0; for s in download upload metadata git; do $(PY) -m bench.$$s || rc=1; done; exit $$rc
+	@rc=0; for s in download upload metadata git discussions tensor_diff; do $(PY) -m bench.$$s || rc=1; done; exit $$rc
 
 check-tools:
 	@scripts/check_tools.sh

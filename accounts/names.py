@@ -15,7 +15,7 @@ _NAME_RE = re.compile(r"[\w\-.]{1,96}", re.ASCII)
 # First path segments the site itself uses: a user or organization with one of these names
 # would be unreachable at `/{name}` (those routes are matched first).
 RESERVED_NAMESPACES = frozenset({
-    "admin", "api", "datasets", "docs", "join", "login", "logout", "models", "new", "new-dataset",
+    "admin", "api", "datasets", "docs", "join", "login", "logout", "models", "new", "new-dataset", "notifications",
     "organizations", "password-reset", "search", "settings", "signup", "spaces", "static", "lfs-upload",
 })
 

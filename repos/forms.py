@@ -40,6 +40,8 @@ class CommitFields(forms.Form):
     summary = forms.CharField(label="Commit summary", max_length=MAX_SUMMARY, required=False)
     description = forms.CharField(label="Extended description", max_length=MAX_DESCRIPTION, required=False,
                                   widget=forms.Textarea(attrs={"rows": 3}))
+    pull_request = forms.BooleanField(label="Open a pull request with this commit instead of committing to the branch",
+                                      required=False)
 
     def commit_message(self, default: str) -> tuple[str, str]:
         summary = " ".join(self.cleaned_data.get("summary", "").split()) or default

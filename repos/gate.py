@@ -57,15 +57,17 @@ from repos.selectors.repo_info import repo_get_by_id
 from repos.selectors.sql import column, quote_name
 
 # "contribute": write, or propose changes (open a pull request, push to one's own `refs/pr/N`);
-# the push policy then decides which refs such a caller may move. "settings": visibility and
-# gating; "admin": destructive and privilege-changing actions (see the module docstring).
-Action = Literal["read", "contribute", "write", "settings", "admin"]
+# the push policy then decides which refs such a caller may move. "discuss": take part in
+# discussions (open one, comment, review): any signed-in reader whose token may act here.
+# "settings": visibility and gating; "admin": destructive and privilege-changing actions (see
+# the module docstring).
+Action = Literal["read", "discuss", "contribute", "write", "settings", "admin"]
 # How a surface wants anonymous refusals and moved repositories handled (`repo_from_request`).
 Surface = Literal["api", "html", "git", "bytes"]
 
 # THE table of what each action needs ("contribute" also lets PR authors in: see check_access).
-ACTION_LEVEL: dict[Action, int] = {"read": READ, "contribute": WRITE, "write": WRITE, "settings": MANAGE,
-                                   "admin": ADMIN}
+ACTION_LEVEL: dict[Action, int] = {"read": READ, "discuss": CONTRIBUTE, "contribute": WRITE, "write": WRITE,
+                                   "settings": MANAGE, "admin": ADMIN}
 _REFUSAL: dict[Action, str] = {
     "contribute": "You don't have write access to this repository",
     "write": "You don't have write access to this repository",
@@ -118,6 +120,25 @@ def user_level(user: Principal, repo: Repository) -> int:
     for perm in _guardian_perms(user, repo):
         level = max(level, _PERM_LEVEL.get(perm, NONE))
     return level
+
+
+def users_with_level(repo: Repository, level: int) -> set[int]:
+    """Ids of the users whose own level on `repo` is at least `level` (owner, organization
+    roles, collaborator grants), for "who watches by default" and "whose approval counts".
+    Site superusers are not listed (they are everyone's admins, no one's collaborators)."""
+    ids: set[int] = set()
+    if repo.organization_id is None and repo.owner_id is not None:
+        ids.add(repo.owner_id)
+    if repo.organization_id is not None:
+        roles = [role for role, lvl in _ORG_ROLE_LEVEL.items() if lvl >= level]
+        ids.update(Membership.objects.filter(organization_id=repo.organization_id, role__in=roles)
+                   .values_list("user_id", flat=True))
+    from repos.models import RepositoryUserObjectPermission
+
+    perms = [perm for perm, lvl in _PERM_LEVEL.items() if lvl >= level]
+    ids.update(RepositoryUserObjectPermission.objects.filter(content_object=repo, permission__codename__in=perms)
+               .values_list("user_id", flat=True))
+    return ids
 
 
 def _scope_matches(scope: TokenScope, *, token: AccessToken, repo: Repository) -> bool:
@@ -213,6 +234,14 @@ def can_open_pull_request(user: Principal, repo: Repository, *, token: AccessTok
     return user_level(user, repo) >= CONTRIBUTE
 
 
+def can_discuss(user: Principal, repo: Repository, *, token: AccessToken | None = None) -> bool:
+    """Open discussions, comment, review: signed in, able to read the repository, with a
+    credential that may act on it (a read token or one scoped elsewhere only reads)."""
+    if not is_signed_in(user) or token_cap(token, repo) < CONTRIBUTE:
+        return False
+    return can_read(user, repo, token=token)
+
+
 def can_push_to_pull_request(user: Principal, repo: Repository, *, author_id: int | None,
                              token: AccessToken | None = None) -> bool:
     """Commits on `refs/pr/N`: repo writers, or the PR's author while they may open PRs."""
@@ -260,6 +289,10 @@ def check_access(user: Principal, repo: Repository, action: Action, *, token: Ac
     if not can_read(user, repo, token=token):
         raise RepoNotFound()
     if action == "read":
+        return
+    if action == "discuss":
+        if not can_discuss(user, repo, token=token):
+            raise Forbidden("You don't have the rights to take part in discussions on this repository")
         return
     if action == "contribute" and can_open_pull_request(user, repo, token=token):
         return

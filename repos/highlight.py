@@ -58,6 +58,32 @@ def highlight(text: str, filename: str) -> str:
     return _pygments_highlight(text, lexer_for(filename, len(text.encode("utf-8", "replace"))), _formatter())
 
 
+# Diffs: at most this many lines of one file are lexed (the rest of a page stays plain text).
+MAX_LEXED_LINES = 5_000
+
+
+def highlight_lines(lines: list[str], filename: str) -> list[str] | None:
+    """Each of `lines` as highlighted HTML (spans only, escaped), lexed together in one pass
+    for `filename`'s language so that constructs spanning lines keep their colour. None when
+    there is nothing worth highlighting (plain text, too many lines): show `lines` escaped."""
+    if not lines or len(lines) > MAX_LEXED_LINES:
+        return None
+    text = "\n".join(line.replace("\n", " ") for line in lines)
+    lexer = lexer_for(filename, len(text.encode("utf-8", "replace")))
+    if isinstance(lexer, TextLexer):
+        return None
+    lexer.stripnl = False  # leading/trailing empty lines must stay lines
+    # nowrap: no <pre>/<div>; the formatter closes and reopens spans at every newline, so
+    # splitting on newlines gives one balanced fragment per input line.
+    html = _pygments_highlight(text + "\n", lexer, HtmlFormatter(nowrap=True))
+    out = html.split("\n")
+    if out and out[-1] == "":
+        out.pop()
+    if len(out) != len(lines):
+        return None
+    return out
+
+
 def stylesheet() -> str:
     """The CSS for highlighted code: light by default, dark under `prefers-color-scheme`."""
     light = HtmlFormatter(style=LIGHT_STYLE, cssclass=CSS_CLASS).get_style_defs(f".{CSS_CLASS}")

@@ -65,6 +65,22 @@ class RepoLinks:
     def discussions(self) -> str:
         return f"{self.base}/discussions"
 
+    def discussion(self, num: int, action: str = "") -> str:
+        url = f"{self.base}/discussions/{num}"
+        return f"{url}/{action}" if action else url
+
+    def pull_request_files(self, num: int) -> str:
+        return f"{self.base}/discussions/{num}/files"
+
+    def new_discussion(self) -> str:
+        return f"{self.base}/discussions/new"
+
+    def compare(self, old: str, new: str) -> str:
+        return f"{self.base}/compare/{rev_segment(old)}...{rev_segment(new)}"
+
+    def watch(self) -> str:
+        return f"{self.base}/watch"
+
 
 def human_count(n: int) -> str:
     """1234 -> "1.23K", 124_439_808 -> "124M": parameter counts as the Hub shows them."""

@@ -62,6 +62,9 @@ def git_errors_as_http() -> Iterator[None]:
         raise hub_exc.BadRequest(str(exc) or "Invalid reference name") from exc
     except git_errors.TreeTooLarge as exc:
         raise hub_exc.TreeTooLarge(f"This repository's file tree is too large to process: {exc}") from exc
+    except git_errors.MergeConflict as exc:
+        raise hub_exc.Conflict(f"{exc}. Resolve the conflicts on the pull request first "
+                               "(merge the target branch into it), then merge again.") from exc
 
 
 @dataclass(frozen=True)

@@ -28,3 +28,17 @@ def repo_analyze(repo_id: int, sha: str) -> dict[str, Any] | None:
         # nothing to analyze, and a retry would not bring it back.
         logger.info("repo_analyze %s@%s skipped: %s", repo.repo_id, sha, exc)
         return None
+
+
+# Default queue: reading two checkpoints is I/O and memory-bandwidth work, no GPU. A 2 x 2 GB
+# pair takes seconds to a minute; the limits stop a pathological one from holding the worker.
+@shared_task(name="repos.tensor_diff", acks_late=True, ignore_result=True, soft_time_limit=1800, time_limit=1860)
+def tensor_diff(diff_id: int) -> None:
+    """Compute the tensor diff row `diff_id` (`repos.reviews.services.tensor_diffs`)."""
+    from repos.models import TensorDiff
+    from repos.reviews.services.tensor_diffs import tensor_diff_run
+
+    diff = TensorDiff.objects.select_related("repository").filter(pk=diff_id).first()
+    if diff is None or diff.state == TensorDiff.State.DONE:
+        return
+    tensor_diff_run(diff=diff)

@@ -24,7 +24,7 @@ def query_list(request: HttpRequest, key: str) -> list[str]:
 def query_int(request: HttpRequest, key: str, *, default: int, minimum: int, maximum: int) -> int:
     """An integer query parameter clamped to [minimum, maximum]; 400 if it is not an integer."""
     raw = request.GET.get(key)
-    if raw in (None, ""):
+    if raw is None or raw == "":
         return default
     try:
         value = int(raw)

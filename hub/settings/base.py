@@ -99,6 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "repos.reviews.context_processors.notifications",
             ],
         },
     },
@@ -185,6 +186,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "hub.http.drf.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# Tensor diffs (repos/reviews/services/tensor_diffs.py): pairs with at most this many bytes of
+# same-shaped tensors (both sides) are compared in the request, within this many seconds;
+# larger ones by the worker, the page showing progress.
+HUB_TENSOR_DIFF_INLINE_BYTES = int(os.environ.get("HUB_TENSOR_DIFF_INLINE_BYTES", str(64 * 1024 * 1024)))
+HUB_TENSOR_DIFF_INLINE_SECONDS = float(os.environ.get("HUB_TENSOR_DIFF_INLINE_SECONDS", "5"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ModelHub <noreply@modelhub.local>")
 
 # --- Cache (login rate-limit counters, ...) ---------------------------------------------
 # Shared by every web process: Redis when CACHE_URL says so (production), else files in the

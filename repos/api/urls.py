@@ -1,7 +1,8 @@
 """Repository API routes (HF-compatible and ours), mounted under /api/ by `hub/urls.py`.
 
 Route lists live beside the views that serve them: `routes_read` (info, lists, tree, refs,
-commits, whoami), `routes_write` (repo CRUD, preupload, commit, branches, tags). Revisions
+commits, whoami), `routes_write` (repo CRUD, preupload, commit, branches, tags), the reviews
+wing's `repos.reviews.api.routes` (discussions, reviews, merge rules, compare, tensor diffs). Revisions
 are the last segment where possible (`.+` captures `refs/pr/1`); tree takes a `rev[/path]`
 remainder split by `repos.revisions.split_revision_path`.
 """
@@ -9,6 +10,7 @@ from django.urls import re_path
 
 from repos.api import misc, routes_access, routes_read, routes_write
 from repos.api.patterns import ID, T
+from repos.reviews.api import routes as review_routes
 
 urlpatterns = [
     re_path(rf"^{T}/{ID}/xet-(?:read|write)-token/(?P<rev>.*)$", misc.xet_token),
@@ -16,4 +18,5 @@ urlpatterns = [
     *routes_read.urlpatterns,
     *routes_write.urlpatterns,
     *routes_access.urlpatterns,
+    *review_routes.urlpatterns,
 ]

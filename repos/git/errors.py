@@ -86,3 +86,14 @@ class TreeTooLarge(GitError):
     Raised by bounded walks instead of hogging memory and time on hostile trees (a few
     thousand bytes of git objects can describe billions of paths: trees that point at the
     same subtree many times over)."""
+
+
+class MergeConflict(GitError):
+    """Two commits cannot be merged without a human: `paths` are the conflicting files."""
+
+    default_message = "Merge conflict"
+
+    def __init__(self, paths: list[str], message: str | None = None) -> None:
+        self.paths = paths
+        shown = ", ".join(paths[:20]) + (f" and {len(paths) - 20} more" if len(paths) > 20 else "")
+        super().__init__(message or f"Merge conflict in {shown}")

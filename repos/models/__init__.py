@@ -1,17 +1,35 @@
 from repos.models.access import AccessRequest
-from repos.models.discussion import Discussion
+from repos.models.discussion import (
+    CommentEdit,
+    Discussion,
+    DiscussionEvent,
+    MergeRules,
+    Notification,
+    ReviewRequest,
+    ReviewThread,
+    TensorDiff,
+    Watch,
+)
 from repos.models.lfs import LfsObject, RepoLfsObject
 from repos.models.permissions import RepositoryGroupObjectPermission, RepositoryUserObjectPermission
 from repos.models.repository import RepoRedirect, Repository, RepoType
 
 __all__ = [
     "AccessRequest",
+    "CommentEdit",
     "Discussion",
+    "DiscussionEvent",
     "LfsObject",
+    "MergeRules",
+    "Notification",
     "RepoLfsObject",
     "RepoRedirect",
     "RepoType",
     "Repository",
     "RepositoryGroupObjectPermission",
     "RepositoryUserObjectPermission",
+    "ReviewRequest",
+    "ReviewThread",
+    "TensorDiff",
+    "Watch",
 ]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from repos.git.diff import FileDiff, diff_commits
 from repos.git.repository import CommitInfo, GitRepo
+from repos.highlight import highlight_lines
 from repos.links import RepoLinks
 from repos.selectors.files import lfs_pointer_of
 
@@ -41,6 +42,7 @@ class DiffLine:
     text: str
     old: int | None = None
     new: int | None = None
+    html: str = ""  # `text` highlighted for its file's language (escaped HTML), when it could be
 
 
 @dataclass
@@ -116,15 +118,14 @@ def _pointer_size(git: GitRepo, sha: str | None, path: str | None) -> int | None
     return pointer.size if pointer is not None else None
 
 
-def _change(git: GitRepo, info: CommitInfo, diff: FileDiff, budget: int, index: int) -> FileChange:
+def _change(git: GitRepo, old_sha: str | None, new_sha: str, diff: FileDiff, budget: int, index: int) -> FileChange:
     change = FileChange(path=diff.path, old_path=diff.old_path, status=diff.status, additions=diff.additions,
                         deletions=diff.deletions, is_binary=diff.is_binary, anchor=f"file-{index}")
     if diff.is_binary:
         # The default .gitattributes marks LFS patterns `-text`, so git calls their pointer
         # blobs binary: look at the blobs themselves to tell an LFS file from a binary one.
-        parent = info.parents[0] if info.parents else None
-        old = _pointer_size(git, parent, diff.old_path) if diff.status != "added" else None
-        new = _pointer_size(git, info.sha, diff.path) if diff.status != "deleted" else None
+        old = _pointer_size(git, old_sha, diff.old_path) if diff.status != "added" else None
+        new = _pointer_size(git, new_sha, diff.path) if diff.status != "deleted" else None
         if old is not None or new is not None:
             change.is_binary, change.is_lfs, change.lfs_sizes = False, True, (old, new)
         return change
@@ -134,21 +135,41 @@ def _change(git: GitRepo, info: CommitInfo, diff: FileDiff, budget: int, index: 
     raw_lines = diff.patch.splitlines()
     is_lfs, sizes = _lfs_sizes(raw_lines)
     if is_lfs:
+        if sizes == (None, None):  # same size on both sides: the size line is context, not a change
+            sizes = (_pointer_size(git, old_sha, diff.old_path), _pointer_size(git, new_sha, diff.path))
         change.is_lfs, change.lfs_sizes = True, sizes
         return change
     change.lines = _parse_patch(diff.patch, budget)
+    _highlight(change)
     return change
+
+
+def _highlight(change: FileChange) -> None:
+    """Fill `html` of the code lines of a parsed diff, lexed in one pass for the file's type."""
+    code = [line for line in change.lines if line.kind in ("add", "del", "ctx")]
+    if not code:
+        return
+    highlighted = highlight_lines([line.text for line in code], change.path)
+    if highlighted is None:
+        return
+    for line, html in zip(code, highlighted, strict=True):
+        line.html = html
 
 
 def commit_changes(*, git: GitRepo, info: CommitInfo) -> tuple[list[FileChange], int]:
     """The files changed by a commit (against its first parent), ready to render, and how
     many changed files were left out beyond MAX_DIFF_FILES."""
-    parent = info.parents[0] if info.parents else None
-    diffs = diff_commits(git, parent, info.sha, max_patch_bytes=MAX_PATCH_BYTES)
+    return changes_between(git=git, old_sha=info.parents[0] if info.parents else None, new_sha=info.sha)
+
+
+def changes_between(*, git: GitRepo, old_sha: str | None, new_sha: str) -> tuple[list[FileChange], int]:
+    """The files that differ from commit `old_sha` (None: nothing) to commit `new_sha`, ready to
+    render, and how many were left out beyond MAX_DIFF_FILES (compares and pull requests)."""
+    diffs = diff_commits(git, old_sha, new_sha, max_patch_bytes=MAX_PATCH_BYTES)
     changes: list[FileChange] = []
     budget = MAX_DIFF_LINES
     for i, diff in enumerate(diffs[:MAX_DIFF_FILES]):
-        change = _change(git, info, diff, max(budget, 0), i)
+        change = _change(git, old_sha, new_sha, diff, max(budget, 0), i)
         budget -= len(change.lines)
         changes.append(change)
     return changes, max(len(diffs) - MAX_DIFF_FILES, 0)

@@ -1,9 +1,8 @@
-"""Reads of pull requests needed by the write API (which PR a `refs/pr/N` revision names)."""
+"""Reads of pull requests needed by the push policy and the write API (which PR a `refs/pr/N`
+revision names); the rest of the discussion reads live in `repos.reviews.selectors`."""
 from __future__ import annotations
 
 import re
-
-from django.db.models import QuerySet
 
 from repos.models import Discussion, Repository
 
@@ -18,8 +17,3 @@ def pull_request_by_ref(*, repo: Repository, ref: str) -> Discussion | None:
     return (Discussion.objects.select_related("author")
             .filter(repository=repo, num=int(match.group(1)), is_pull_request=True).first())
 
-
-def discussion_list(*, repo: Repository) -> QuerySet[Discussion]:
-    """The repository's discussions and pull requests, newest first (what a list row shows)."""
-    return (Discussion.objects.filter(repository=repo).select_related("author")
-            .only("num", "title", "is_pull_request", "status", "created_at", "author__username"))

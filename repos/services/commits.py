@@ -50,9 +50,9 @@ from repos.handles import git_repo, walk_limits
 from repos.lfs.pointer import is_valid_oid, parse_pointer
 from repos.models import Discussion, Repository
 from repos.policy import push as push_policy
+from repos.reviews.services.discussions import pull_request_create
 from repos.revisions import git_errors_as_http
 from repos.selectors.pull_requests import PR_REF_RE
-from repos.services.discussions import pull_request_create
 from repos.services.index import repo_index_read, repo_index_write
 from repos.services.locking import repo_write_lock
 from repos.services.repos import author_signature
@@ -346,9 +346,11 @@ def _authorize_ref(*, repo: Repository, user: Principal, token: AccessToken | No
 
 def commit_create(*, repo: Repository, user: Principal, revision: str, header: CommitHeader,
                   operations: Iterable[CommitOperation], create_pr: bool = False,
-                  token: AccessToken | None = None, origin: Origin = "api", ip: str | None = None) -> CommitResult:
+                  token: AccessToken | None = None, origin: Origin = "api", ip: str | None = None,
+                  draft: bool = True) -> CommitResult:
     """Commit `operations` on `revision` (a branch, or `refs/pr/N`), or with `create_pr` open
-    a draft PR against branch `revision` holding the commit.
+    a PR against branch `revision` holding the commit (a draft, as on the Hub, unless `draft`
+    is False: the web pages open it ready for review).
 
     The caller has authorized: write access for a branch, `can_push_to_pull_request` for
     `refs/pr/N`, `can_open_pull_request` for `create_pr`; the push policy checks the ref move
@@ -369,7 +371,8 @@ def commit_create(*, repo: Repository, user: Principal, revision: str, header: C
     with git_errors_as_http(), repo_write_lock(git):
         if create_pr:
             return _commit_as_pull_request(repo=repo, git=git, user=user, token=token, branch=str(branch),
-                                           header=header, staged=staged, message=message, author=author, ip=ip)
+                                           header=header, staged=staged, message=message, author=author, ip=ip,
+                                           draft=draft)
         ref = revision if pr_ref else f"refs/heads/{branch}"
         head = git.resolve(ref)
         _check_parent(header.parent_commit, head)
@@ -383,7 +386,7 @@ def commit_create(*, repo: Repository, user: Principal, revision: str, header: C
 
 def _commit_as_pull_request(*, repo: Repository, git: GitRepo, user: Principal, token: AccessToken | None, branch: str,
                             header: CommitHeader, staged: _Staged, message: str,
-                            author: git_commit.Signature, ip: str | None) -> CommitResult:
+                            author: git_commit.Signature, ip: str | None, draft: bool = True) -> CommitResult:
     """HF_PROTOCOL.md 6.7: the PR is opened at the base commit (its ref created there by the
     pull-request mechanism), then the commit is applied on `refs/pr/N` like any PR commit."""
     base_head = git.resolve(f"refs/heads/{branch}")
@@ -398,7 +401,8 @@ def _commit_as_pull_request(*, repo: Repository, git: GitRepo, user: Principal, 
                                   message=message)
     with transaction.atomic():
         pr = pull_request_create(repo=repo, author=user, title=header.summary, target_branch=branch,
-                                 head_sha=start, git=git, announce=False)
+                                 head_sha=start, description=header.description, git=git, announce=False,
+                                 status=Discussion.Status.DRAFT if draft else Discussion.Status.OPEN)
         # A refusal here rolls the PR back; its ref, left at `start` without a row, is
         # overwritten by the next PR to take the number (see `pull_request_create`).
         _last_word(repo=repo, git=git, user=user, token=token, ref=pr.git_ref)(sha)

@@ -69,7 +69,7 @@ def repo_header(request: HttpRequest, repo: Repository, *, tab: str, rev: str | 
     rev = rev or repo.default_branch
     if writable is None:
         writable = can_write(user, repo, token=token)
-    tabs = [
+    tabs: list[dict[str, Any]] = [
         {"key": "card", "label": "Model card" if repo.repo_type == RepoType.MODEL else "Dataset card",
          "url": links.base},
         {"key": "files", "label": "Files and versions", "url": links.tree(rev)},

@@ -30,6 +30,9 @@ from hub.http.client import client_ip
 from hub.http.pages import login_required_page
 from repos.gate import Action, can_admin
 from repos.models import AccessRequest, Repository
+from repos.reviews.checks import available_checks
+from repos.reviews.selectors.merge_status import merge_rules_of
+from repos.reviews.services.reviews import merge_rules_update
 from repos.selectors.access import access_request_list, audit_events_for_repo, collaborator_list
 from repos.services.access import access_request_decide, collaborator_remove, collaborator_set
 from repos.services.repos import repo_delete, repo_update_settings
@@ -69,6 +72,8 @@ def repo_settings(request: HttpRequest, **kwargs: Any) -> HttpResponse:
         "pending_actions": [("accepted", "Accept"), ("rejected", "Reject")],
         "accepted_actions": [("rejected", "Revoke")],
         "rejected_actions": [("accepted", "Accept"), ("pending", "Reopen")],
+        "merge_rules": merge_rules_of(repo),
+        "merge_checks": sorted(available_checks().items()),
     })
     if admin:
         ctx.update({
@@ -179,6 +184,22 @@ def access_request(request: HttpRequest, username: str, **kwargs: Any) -> HttpRe
         access_request_decide(repo=repo, user=member, status=status, actor=user,
                               reason=request.POST.get("reason", ""), ip=client_ip(request))
         return f"The request of {member.username} was {labels[status]}."
+    return _change(request, repo, change)
+
+
+@login_required_page
+@require_POST
+def merge_rules(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    repo = _repo(request, kwargs, "admin")
+
+    def change() -> str:
+        try:
+            approvals = int(request.POST.get("required_approvals", "0") or 0)
+        except ValueError as exc:
+            raise BadRequest("The number of approvals must be a number") from exc
+        merge_rules_update(repo=repo, required_approvals=approvals,
+                           required_checks=request.POST.getlist("required_checks"))
+        return "Merge rules updated."
     return _change(request, repo, change)
 
 

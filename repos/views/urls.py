@@ -5,10 +5,10 @@ Repository pages accept an optional `datasets/` or `spaces/` prefix, like every 
 Revisions inside paths arrive decoded (`refs%2Fpr%2F1` -> `refs/pr/1`): views split the
 remainder with `repos.revisions.split_revision_path`.
 """
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from repos.models import RepoType
-from repos.views import community, history, listing, profiles, repo_pages, write
+from repos.views import history, listing, profiles, repo_pages, write
 from repos.views import settings as repo_settings
 
 REPO = r"^(?:(?P<prefix>datasets|spaces)/)?(?P<namespace>[\w.\-]+)/(?P<name>[\w.\-]+)"
@@ -21,6 +21,8 @@ urlpatterns = [
     path("spaces", listing.repo_list, {"repo_type": RepoType.SPACE}, name="spaces"),
     path("new", write.new_repo, {"repo_type": RepoType.MODEL}, name="new-model"),
     path("new-dataset", write.new_repo, {"repo_type": RepoType.DATASET}, name="new-dataset"),
+    # Discussions, pull requests, compares, watching, notifications (the reviews wing).
+    path("", include("repos.reviews.views.urls")),
     # Repository settings (admins).
     re_path(rf"{REPO}/settings$", repo_settings.repo_settings, name="repo-settings"),
     re_path(rf"{REPO}/settings/visibility$", repo_settings.visibility),
@@ -29,13 +31,13 @@ urlpatterns = [
     re_path(rf"{REPO}/settings/collaborators/{USER}/role$", repo_settings.collaborator_role),
     re_path(rf"{REPO}/settings/collaborators/{USER}/remove$", repo_settings.collaborator_delete),
     re_path(rf"{REPO}/settings/access-requests/{USER}$", repo_settings.access_request),
+    re_path(rf"{REPO}/settings/merge-rules$", repo_settings.merge_rules),
     re_path(rf"{REPO}/settings/delete$", repo_settings.delete),
     re_path(rf"{REPO}$", repo_pages.repo_home, name="repo"),
     re_path(rf"{REPO}/tree/(?P<remainder>.+)$", repo_pages.tree, name="repo-tree"),
     re_path(rf"{REPO}/blob/(?P<remainder>.+)$", repo_pages.blob, name="repo-blob"),
     re_path(rf"{REPO}/commits/(?P<remainder>.+)$", history.commits, name="repo-commits"),
     re_path(rf"{REPO}/commit/(?P<rev>[^/]+)$", history.commit, name="repo-commit"),
-    re_path(rf"{REPO}/discussions$", community.discussions, name="repo-discussions"),
     re_path(rf"{REPO}/upload/(?P<remainder>.+)$", write.upload, name="repo-upload"),
     re_path(rf"{REPO}/edit/(?P<remainder>.+)$", write.edit_file, name="repo-edit"),
     re_path(rf"{REPO}/new-file/(?P<remainder>.+)$", write.new_file, name="repo-new-file"),

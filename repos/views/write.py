@@ -23,7 +23,7 @@ from repos.gate import can_create_in_namespace, creatable_namespaces
 from repos.links import RepoLinks, breadcrumbs
 from repos.models import Repository, RepoType
 from repos.selectors import pages
-from repos.services.commits import AddFile, AddLfsFile, CommitHeader, commit_create
+from repos.services.commits import AddFile, AddLfsFile, CommitHeader, CommitResult, commit_create
 from repos.services.repos import repo_create
 from repos.services.uploads import uploads_stage
 from repos.views.context import load_repo, repo_header
@@ -69,12 +69,19 @@ def new_repo(request: HttpRequest, repo_type: str = RepoType.MODEL) -> HttpRespo
 
 
 def _commit(request: HttpRequest, repo: Repository, *, branch: str, ops: list, summary: str, description: str,
-            parent: str | None) -> str:
+            parent: str | None, pull_request: bool = False) -> CommitResult:
+    """Commit on `branch`, or open a pull request (ready for review) holding the commit."""
     user, token = request_principal(request)
-    result = commit_create(repo=repo, user=user, revision=branch,
-                           header=CommitHeader(summary=summary, description=description, parent_commit=parent),
-                           operations=ops, token=token, origin="web", ip=client_ip(request))
-    return result.sha
+    return commit_create(repo=repo, user=user, revision=branch,
+                         header=CommitHeader(summary=summary, description=description, parent_commit=parent),
+                         operations=ops, token=token, origin="web", ip=client_ip(request), create_pr=pull_request,
+                         draft=False)
+
+
+def _opened(request: HttpRequest, repo: Repository, result: CommitResult) -> HttpResponse:
+    assert result.pull_request is not None
+    messages.success(request, f"Opened pull request #{result.pull_request.num}.")
+    return HttpResponseRedirect(RepoLinks(repo).discussion(result.pull_request.num))
 
 
 def _commit_text_file(request: HttpRequest, repo: Repository, form: Any, *, branch: str, path: str, content: str,
@@ -83,11 +90,15 @@ def _commit_text_file(request: HttpRequest, repo: Repository, form: Any, *, bran
     else (None, status) with the error added to the form."""
     summary, description = form.commit_message(default_summary)
     try:
-        sha = _commit(request, repo, branch=branch, ops=[AddFile(path=path, content=content.encode())],
-                      summary=summary, description=description, parent=parent)
+        result = _commit(request, repo, branch=branch, ops=[AddFile(path=path, content=content.encode())],
+                         summary=summary, description=description, parent=parent,
+                         pull_request=form.cleaned_data.get("pull_request", False))
     except HubError as exc:
         form.add_error(None, exc.message)
         return None, exc.status
+    if result.pull_request is not None:
+        return _opened(request, repo, result), 200
+    sha = result.sha
     messages.success(request, f"Committed {sha[:7]}: {summary}")
     return HttpResponseRedirect(RepoLinks(repo).blob(branch, path)), 200
 
@@ -122,13 +133,15 @@ def _upload(request: HttpRequest, *, repo: Repository, branch: str, folder: str,
                        else AddFile(path=s.path, content=s.data) for s in staged]
                 default = f"Upload {paths[0]}" if len(paths) == 1 else f"Upload {len(paths)} files"
                 summary, description = form.commit_message(default)
-                sha = _commit(request, repo, branch=branch, ops=ops, summary=summary, description=description,
-                              parent=None)
+                result = _commit(request, repo, branch=branch, ops=ops, summary=summary, description=description,
+                                 parent=None, pull_request=form.cleaned_data.get("pull_request", False))
             except HubError as exc:
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
-                messages.success(request, f"Committed {len(paths)} file(s) in {sha[:7]}.")
+                if result.pull_request is not None:
+                    return _opened(request, repo, result)
+                messages.success(request, f"Committed {len(paths)} file(s) in {result.sha[:7]}.")
                 return HttpResponseRedirect(RepoLinks(repo).tree(branch, form.cleaned_data["folder"]))
     ctx = repo_header(request, repo, tab="files", rev=branch, writable=True)
     ctx.update({"form": form, "folder": folder, "crumbs": breadcrumbs(ctx["links"], branch, folder),

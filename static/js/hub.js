@@ -93,3 +93,50 @@
     });
   });
 })();
+
+// Reviews: clicking a line number of a pull request's diff opens that file's comment form
+// on the line; a tensor's "Comment" button fills the tensor comment form of its checkpoint.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var line = event.target.closest("[data-line-comment]");
+    if (line) {
+      var file = line.closest("[data-diff-path]");
+      var form = file && file.querySelector("[data-line-form]");
+      if (!form) return;
+      form.open = true;
+      form.querySelector("[data-line-input]").value = line.getAttribute("data-line-comment");
+      form.querySelector("[data-side-input]").value = line.getAttribute("data-line-side") || "new";
+      form.querySelector("textarea").focus();
+      return;
+    }
+    var tensor = event.target.closest("[data-tensor-comment]");
+    if (tensor) {
+      var section = tensor.closest("[data-tensor-diff]");
+      var tform = section && section.querySelector("[data-tensor-form]");
+      if (!tform) return;
+      tform.querySelector("[data-tensor-input]").value = tensor.getAttribute("data-tensor-comment");
+      tform.querySelector("[data-tensor-text]").focus();
+    }
+  });
+
+  // Tensor diffs the worker is computing: poll the API, move the progress bar, and reload the
+  // page once the numbers are in (the server renders the complete table).
+  document.querySelectorAll("[data-tensor-diff][data-poll]").forEach(function (section) {
+    var url = section.getAttribute("data-poll");
+    var bar = section.querySelector("[data-progress]");
+    var delay = 1000;
+    function poll() {
+      fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}}).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (data) {
+        var item = data && data.checkpoints && data.checkpoints[0];
+        if (!item) { setTimeout(poll, delay *= 2); return; }
+        if (item.complete || item.state === "invalid" || item.state === "failed") { window.location.reload(); return; }
+        if (bar && item.progress.total) bar.value = Math.floor(100 * item.progress.done / item.progress.total);
+        setTimeout(poll, Math.min(delay *= 1.5, 10000));
+      }).catch(function () { setTimeout(poll, Math.min(delay *= 2, 30000)); });
+    }
+    setTimeout(poll, delay);
+  });
+})();

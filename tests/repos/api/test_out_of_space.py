@@ -92,12 +92,17 @@ def test_branch_tag_and_squash(client, repo, tokens, monkeypatch, url, body):
     assert (git_repo(repo).branches(), git_repo(repo).tags(), head(repo)) == refs
 
 
+def _uploader(repo):
+    return f"{repo.owner_id}.0.write"  # the owner, in a browser session
+
+
 def test_lfs_put_leaves_no_partial_object(repo, monkeypatch):
     data = b"weights" * 1000
     oid = hashlib.sha256(data).hexdigest()
     backend = storage_backend()
     monkeypatch.setattr("repos.objects.backends.local.os.fsync", _enospc)
-    r = Client().put(upload_href(repo, oid, len(data), principal=f"{repo.owner_id}.0.write"), data, content_type="application/octet-stream")
+    href = upload_href(repo, oid, len(data), principal=_uploader(repo))
+    r = Client().put(href, data, content_type="application/octet-stream")
     _assert_507(r, "lfs")
     assert r["Content-Type"] == "application/vnd.git-lfs+json"
     assert not backend.exists(oid)
@@ -112,7 +117,8 @@ def test_lfs_put_when_the_database_is_full(repo, monkeypatch):
         raise OperationalError("database or disk is full")
 
     monkeypatch.setattr("repos.objects.door.link", full)
-    r = Client().put(upload_href(repo, oid, len(data), principal=f"{repo.owner_id}.0.write"), data, content_type="application/octet-stream")
+    href = upload_href(repo, oid, len(data), principal=_uploader(repo))
+    r = Client().put(href, data, content_type="application/octet-stream")
     _assert_507(r, "lfs")
     from repos.objects import find
 

@@ -14,6 +14,7 @@ call it. Each rule names what the route needs and how to build a sample request:
 * `read`       read access to the repo (else the answer of a missing repo)
 * `download`   read access, and on gated repos write access or an accepted request
 * `contribute` push to own PR refs: writers, or anyone who may open a PR
+* `discuss`    take part in discussions: signed in, read access, a token that may act here
 * `write`      contents: commits, branches, tags (readers without it: 403; anonymous: 401)
 * `settings`   visibility and gating: repo admins, also through a fine-grained write token
 * `admin`      destructive or privilege-changing: repo admins, and a fine-grained token only
@@ -23,6 +24,9 @@ call it. Each rule names what the route needs and how to build a sample request:
 * `org_member`, `org_admin`  member / admin of the fixture organization
 * `signed`     a signed URL minted by a batch response; credentials alone never suffice
 * `staff`      Django admin: site staff only
+
+Every fixture repository has pull request #1, opened by the admin persona (so "author or
+writer" routes read as `write`).
 
 Sample builders get (repo_path, api_id, plural, extra) where repo_path is `[datasets/]ns/name`,
 api_id is `ns/name`, plural is `models|datasets` and extra is a dict with the fixture's names.
@@ -40,6 +44,8 @@ PREFIX = r"^(?:(?P<prefix>datasets|spaces)/)?"
 GIT = PREFIX + r"(?P<namespace>[\w.\-]+)/(?P<name>[\w.\-]+?)(?:\.git)?"
 HTML = PREFIX + ID
 ORG_HTML = r"^(?:organizations/)?(?P<org>[\w.\-]+)"
+DISC = r"/discussions/(?P<num>[0-9]{1,9})"
+HDISC = DISC
 FORM = "application/x-www-form-urlencoded"
 OID = "0" * 64
 
@@ -128,6 +134,39 @@ RULES: dict[str, Rule] = {
     API + r"/user-access-request/grant$": Rule(
         "write", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/user-access-request/grant", {"user": "nobody"})),
     API + r"/audit$": Rule("admin", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/audit")),
+    # --- API: discussions, reviews, merge rules, diffs (the reviews wing)
+    API + r"/discussions$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/discussions")),
+    API + DISC + "$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/discussions/1?diff=1")),
+    API + DISC + r"/comment$": Rule("discuss", lambda p, i, t, x: req(
+        "POST", f"/api/{t}/{i}/discussions/1/comment", {"comment": "matrix"})),
+    API + DISC + r"/comment/(?P<comment_id>[0-9A-Fa-f]{1,32})/edit$": Rule("discuss", lambda p, i, t, x: req(
+        "POST", f"/api/{t}/{i}/discussions/1/comment/{'0' * 24}/edit", {"content": "x"})),
+    API + DISC + r"/comment/(?P<comment_id>[0-9A-Fa-f]{1,32})/hide$": Rule("discuss", lambda p, i, t, x: req(
+        "POST", f"/api/{t}/{i}/discussions/1/comment/{'0' * 24}/hide")),
+    # The discussion's author (admin) or writers.
+    API + DISC + r"/title$": Rule("write", lambda p, i, t, x: req(
+        "POST", f"/api/{t}/{i}/discussions/1/title", {"title": "Matrix title"})),
+    API + DISC + r"/status$": Rule("write", lambda p, i, t, x: req(
+        "POST", f"/api/{t}/{i}/discussions/1/status", {"status": "open"})),
+    API + DISC + r"/merge$": Rule("write", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/discussions/1/merge")),
+    API + DISC + r"/pin$": Rule("write", lambda p, i, t, x: req(
+        "POST", f"/api/{t}/{i}/discussions/1/pin", {"pinned": False})),
+    API + DISC + r"/lock$": Rule("write", lambda p, i, t, x: req(
+        "POST", f"/api/{t}/{i}/discussions/1/lock", {"locked": False})),
+    API + DISC + r"/reviews$": Rule("discuss", lambda p, i, t, x: req(
+        "POST", f"/api/{t}/{i}/discussions/1/reviews", {"state": "commented", "body": "matrix"})),
+    API + DISC + r"/review-requests$": Rule("write", lambda p, i, t, x: req(
+        "POST", f"/api/{t}/{i}/discussions/1/review-requests", {"reviewer": "nobody"})),
+    API + DISC + r"/threads/(?P<thread_id>[0-9]{1,18})/resolve$": Rule("discuss", lambda p, i, t, x: req(
+        "POST", f"/api/{t}/{i}/discussions/1/threads/999999/resolve", {"resolved": True})),
+    API + DISC + r"/merge-status$": Rule("read", lambda p, i, t, x: req(
+        "GET", f"/api/{t}/{i}/discussions/1/merge-status")),
+    API + r"/merge-rules$": Rule("admin", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/merge-rules")),
+    API + r"/watch$": Rule("auth_read", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/watch")),
+    API + r"/compare/(?P<spec>.+)$": Rule("download", lambda p, i, t, x: req(
+        "GET", f"/api/{t}/{i}/compare/main...refs%2Fpr%2F1")),
+    API + r"/tensor-diff/(?P<spec>.+)$": Rule("download", lambda p, i, t, x: req(
+        "GET", f"/api/{t}/{i}/tensor-diff/main...refs%2Fpr%2F1")),
     # --- git smart HTTP and LFS
     GIT + r"/info/refs$": Rule("download", lambda p, i, t, x: req("GET", f"/{p}.git/info/refs",
                                                                   QUERY_STRING="service=git-upload-pack")),
@@ -207,6 +246,36 @@ RULES: dict[str, Rule] = {
     HTML + r"/commits/(?P<remainder>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/commits/main")),
     HTML + r"/commit/(?P<rev>[^/]+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/commit/{x['sha']}")),
     HTML + r"/discussions$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/discussions")),
+    HTML + r"/discussions/new$": Rule("discuss", lambda p, i, t, x: req("GET", f"/{p}/discussions/new")),
+    HTML + HDISC + "$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/discussions/1")),
+    HTML + HDISC + r"/files$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/discussions/1/files")),
+    HTML + HDISC + r"/comment$": Rule("discuss", lambda p, i, t, x: req(
+        "POST", f"/{p}/discussions/1/comment", "comment=matrix", FORM)),
+    HTML + HDISC + r"/status$": Rule("write", lambda p, i, t, x: req(
+        "POST", f"/{p}/discussions/1/status", "status=open", FORM)),
+    HTML + HDISC + r"/title$": Rule("write", lambda p, i, t, x: req(
+        "POST", f"/{p}/discussions/1/title", "title=Matrix+title", FORM)),
+    HTML + HDISC + r"/review$": Rule("discuss", lambda p, i, t, x: req(
+        "POST", f"/{p}/discussions/1/review", "state=commented", FORM)),
+    HTML + HDISC + r"/resolve$": Rule("discuss", lambda p, i, t, x: req(
+        "POST", f"/{p}/discussions/1/resolve", "thread=999999", FORM)),
+    HTML + HDISC + r"/request-review$": Rule("write", lambda p, i, t, x: req(
+        "POST", f"/{p}/discussions/1/request-review", "reviewer=nobody", FORM)),
+    HTML + HDISC + r"/edit$": Rule("discuss", lambda p, i, t, x: req(
+        "POST", f"/{p}/discussions/1/edit", f"comment_id={'0' * 24}&comment=x", FORM)),
+    HTML + HDISC + r"/hide$": Rule("discuss", lambda p, i, t, x: req(
+        "POST", f"/{p}/discussions/1/hide", f"comment_id={'0' * 24}", FORM)),
+    HTML + HDISC + r"/merge$": Rule("write", lambda p, i, t, x: req("POST", f"/{p}/discussions/1/merge", "", FORM)),
+    HTML + HDISC + r"/pin$": Rule("write", lambda p, i, t, x: req("POST", f"/{p}/discussions/1/pin", "pinned=0",
+                                                                   FORM)),
+    HTML + HDISC + r"/lock$": Rule("write", lambda p, i, t, x: req("POST", f"/{p}/discussions/1/lock", "locked=0",
+                                                                    FORM)),
+    HTML + r"/compare/(?P<spec>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/compare/main...refs%2Fpr%2F1")),
+    HTML + r"/watch$": Rule("auth_read", lambda p, i, t, x: req("POST", f"/{p}/watch", "watching=1", FORM)),
+    HTML + r"/settings/merge-rules$": Rule("admin", lambda p, i, t, x: req(
+        "POST", f"/{p}/settings/merge-rules", "required_approvals=0", FORM)),
+    "notifications": Rule("auth", lambda p, i, t, x: req("GET", "/notifications"), repo=False),
+    "notifications/read": Rule("auth", lambda p, i, t, x: req("POST", "/notifications/read", "", FORM), repo=False),
     HTML + r"/upload/(?P<remainder>.+)$": Rule("write", lambda p, i, t, x: req("GET", f"/{p}/upload/main")),
     HTML + r"/edit/(?P<remainder>.+)$": Rule("write", lambda p, i, t, x: req("GET", f"/{p}/edit/main/config.json")),
     HTML + r"/new-file/(?P<remainder>.+)$": Rule("write", lambda p, i, t, x: req("GET", f"/{p}/new-file/main")),

@@ -87,6 +87,10 @@ def expected(rule: Rule, persona: str, kind: str) -> str:
         return "hidden"
     if needs in ("read", "auth_read"):
         return "allowed"
+    if needs == "discuss":
+        if not auth:
+            return "unauth"
+        return "allowed" if full_token else "forbidden"
     if needs == "download":
         return "gated" if kind == "gated" and level < 3 else "allowed"
     if needs == "contribute":

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import AccessToken, Membership, Organization, User
 from accounts.services.tokens import ScopeGrant, token_revoke
 from repos.models import Repository
+from repos.reviews.services.discussions import discussion_create
 from tests.factories import (
     CollaboratorFactory,
     MembershipFactory,
@@ -58,6 +59,8 @@ def make_repo(world: World, kind: str, name: str | None = None, *, owner: str = 
     repo = RepositoryFactory(owner=world.users[owner], namespace=ORG, name=name or f"r-{uuid.uuid4().hex[:8]}",
                              private=kind == "private", gated=Repository.Gated.MANUAL if kind == "gated" else "")
     sha = commit(repo, files={"config.json": b'{"model_type": "bert"}\n', "README.md": b"# card\n"})
+    # Pull request #1, by the owner persona: the discussion routes act on it.
+    discussion_create(repo=repo, author=world.users[owner], title="Matrix pull request", pull_request=True)
     if "reader" in world.users:
         CollaboratorFactory(repo=repo, user=world.users["reader"], role="read", actor=world.users[owner])
     return repo, sha

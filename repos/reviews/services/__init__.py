@@ -1,0 +1,1 @@
+"""Writes of the reviews wing (each service says which authorization it expects)."""

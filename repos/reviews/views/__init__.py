@@ -1,0 +1,1 @@
+"""HTML pages of the reviews wing (parse, authorize, call, render)."""
