@@ -37,3 +37,12 @@ def work(tmp_path: Path) -> Path:
     path = tmp_path / "work"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def upload_lfs():
+    """`upload_lfs(repo, data)`: an LFS object uploaded to `repo` through the byte door (the
+    LfsObjectFactory), returning its oid."""
+    from tests.factories import LfsObjectFactory
+
+    return lambda repo, data: LfsObjectFactory(repo=repo, data=data).oid

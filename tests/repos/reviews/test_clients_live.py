@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.compat.conftest import CLIENTS, client_python, compat_users, no_errors, run_client, unique_suffix  # noqa: F401
-from tests.git_http.conftest import (  # noqa: F401
-    git_env,
+from tests.repos.git_client import (  # noqa: F401
     provision,
     remote_url,
     requires_git,

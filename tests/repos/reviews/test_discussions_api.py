@@ -1,7 +1,6 @@
 """The discussions API in process: HF shapes and errors, the timeline from the event door,
 comment edits with history, hiding, status and title changes, pins and locks, merges with
 conflicts and merge rules, reviews and inline threads, notifications (in-app and mail)."""
-# ruff: noqa: F811 - pytest fixtures imported from tests.write_fixtures are used as arguments
 from __future__ import annotations
 
 import json
@@ -13,7 +12,7 @@ from repos.git import commit as git_commit
 from repos.handles import git_repo
 from repos.models import Discussion, Notification
 from repos.services.commits import AddFile, CommitHeader, commit_create
-from tests.write_fixtures import auth, repo, tokens  # noqa: F401
+from tests.factories import auth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

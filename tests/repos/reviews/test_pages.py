@@ -2,7 +2,6 @@
 conversation with its forms, the merge box and its rules, PRs opened from the edit and upload
 pages, compares with highlighted diffs, notifications and their unread count, CSRF on every
 form of the wing."""
-# ruff: noqa: F811 - pytest fixtures imported from tests.write_fixtures are used as arguments
 from __future__ import annotations
 
 import re
@@ -14,7 +13,6 @@ from repos.git import commit as git_commit
 from repos.handles import git_repo
 from repos.models import Discussion, MergeRules, Notification
 from repos.services.commits import AddFile, CommitHeader, commit_create
-from tests.write_fixtures import repo  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -2,7 +2,6 @@
 sharded) committed with the real commit service, diffed by the API and the page, checked
 against numpy; the cache per pair of contents; the worker path with its progress; hostile
 files give a clear error, never a 500."""
-# ruff: noqa: F811 - pytest fixtures imported from tests.write_fixtures are used as arguments
 from __future__ import annotations
 
 import json
@@ -14,7 +13,7 @@ from safetensors.numpy import save
 
 from repos.models import TensorDiff
 from repos.services.commits import AddFile, AddLfsFile, CommitHeader, commit_create
-from tests.write_fixtures import auth, repo, tokens, upload_lfs  # noqa: F401
+from tests.factories import auth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
