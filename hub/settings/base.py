@@ -254,6 +254,10 @@ HUB_XET_FETCH_TTL = int(os.environ.get("HUB_XET_FETCH_TTL", "900"))  # signed fe
 HUB_XET_DEDUP_TTL = int(os.environ.get("HUB_XET_DEDUP_TTL", str(24 * 3600)))  # dedup answers, client side
 # Unused xorbs and files are collected this long after their last use (> HUB_XET_DEDUP_TTL).
 HUB_XET_GC_GRACE = int(os.environ.get("HUB_XET_GC_GRACE", str(3 * 24 * 3600)))
+CELERY_BEAT_SCHEDULE = {
+    # `celery -A hub beat` (or a worker started with -B) runs it; `manage.py xet_gc` by hand.
+    "xet-collect-garbage": {"task": "repos.xet_collect_garbage", "schedule": 6 * 3600.0},
+}
 # Paths whose Authorization header carries a CAS token, not a hub token (accounts' middleware).
 TOKEN_AUTH_EXEMPT_PREFIXES = ("/xet/",)
 

@@ -67,9 +67,9 @@ logger = logging.getLogger(__name__)
 Purpose = Literal["register", "dedup"]
 SHARD_LIMITS = ShardLimits()
 _COPY_CHUNK = 1024 * 1024
-# How many xorbs one dedup answer names at most (the client needs one; more only help it
-# match neighbouring chunks).
-_DEDUP_MAX_XORBS = 4
+# How many xorbs one dedup answer names at most: 64 xorbs (4 GiB of content) make a shard of
+# about 3 MiB, which the client caches for the answer's lifetime.
+_DEDUP_MAX_XORBS = 64
 
 
 # --------------------------------------------------------------------------- configuration
@@ -266,7 +266,7 @@ def _file_register(principal: CasPrincipal, vf: VerifiedFile) -> int:
     known = XetFile.objects.filter(pk=key).first()
     new = 0
     if known is not None and known.size == vf.size and vf.claimed_sha256 in (None, known.sha256) \
-            and objects.storage_backend().size(known.sha256) == known.size:
+            and objects.stored_whole(oid=known.sha256, size=known.size):
         # Registered and verified before; this uploader proved possession of every chunk
         # (verification hashes), so the object they describe is theirs to link.
         objects.link(repo=repo, oid=known.sha256, size=known.size)
@@ -320,15 +320,27 @@ def _admit(principal: CasPrincipal) -> None:
 def dedup_answer(*, principal: CasPrincipal, chunk: MerkleHash) -> bytes | None:
     """The shard answering `GET /v1/chunks/{prefix}/{chunk}`, or None (404: no match). Names
     only xorbs visible to the principal's repository for dedup; chunk hashes keyed with a fresh
-    random key (XET.md §4.6)."""
+    random key (XET.md §4.6).
+
+    Besides the xorbs holding the chunk it names the other xorbs of the files those belong to
+    (up to `_DEDUP_MAX_XORBS`): the client asks about few chunks (a file's first, and one in
+    ~1024), so a re-upload of a changed checkpoint would otherwise miss every xorb of the old
+    version whose chunks it never asked about, and upload them again."""
     repos = _repos_for(principal, "dedup")
-    rows = list(XetDedupChunk.objects.filter(chunk_hash=chunk.hex(), xorb__repositories__repository__in=repos)
-                .values_list("xorb_id", "chunk_index").distinct()[:_DEDUP_MAX_XORBS])
+    visible = RepoXetXorb.objects.filter(repository__in=repos).values("xorb_id")
+    hits = dict(XetDedupChunk.objects.filter(chunk_hash=chunk.hex(), xorb_id__in=visible)
+                .values_list("xorb_id", "chunk_index")[:_DEDUP_MAX_XORBS])
+    if not hits:
+        return None
+    files = XetFileXorb.objects.filter(xorb_id__in=list(hits)).values("file_id")
+    siblings = (XetFileXorb.objects.filter(file_id__in=files, xorb_id__in=visible).exclude(xorb_id__in=list(hits))
+                .values_list("xorb_id", flat=True).distinct()[:_DEDUP_MAX_XORBS - len(hits)])
     blocks = []
-    for xorb_hex, index in rows:
+    for xorb_hex in [*hits, *siblings]:
         info = xet_store.xorb_info(MerkleHash.from_hex(xorb_hex))
         if info is not None:
-            blocks.append(ShardXorb.from_xorb_info(info, dedup_chunks=[index]))
+            index = hits.get(xorb_hex)
+            blocks.append(ShardXorb.from_xorb_info(info, dedup_chunks=[index] if index is not None else []))
     if not blocks:
         return None
     XetXorb.objects.filter(pk__in=[b.hash.hex() for b in blocks]).update(touched_at=timezone.now())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
@@ -25,7 +26,6 @@ from repos.handles import git_repo_for_read
 from repos.models.repository import repo_type_for_prefix
 from repos.revisions import git_errors_as_http, split_revision_path
 from repos.selectors.files import file_resolve
-from repos.selectors.xet import xet_hashes_for
 from repos.transport.serving import serve_blob
 
 
@@ -49,7 +49,7 @@ def resolve_file(request: HttpRequest, namespace: str, name: str, remainder: str
         if stored is None or stored.size != entry.lfs.size:
             raise EntryNotFound(f"The LFS object of {path!r} is missing from this repository's storage",
                                 headers=headers)
-        xet_hash = xet_hashes_for(repo=repo, oids=[entry.lfs.oid]).get(entry.lfs.oid)
+        xet_hash = stored.xet_hash if settings.HUB_XET_ENABLED else None
         if xet_hash is not None:
             headers["X-Xet-Hash"] = xet_hash
             token_url = public_url(f"api/{repo.api_plural}/{repo.repo_id}/xet-read-token/{found.sha}")

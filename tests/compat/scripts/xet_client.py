@@ -66,11 +66,11 @@ def main() -> None:
     cfg = json.loads(Path(sys.argv[1]).read_text())
     rec = Recorder()
     rec.out["client_version"] = huggingface_hub.__version__
-    try:
-        import hf_xet
+    from importlib.metadata import PackageNotFoundError, version
 
-        rec.out["hf_xet_version"] = getattr(hf_xet, "__version__", "?")
-    except ImportError:
+    try:
+        rec.out["hf_xet_version"] = version("hf-xet")
+    except PackageNotFoundError:
         rec.out["hf_xet_version"] = None
     {"upload": upload, "download": download}[cfg["op"]](rec, cfg)
     rec.finish()

@@ -374,3 +374,24 @@ def test_garbage_collection_spares_used_xorbs_and_collects_orphans(world) -> Non
     stats = cas.xet_collect_garbage(grace=timedelta(hours=1))
     assert (stats.files, stats.xorbs) == (1, len(up.xorbs))
     assert not XetXorb.objects.exists()
+
+
+def test_gc_command_reports_what_it_collected(world) -> None:
+    from django.core.management import call_command
+
+    orphan = make_upload(data_of(13))
+    post_xorbs(world["client"], orphan, write_token(world["client"], world["pub"], world["alice_h"]))
+    XetXorb.objects.update(touched_at=cas.timezone.now() - timedelta(days=30))
+    out = io.StringIO()
+    call_command("xet_gc", "--grace-hours", "1", stdout=out)
+    assert f"xorbs={len(orphan.xorbs)}" in out.getvalue() and not XetXorb.objects.exists()
+
+
+def test_an_lfs_object_is_readable_through_xet_once_its_content_is_registered(world) -> None:
+    """Uploaded the old way to one repository, registered through Xet in another: the first
+    advertises the Xet hash too, and reconstruction works through it (same verified bytes)."""
+    up, _ = uploaded(world, world["pub"], 14)
+    commit(world["bobs"], lfs={"same.bin": up.data})  # bob's private repo, plain LFS
+    tree = {e["path"]: e for e in world["client"].get("/api/models/bob/bobs/tree/main", **world["bob_h"]).json()}
+    assert tree["same.bin"]["xetHash"] == up.converted.file_hash.hex()
+    assert _reconstruct(world, world["bobs"], world["bob_h"], up.converted.file_hash.hex()).status_code == 200
