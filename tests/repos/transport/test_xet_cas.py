@@ -395,3 +395,14 @@ def test_an_lfs_object_is_readable_through_xet_once_its_content_is_registered(wo
     tree = {e["path"]: e for e in world["client"].get("/api/models/bob/bobs/tree/main", **world["bob_h"]).json()}
     assert tree["same.bin"]["xetHash"] == up.converted.file_hash.hex()
     assert _reconstruct(world, world["bobs"], world["bob_h"], up.converted.file_hash.hex()).status_code == 200
+
+
+def test_storage_is_counted_once(world) -> None:
+    """Xorbs and the materialized object hold the same bytes; the repository's storage counts
+    the file once, as for any LFS file."""
+    up, _ = uploaded(world, world["pub"], 15)
+    world["pub"].refresh_from_db()
+    before = world["pub"].used_storage
+    commit(world["pub"], files={"w.bin": format_pointer(up.sha256, len(up.data))})
+    world["pub"].refresh_from_db()
+    assert world["pub"].used_storage - before == len(up.data)
