@@ -15,13 +15,20 @@ ALLOW_NO_TESTS ?=
 PY := $(VENV)/bin/python
 PIP_INSTALL = -m pip install --disable-pip-version-check --progress-bar off
 HF0_STAMP := $(VENV_HF0)/.installed-$(subst ==,-,$(HF0_REQUIREMENT))
+# The Xet client matrix (tests/compat/test_xet_matrix.py): older huggingface_hub + hf-xet pairs,
+# each in a venv of its own like .venv-hf0. The newest pair is $(VENV); 0.36 + hf-xet is .venv-hf0
+# (hf-xet is a dependency of huggingface_hub 0.36 on x86_64/arm64).
+XET_A_REQUIREMENTS ?= huggingface_hub==1.26.1 hf-xet==1.5.2
+XET_B_REQUIREMENTS ?= huggingface_hub==1.33.0 hf-xet==1.6.0
+XET_A_STAMP := .venv-xet-a/.installed-$(subst ==,-,$(subst $() ,_,$(XET_A_REQUIREMENTS)))
+XET_B_STAMP := .venv-xet-b/.installed-$(subst ==,-,$(subst $() ,_,$(XET_B_REQUIREMENTS)))
 
-.PHONY: run test venv venv-hf0 lint check-tools clean-venvs bench
+.PHONY: run test venv venv-hf0 venv-xet lint check-tools clean-venvs bench
 
 run: $(VENV)/.installed-run
 	$(PY) scripts/run_hub.py
 
-test: $(VENV)/.installed-dev $(HF0_STAMP) check-tools
+test: $(VENV)/.installed-dev $(HF0_STAMP) $(XET_A_STAMP) $(XET_B_STAMP) check-tools
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ] && [ "$(ALLOW_NO_TESTS)" = 1 ]; then \
 		echo "make test: no test matched PYTEST_ARGS (allowed by ALLOW_NO_TESTS=1)"; rc=0; \
@@ -30,6 +37,8 @@ test: $(VENV)/.installed-dev $(HF0_STAMP) check-tools
 venv: $(VENV)/.installed-dev
 
 venv-hf0: $(HF0_STAMP)
+
+venv-xet: $(XET_A_STAMP) $(XET_B_STAMP)
 
 # mypy covers the domain layers: the Django-free ones (git, LFS, weights, Xet, cards, the
 # object store and crypto) and, with django-stubs, the gate, services, selectors, the doors and
@@ -71,5 +80,19 @@ $(HF0_STAMP):
 	$(VENV_HF0)/bin/python $(PIP_INSTALL) "$(HF0_REQUIREMENT)"
 	touch $@
 
+# One venv per Xet matrix pair (name: the target's directory), rebuilt when its pins change.
+define xet_venv
+	rm -f $(dir $@).installed-*
+	test -x $(dir $@)bin/python || $(PYTHON) -m venv $(dir $@)
+	$(dir $@)bin/python $(PIP_INSTALL) $(foreach r,$(1),"$(r)")
+	touch $@
+endef
+
+$(XET_A_STAMP):
+	$(call xet_venv,$(XET_A_REQUIREMENTS))
+
+$(XET_B_STAMP):
+	$(call xet_venv,$(XET_B_REQUIREMENTS))
+
 clean-venvs:
-	rm -rf $(VENV) $(VENV_HF0)
+	rm -rf $(VENV) $(VENV_HF0) .venv-xet-a .venv-xet-b

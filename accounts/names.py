@@ -16,7 +16,7 @@ _NAME_RE = re.compile(r"[\w\-.]{1,96}", re.ASCII)
 # would be unreachable at `/{name}` (those routes are matched first).
 RESERVED_NAMESPACES = frozenset({
     "admin", "api", "datasets", "docs", "join", "login", "logout", "models", "new", "new-dataset", "notifications",
-    "organizations", "password-reset", "search", "settings", "signup", "spaces", "static", "lfs-upload",
+    "organizations", "password-reset", "search", "settings", "signup", "spaces", "static", "lfs-upload", "xet",
 })
 
 

@@ -106,6 +106,11 @@ class UnsupportedMediaType(HubError):
     default_message = "Unsupported media type"
 
 
+class RangeNotSatisfiable(HubError):
+    status = 416
+    default_message = "Requested range not satisfiable"
+
+
 class Unprocessable(HubError):
     status = 422
     default_message = "Unprocessable entity"

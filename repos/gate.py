@@ -427,18 +427,29 @@ def linked_objects(*, repo: Repository, oids: Iterable[str]) -> dict[str, int]:
 
 
 def _linked_size(*, repo_pk: int, oid: str) -> int | None:
-    """The size recorded when `oid` was linked to the repository, or None: one unique-index
-    lookup in raw SQL, run on every download - compiling the ORM query cost more CPU than
-    running it (~0.5 ms, a fifth of a small ranged GET; bench/download.py)."""
+    """The size recorded when `oid` was linked to the repository, or None."""
+    link = linked_object(repo_pk=repo_pk, oid=oid)
+    return link[0] if link is not None else None
+
+
+def linked_object(*, repo_pk: int, oid: str) -> tuple[int, str | None] | None:
+    """(size recorded when `oid` was linked to the repository, the Xet file hash of the same
+    content when one was verified) or None when not linked: one unique-index lookup in raw
+    SQL, run on every download - compiling the ORM query cost more CPU than running it
+    (~0.5 ms, a fifth of a small ranged GET; bench/download.py). A repository that may read an
+    object may read it through Xet as well: the Xet file was verified to be these very bytes."""
+    from repos.models import XetFile
+
     object_column = column(RepoLfsObject, "lfs_object")
     links = quote_name(RepoLfsObject, RepoLfsObject._meta.db_table)
     stored = quote_name(LfsObject, LfsObject._meta.db_table)
-    sql = (f"SELECT o.{column(LfsObject, 'size')} FROM {links} l "
+    xet = quote_name(XetFile, XetFile._meta.db_table)
+    sql = (f"SELECT o.{column(LfsObject, 'size')}, (SELECT x.{column(XetFile, 'file_hash')} FROM {xet} x "
+           f"WHERE x.{column(XetFile, 'sha256')} = l.{object_column} LIMIT 1) FROM {links} l "
            f"JOIN {stored} o ON o.{column(LfsObject, 'oid')} = l.{object_column} "
            f"WHERE l.{column(RepoLfsObject, 'repository')} = %s AND l.{object_column} = %s LIMIT 1")
     connection = connections[router.db_for_read(RepoLfsObject)]
     with connection.cursor() as cursor:
         cursor.execute(sql, [repo_pk, oid])
         row = cursor.fetchone()
-    return int(row[0]) if row is not None else None
-
+    return (int(row[0]), row[1]) if row is not None else None

@@ -42,3 +42,17 @@ def tensor_diff(diff_id: int) -> None:
     if diff is None or diff.state == TensorDiff.State.DONE:
         return
     tensor_diff_run(diff=diff)
+
+
+@shared_task(name="repos.xet_collect_garbage", acks_late=True, ignore_result=True, soft_time_limit=1800,
+             time_limit=1900)
+def xet_collect_garbage() -> dict[str, int]:
+    """Periodic (CELERY_BEAT_SCHEDULE): collect Xet storage no repository uses any more."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from repos.services.xet import xet_collect_garbage as collect
+
+    stats = collect(grace=timedelta(seconds=settings.HUB_XET_GC_GRACE))
+    return {"files": stats.files, "xorbs": stats.xorbs, "xorb_files": stats.xorb_files, "shards": stats.shards}

@@ -268,7 +268,7 @@ def main() -> int:
     _log(f"ModelHub on {url}  (data in {os.environ.get('HUB_DATA_DIR', ROOT / 'data')})")
     _log(f"first user:  {py} manage.py users create NAME --password PASSWORD --admin")
     _log(f"a token:     {py} manage.py tokens create NAME --scope write")
-    _log(f"clients:     export HF_ENDPOINT={url} HF_HUB_DISABLE_XET=1 HF_TOKEN=<token>")
+    _log(f"clients:     export HF_ENDPOINT={url} HF_TOKEN=<token>")
     _log("Ctrl-C stops the web server and the worker")
 
     children = {

@@ -2,7 +2,9 @@
 
 One place for token auth means the API, /resolve/, git smart HTTP and LFS all treat a token
 the same way. An Authorization header that does not hold a valid token is an error (401), not
-a silent fall-back to anonymous: a client with a revoked token must learn it.
+a silent fall-back to anonymous: a client with a revoked token must learn it. Paths under
+`settings.TOKEN_AUTH_EXEMPT_PREFIXES` (the Xet CAS) carry another credential in that header and
+authenticate it themselves.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import base64
 import binascii
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from accounts.services.tokens import token_authenticate
@@ -42,7 +45,7 @@ class TokenAuthenticationMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.auth_token = None  # type: ignore[attr-defined]
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        if header:
+        if header and not request.path.startswith(tuple(getattr(settings, "TOKEN_AUTH_EXEMPT_PREFIXES", ()))):
             key = token_from_header(header)
             if key is not None:
                 token = token_authenticate(key)

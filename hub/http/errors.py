@@ -44,7 +44,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _REPO = r"(?:(?:datasets|spaces)/)?[^/]*/[^/]*?(?:\.git)?"
 _GIT_ROUTE = re.compile(rf"^/+{_REPO}/(?:info/refs$|git-upload-pack$|git-receive-pack$)")
 _LFS_ROUTE = re.compile(rf"^/+(?:lfs-upload/|{_REPO}/info/lfs/)")
-_JSON_ROUTE = re.compile(rf"^/+(?:api/|{_REPO}/resolve/)")
+_JSON_ROUTE = re.compile(rf"^/+(?:api/|xet/|{_REPO}/resolve/)")  # xet/: the Xet CAS
 
 
 class TemporaryRedirect(HttpResponseRedirectBase):

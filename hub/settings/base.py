@@ -263,6 +263,22 @@ HUB_REAP_AGE = float(os.environ["HUB_REAP_AGE"]) if os.environ.get("HUB_REAP_AGE
 # A push is refused (507) before receive-pack starts when the repositories' disk has less free
 # space than this: receive-pack would fail part-way anyway, after the client sent the pack.
 HUB_PUSH_MIN_FREE_BYTES = int(os.environ.get("HUB_PUSH_MIN_FREE_BYTES", str(32 * 1024**2)))
+# --- Xet storage (repos/services/xet.py, XET.md) ----------------------------------------
+# The CAS lives under {PUBLIC_URL}/xet. HUB_XET_ENABLED=0 stops advertising Xet (no "xet"
+# transfer, no X-Xet-Hash/xetHash): clients then download over plain HTTP; uploads from
+# huggingface_hub >= 1.20 still need the CAS, so the routes stay.
+HUB_XET_ENABLED = env_bool("HUB_XET_ENABLED", True)
+HUB_XET_TOKEN_TTL = int(os.environ.get("HUB_XET_TOKEN_TTL", "3600"))  # >= 90 s (clients refresh 30-60 s early)
+HUB_XET_FETCH_TTL = int(os.environ.get("HUB_XET_FETCH_TTL", "900"))  # signed fetch URLs
+HUB_XET_DEDUP_TTL = int(os.environ.get("HUB_XET_DEDUP_TTL", str(24 * 3600)))  # dedup answers, client side
+# Unused xorbs and files are collected this long after their last use (> HUB_XET_DEDUP_TTL).
+HUB_XET_GC_GRACE = int(os.environ.get("HUB_XET_GC_GRACE", str(3 * 24 * 3600)))
+CELERY_BEAT_SCHEDULE = {
+    # `celery -A hub beat` (or a worker started with -B) runs it; `manage.py xet_gc` by hand.
+    "xet-collect-garbage": {"task": "repos.xet_collect_garbage", "schedule": 6 * 3600.0},
+}
+# Paths whose Authorization header carries a CAS token, not a hub token (accounts' middleware).
+TOKEN_AUTH_EXEMPT_PREFIXES = ("/xet/",)
 
 # Every process (web, worker, management command) expects these to exist.
 for _d in (DATA_DIR, REPOS_ROOT, LFS_ROOT, TMP_ROOT, BROKER_DIR / "out", BROKER_DIR / "processed",

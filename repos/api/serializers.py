@@ -2,7 +2,8 @@
 
 The only module that knows these shapes (HF_PROTOCOL.md §3.6, §3.7, §4.1, §4.3, §4.4); views
 and the write API call these functions. Keys the client requires are always present; Xet
-fields (`xetHash`) are never emitted, so every client downloads over plain HTTP.
+`xetHash` is emitted only for files registered in the Xet CAS for the repository (the caller
+passes it): hf_xet clients download those from the CAS, everything else over plain HTTP.
 """
 from __future__ import annotations
 
@@ -116,15 +117,18 @@ def _only(data: dict[str, Any], expand: Iterable[str] | None) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in wanted or k in _ALWAYS}
 
 
-def serialize_tree_entry(entry: RepoEntry) -> dict[str, Any]:
+def serialize_tree_entry(entry: RepoEntry, *, xet_hashes: Mapping[str, str] | None = None) -> dict[str, Any]:
     """One `tree` / `paths-info` item (§4.1): `size` is the content size, `lfs.oid` the
-    sha256; `lastCommit` only when it was looked up (`expand=true`)."""
+    sha256; `xetHash` when `xet_hashes` ({sha256: Xet file hash}) knows the object;
+    `lastCommit` only when it was looked up (`expand=true`)."""
     if entry.type == "directory":
         item: dict[str, Any] = {"type": "directory", "oid": entry.oid, "size": 0, "path": entry.path}
     else:
         item = {"type": "file", "oid": entry.oid, "size": entry.size, "path": entry.path}
         if entry.lfs is not None:
             item["lfs"] = {"oid": entry.lfs.oid, "size": entry.lfs.size, "pointerSize": entry.pointer_size}
+            if xet_hashes and entry.lfs.oid in xet_hashes:
+                item["xetHash"] = xet_hashes[entry.lfs.oid]
     if entry.last_commit is not None:
         c = entry.last_commit
         item["lastCommit"] = {"id": c.sha, "title": c.title, "date": hf_date(c.date)}

@@ -8,12 +8,13 @@ remainder split by `repos.revisions.split_revision_path`.
 """
 from django.urls import re_path
 
-from repos.api import misc, routes_access, routes_read, routes_write
+from repos.api import misc, routes_access, routes_read, routes_write, xet_tokens
 from repos.api.patterns import ID, T
 from repos.reviews.api import routes as review_routes
 
 urlpatterns = [
-    re_path(rf"^{T}/{ID}/xet-(?:read|write)-token/(?P<rev>.*)$", misc.xet_token),
+    re_path(rf"^{T}/{ID}/xet-read-token/(?P<rev>.+)$", xet_tokens.xet_read_token),
+    re_path(rf"^{T}/{ID}/xet-write-token/(?P<rev>.+)$", xet_tokens.xet_write_token),
     re_path(r"^agent-harnesses$", misc.agent_harnesses),
     *routes_read.urlpatterns,
     *routes_write.urlpatterns,

@@ -3,8 +3,9 @@ building as plain dicts. The view parses JSON, calls ``parse_batch_request``, de
 object (permissions, presence in the store, signed URLs) and assembles the answer with the
 builders below; the JSON shapes live only here.
 
-Two client rules shape the builders (HF_PROTOCOL.md 6.3): ``transfer`` must never be
-``"xet"`` (huggingface_hub 0.31-1.19 would switch protocols), and an object that needs no
+Two client rules shape the builders (HF_PROTOCOL.md 6.3, XET.md §2.3): ``transfer`` is
+``"xet"`` only when the hub runs its Xet CAS and the client offered it (huggingface_hub
+0.31-1.19 then uploads through Xet instead of the actions), and an object that needs no
 transfer is answered without ``actions``.
 """
 
@@ -20,8 +21,9 @@ from repos.lfs.pointer import is_valid_oid
 Operation = Literal["upload", "download"]
 
 MAX_BATCH_OBJECTS = 1000
-# Transfers this server can speak, in order of preference. "xet" is intentionally absent.
-SUPPORTED_TRANSFERS: tuple[str, ...] = ("basic", "multipart")
+# Transfers this server can speak, in order of preference. "xet" is chosen by the caller
+# (`select_transfer(..., offered=...)`), never by default: only a hub with a Xet CAS offers it.
+SUPPORTED_TRANSFERS: tuple[str, ...] = ("xet", "basic", "multipart")
 
 
 class BatchError(LfsError):
@@ -127,8 +129,8 @@ def parse_batch_request(obj: object) -> BatchRequest:
 
 
 def select_transfer(requested: Sequence[str], *, offered: Iterable[str] = ("basic",)) -> str:
-    """The transfer adapter to announce: the first of ours the client listed, else "basic"
-    (every client speaks it, and the spec makes it the default). Never "xet"."""
+    """The transfer adapter to announce: the first of ours (and of `offered`) the client
+    listed, else "basic" (every client speaks it, and the spec makes it the default)."""
     offered_set = {t for t in offered if t in SUPPORTED_TRANSFERS}
     for transfer in SUPPORTED_TRANSFERS:
         if transfer in offered_set and transfer in requested:

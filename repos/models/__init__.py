@@ -13,6 +13,7 @@ from repos.models.discussion import (
 from repos.models.lfs import LfsObject, RepoLfsObject
 from repos.models.permissions import RepositoryGroupObjectPermission, RepositoryUserObjectPermission
 from repos.models.repository import RepoRedirect, Repository, RepoType
+from repos.models.xet import RepoXetFile, RepoXetXorb, XetDedupChunk, XetFile, XetFileXorb, XetShard, XetXorb
 
 __all__ = [
     "AccessRequest",
@@ -32,4 +33,11 @@ __all__ = [
     "ReviewThread",
     "TensorDiff",
     "Watch",
+    "RepoXetFile",
+    "RepoXetXorb",
+    "XetDedupChunk",
+    "XetFile",
+    "XetFileXorb",
+    "XetShard",
+    "XetXorb",
 ]

@@ -10,7 +10,7 @@ from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 
 from hub.exceptions import out_of_space_as_507
-from repos.gate import linked_objects, object_readable
+from repos.gate import linked_object, linked_objects
 from repos.lfs.errors import LfsObjectNotFound, LfsVerifyError
 from repos.models import LfsObject, RepoLfsObject, Repository
 from repos.objects.backends.local import LocalBackend, Source
@@ -20,6 +20,12 @@ ObjectNotFound = LfsObjectNotFound
 ObjectVerifyError = LfsVerifyError
 
 _HASH_CHUNK = 1024 * 1024
+
+
+def stored_whole(*, oid: str, size: int) -> bool:
+    """Whether the store holds object `oid` with exactly `size` bytes (no permission check:
+    for services that already proved the caller may link it)."""
+    return storage_backend().size(oid) == size
 
 
 def storage_backend() -> LocalBackend:
@@ -112,6 +118,8 @@ class StoredObject:
     """An object `repo` may read, found by `find`: its size, and a way to open its content."""
 
     ref: ObjectRef
+    # The Xet file hash of the same content, when one was verified (`repos.services.xet`).
+    xet_hash: str | None = None
 
     @property
     def size(self) -> int:
@@ -128,12 +136,14 @@ class StoredObject:
 
 def find(*, repo: Repository, oid: str) -> StoredObject | None:
     """Object `oid` as `repo` may read it, or None when it may not (never linked to `repo`, or
-    not stored whole) - exactly as if it did not exist."""
+    not stored whole) - exactly as if it did not exist. The rule is
+    `repos.gate.object_readable`'s, read here in the same query as the Xet hash."""
     size = storage_backend().size(oid)
-    if not object_readable(repo=repo, oid=oid, stored_size=size):
+    link = linked_object(repo_pk=repo.pk, oid=oid) if size is not None else None
+    if link is None or link[0] != size:
         return None
     assert size is not None
-    return StoredObject(ObjectRef(repo=repo, oid=oid, size=size))
+    return StoredObject(ObjectRef(repo=repo, oid=oid, size=size), xet_hash=link[1])
 
 
 def open_object(*, repo: Repository, oid: str) -> BinaryIO:

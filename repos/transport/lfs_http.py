@@ -3,8 +3,9 @@
 
 * batch (`POST {repo}.git/info/lfs/objects/batch`): upload needs write access (or, for a
   batch without `ref`, the right to open a pull request: HF's create_pr uploads); download
-  needs read access. Only the "basic" transfer is ever announced (never "xet", and multipart
-  is not offered, so clients asking for it fall back to basic).
+  needs read access. Uploads are answered `"transfer": "xet"` when the client offers it
+  (huggingface_hub 0.31-1.19 with hf_xet: it then uploads to the Xet CAS, `repos.transport.xet_cas`,
+  and ignores the actions); everything else gets "basic" (multipart is not offered).
 * upload hrefs are signed (huggingface_hub PUTs with no credentials at all); the PUT streams
   the body into the store, hashed on the way, visible only once sha256 and size match.
 * download hrefs are signed too, so git-lfs needs no credentials for the transfer itself.
@@ -47,7 +48,15 @@ from hub.http.errors import LFS_CONTENT_TYPE
 from hub.http.urls import public_url
 from repos import objects
 from repos.gate import Action, check_access
-from repos.lfs.batch import BatchError, LfsAction, batch_response, object_actions, object_error, parse_batch_request
+from repos.lfs.batch import (
+    BatchError,
+    LfsAction,
+    batch_response,
+    object_actions,
+    object_error,
+    parse_batch_request,
+    select_transfer,
+)
 from repos.lfs.pointer import is_valid_oid
 from repos.lfs.signing import sign_upload, verify_upload
 from repos.models import Repository
@@ -178,7 +187,8 @@ def batch(request: HttpRequest, namespace: str, name: str, prefix: str | None = 
             else:
                 down = LfsAction(href=download_href(repo, oid), expires_in=HREF_TTL)
                 entries.append(object_actions(oid, size, download=down))
-    return lfs_json(batch_response(entries, transfer="basic"))
+    offered = ("xet", "basic") if upload and settings.HUB_XET_ENABLED else ("basic",)
+    return lfs_json(batch_response(entries, transfer=select_transfer(req.transfers, offered=offered)))
 
 
 # --------------------------------------------------------------------------- verify

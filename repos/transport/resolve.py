@@ -5,15 +5,21 @@ file (HF_PROTOCOL.md §5.2): it reads no blob content beyond an LFS pointer, has
 and answers from git's ids and the pointer. Content is served directly, never through a
 redirect (§5.3); only a moved repository redirects, relatively, to its new name
 (`repos.gate.repo_from_request`, surface "bytes").
+
+Files registered in the Xet CAS for this repository also carry `X-Xet-Hash` and a
+`Link: <...xet-read-token/{commit}>; rel="xet-auth"` (XET.md §2.2): hf_xet clients then download
+them from the CAS; every other client keeps reading the bytes here.
 """
 from __future__ import annotations
 
 import io
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from hub.exceptions import EntryNotFound, MethodNotAllowed
+from hub.http.urls import public_url
 from repos import objects
 from repos.gate import repo_from_request
 from repos.handles import git_repo_for_read
@@ -43,6 +49,11 @@ def resolve_file(request: HttpRequest, namespace: str, name: str, remainder: str
         if stored is None or stored.size != entry.lfs.size:
             raise EntryNotFound(f"The LFS object of {path!r} is missing from this repository's storage",
                                 headers=headers)
+        xet_hash = stored.xet_hash if settings.HUB_XET_ENABLED else None
+        if xet_hash is not None:
+            headers["X-Xet-Hash"] = xet_hash
+            token_url = public_url(f"api/{repo.api_plural}/{repo.repo_id}/xet-read-token/{found.sha}")
+            headers["Link"] = f'<{token_url}>; rel="xet-auth"'
         return serve_blob(request, size=stored.size, etag=entry.lfs.oid, filename=path, opener=stored.open,
                           attachment=True, extra_headers=headers)
     return serve_blob(request, size=entry.size, etag=entry.oid, filename=path,

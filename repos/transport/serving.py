@@ -193,3 +193,21 @@ def serve_blob(
     for key, value in extra.items():
         response[key] = header_value(value, limit=8000)
     return response
+
+
+def serve_range(request: HttpRequest, *, opener: Opener, start: int, end: int, total: int,
+                content_type: str = "application/octet-stream") -> HttpResponseBase:
+    """206 with bytes `[start, end)` of a resource of `total` bytes; the caller decided the
+    range (and that it is allowed). `opener` returns a reader positioned at `start` that
+    yields at most those bytes (sendfile-able when it has `fileno`)."""
+    length = end - start
+    response: HttpResponseBase
+    if request.method == "HEAD":
+        response = HttpResponse(b"", status=206, content_type=content_type)
+    else:
+        response = _BlobResponse(_BoundedReader(opener(), length), status=206, content_type=content_type)
+    response["Content-Length"] = str(length)
+    response["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
+    response["Accept-Ranges"] = "bytes"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

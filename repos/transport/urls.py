@@ -5,17 +5,29 @@ Clone URLs are `/{ns}/{name}`, `/datasets/{ns}/{name}`, `/spaces/{ns}/{name}`, e
 without `.git`; git appends `/info/refs`, `/git-upload-pack`, `/git-receive-pack`. git-lfs
 always uses `{clone URL}.git/info/lfs/...` (accepted without `.git` too). Repository names
 cannot end in `.git` (`accounts.names`), so stripping the suffix is unambiguous.
+
+The Xet CAS lives under `/xet/` ("xet" is a reserved namespace), first so that no repository
+route can shadow it.
 """
 from django.urls import re_path
 
 from repos.api.patterns import ID, PREFIX
-from repos.transport import git_http, lfs_http
+from repos.transport import git_http, lfs_http, xet_cas
 from repos.transport.resolve import resolve_file
 
 _REPO = PREFIX + r"(?P<namespace>[\w.\-]+)/(?P<name>[\w.\-]+?)(?:\.git)?"
 _OID = r"(?P<oid>[0-9a-f]{64})"
+_XET_KEY = r"(?P<prefix>[\w.\-]{1,64})/(?P<%s>[^/]+)"
 
 urlpatterns = [
+    re_path(rf"^xet/v1/xorb-grants/{_XET_KEY % 'xorb'}$", xet_cas.xorb_grant),
+    re_path(rf"^xet/v1/xorbs/{_XET_KEY % 'xorb'}$", xet_cas.xorb_upload),
+    re_path(rf"^xet/v1/chunks/{_XET_KEY % 'chunk'}$", xet_cas.chunk_dedup),
+    re_path(r"^xet/v2/shards$", xet_cas.shard_upload_v2),
+    re_path(r"^xet/v1/shards$", xet_cas.shard_upload),
+    re_path(r"^xet/(?P<version>v1|v2)/reconstructions/(?P<file_hash>[^/]+)$", xet_cas.reconstruction),
+    re_path(r"^xet/v1/fetch/(?P<xorb>[^/]+)$", xet_cas.fetch),
+    re_path(r"^xet/v1/telemetry$", xet_cas.telemetry),
     re_path(rf"^{_REPO}/info/refs$", git_http.info_refs),
     re_path(rf"^{_REPO}/git-upload-pack$", git_http.upload_pack),
     re_path(rf"^{_REPO}/git-receive-pack$", git_http.receive_pack),

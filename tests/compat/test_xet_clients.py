@@ -19,13 +19,10 @@ def test_xet_capable_client(request, live_hub, compat_users, tmp_path, client):
     out = result["out"]
     assert out["xet_available"] is True  # hf_xet is a dependency of both client versions
     assert out["regular_upload"] is True
-    if client == "hf0":
-        # 0.x offers "xet" in the LFS batch request; the hub answers "basic" and it uploads.
-        assert out["lfs_upload"] == "ok"
-    else:
-        # >= 1.20 asks for a Xet write token without negotiating: the hub refuses with 501.
-        assert "501" in out["lfs_upload"] and "xet-write-token" in out["lfs_upload"]
+    # 0.x offers "xet" in the LFS batch request and the hub accepts it; >= 1.20 asks for a Xet
+    # write token without negotiating. Both upload through the hub's Xet CAS (test_xet_hub.py).
+    assert out["lfs_upload"] == "ok"
     assert out["files"] == [".gitattributes", "a.txt", "w.safetensors"]
-    # Downloads never go through Xet: the hub sends no Xet headers nor xetHash.
+    # Downloads: through Xet for the Xet-uploaded file, plain HTTP for the rest.
     assert out["downloads"] == {"hf_hub_download": True, "snapshot": [".gitattributes", "a.txt", "w.safetensors"],
                                 "hffs_range": True}

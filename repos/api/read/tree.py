@@ -16,6 +16,7 @@ from repos.handles import git_repo_for_read
 from repos.revisions import git_errors_as_http, split_revision_path
 from repos.selectors.files import entries_for_paths
 from repos.selectors.tree import tree_list
+from repos.selectors.xet import xet_hashes_for
 
 MAX_PATHS = 1000
 
@@ -33,7 +34,8 @@ def tree_api(request: HttpRequest, plural: str, namespace: str, name: str, remai
         sha = git.resolve(rev)
         page = tree_list(git=git, sha=sha, path=path, recursive=recursive, expand=expand, offset=offset,
                          after=after)
-    response = json_response([serialize_tree_entry(e) for e in page.entries])
+    xet = xet_hashes_for(repo=repo, oids=[e.lfs.oid for e in page.entries if e.lfs is not None])
+    response = json_response([serialize_tree_entry(e, xet_hashes=xet) for e in page.entries])
     # Later pages are pinned to the commit of the first one, so a branch moving in between
     # cannot mix two trees in one listing.
     next_path = f"/api/{plural}/{repo.repo_id}/tree/{sha}" + (f"/{quote(path, safe='')}" if path else "")
@@ -68,7 +70,8 @@ def paths_info_api(request: HttpRequest, plural: str, namespace: str, name: str,
     with git_errors_as_http():
         sha = git.resolve(rev)
         entries = entries_for_paths(git, sha=sha, paths=paths, expand=expand)
-    return json_response([serialize_tree_entry(e) for e in entries])
+    xet = xet_hashes_for(repo=repo, oids=[e.lfs.oid for e in entries if e.lfs is not None])
+    return json_response([serialize_tree_entry(e, xet_hashes=xet) for e in entries])
 
 
 def _paths_request(request: HttpRequest) -> tuple[list[str], bool]:

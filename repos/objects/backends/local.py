@@ -17,8 +17,9 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Protocol, cast
+from typing import IO, BinaryIO, Protocol, cast
 
 from repos.lfs.errors import InvalidOid, LfsObjectNotFound, LfsVerifyError
 from repos.lfs.pointer import is_valid_oid
@@ -131,6 +132,37 @@ class LocalBackend:
             raise
         _fsync_dir(final_path.parent)
 
+    # ------------------------------------------------------------------ other object kinds
+
+    def sibling(self, kind: str) -> LocalBackend:
+        """The store of another kind of content-addressed object (Xet xorbs, shards): same
+        layout, same temporary directory, under ``root/xet/<kind>`` - a name the ``ab/cd``
+        fan-out of LFS objects never uses. Keys are 64 lowercase hex, like oids."""
+        if kind not in ("xorbs", "shards"):
+            raise ValueError(f"unknown object kind {kind!r}")
+        return LocalBackend(self.root / "xet" / kind, self.tmp_dir)
+
+    @contextmanager
+    def staged(self, prefix: str) -> Iterator[Staged]:
+        """A temporary file to write an object into; ``publish(key)`` makes it the object
+        ``key`` (the caller verified the content: here nothing hashes it). Leaving the block
+        without publishing, or by an exception, removes it."""
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f"{prefix[:16]}-", suffix=".part", dir=self.tmp_dir)
+        staged = Staged(self, Path(tmp_name), os.fdopen(fd, "w+b"))
+        try:
+            yield staged
+        finally:
+            staged.file.close()
+            with contextlib.suppress(FileNotFoundError):
+                staged.tmp_path.unlink()
+
+    def open_range(self, key: str, start: int, end: int) -> BinaryIO:
+        """A reader of bytes ``[start, end)`` of object ``key`` (nothing past ``end``)."""
+        f = self.open(key)
+        f.seek(start)
+        return cast(BinaryIO, _RangeReader(f, end - start))
+
     def purge_stale_temp(self, older_than_s: float, *, now: float | None = None) -> int:
         """Delete temporary files abandoned by crashed writers; returns how many were removed.
         ``older_than_s`` must exceed the longest plausible upload, or a live one is lost."""
@@ -146,6 +178,56 @@ class LocalBackend:
             except FileNotFoundError:
                 continue
         return removed
+
+
+class Staged:
+    """A temporary file in a backend's temporary directory (``LocalBackend.staged``)."""
+
+    def __init__(self, backend: LocalBackend, tmp_path: Path, file: IO[bytes]) -> None:
+        self.backend = backend
+        self.tmp_path = tmp_path
+        self.file = file
+
+    def publish(self, key: str) -> bool:
+        """Make the written bytes object ``key``, durably; False (and nothing changes) when the
+        store already holds ``key`` - content-addressed, so the bytes are the same."""
+        final_path = self.backend.path_for(key)
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        if final_path.is_file():
+            return False
+        os.chmod(self.tmp_path, _OBJECT_MODE)
+        final_path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.tmp_path, final_path)
+        _fsync_dir(final_path.parent)
+        return True
+
+
+class _RangeReader:
+    """Reads at most ``left`` bytes from ``f`` (a byte range of a stored object)."""
+
+    def __init__(self, f: BinaryIO, left: int) -> None:
+        self._f = f
+        self._left = left
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        data = self._f.read(self._left if n is None or n < 0 else min(n, self._left))
+        self._left -= len(data)
+        return data
+
+    def fileno(self) -> int:  # lets a WSGI server sendfile the range (Content-Length bounds it)
+        return self._f.fileno()
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> _RangeReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _iter_chunks(source: Source) -> Iterable[bytes]:

@@ -1,9 +1,8 @@
 """A client with hf_xet installed and HF_HUB_DISABLE_XET *unset* (the default for many users).
 
-The hub never advertises Xet, so downloads must work as plain HTTP for every version; uploads of
-regular-mode files never touch Xet. LFS-mode uploads: 0.x negotiates (the hub answers "basic")
-and works; >= 1.20 goes to Xet unconditionally and must fail on the hub's 501 xet-write-token,
-a clear error rather than a hang or a corrupt commit (HF_PROTOCOL.md §6.9).
+Uploads of regular-mode files never touch Xet. LFS-mode uploads: 0.x negotiates (the hub
+answers "xet") and >= 1.20 goes to Xet unconditionally: both go through the hub's Xet CAS
+(XET.md); downloads work for every version, through Xet where the hub advertises it.
 
 `python xet_installed.py CONFIG.json`, CONFIG: `owner`, `suffix`, `work`.
 """

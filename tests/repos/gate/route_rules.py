@@ -23,6 +23,8 @@ call it. Each rule names what the route needs and how to build a sample request:
 * `org_create` create a repo in the fixture organization: org writers and admins
 * `org_member`, `org_admin`  member / admin of the fixture organization
 * `signed`     a signed URL minted by a batch response; credentials alone never suffice
+* `cas`        a Xet CAS token from a xet-*-token endpoint; hub credentials alone: 401
+* `cas_url`    a Xet fetch URL: its signature is the credential, any header is ignored (403)
 * `staff`      Django admin: site staff only
 
 Every fixture repository has pull request #1, opened by the admin persona (so "author or
@@ -98,9 +100,11 @@ RULES: dict[str, Rule] = {
     r"api/^tokens/(?P<token_id>[0-9]+)$": Rule(
         "auth_full", lambda p, i, t, x: req("DELETE", "/api/tokens/999999999"), repo=False),
     r"^api/": Rule("public", lambda p, i, t, x: req("GET", "/api/no-such-route"), repo=False),
-    # Xet is refused the same way for every repository, existing or not.
-    API + r"/xet-(?:read|write)-token/(?P<rev>.*)$": Rule(
-        "public", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/xet-read-token/main")),
+    # Xet CAS tokens: reading needs the files (gated repos too), writing a branch needs write.
+    API + r"/xet-read-token/(?P<rev>.+)$": Rule(
+        "download", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/xet-read-token/main")),
+    API + r"/xet-write-token/(?P<rev>.+)$": Rule(
+        "write", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/xet-write-token/main")),
     # --- API on one repository
     API + "$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}")),
     API + r"/revision/(?P<rev>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/revision/main")),
@@ -186,6 +190,22 @@ RULES: dict[str, Rule] = {
     r"^lfs-upload/(?P<key>[0-9a-f]{32})/(?P<oid>[0-9a-f]{64})$": Rule(
         "signed", lambda p, i, t, x: req("PUT", f"/lfs-upload/{'0' * 32}/{OID}", b"x", "application/octet-stream"),
         repo=False),
+    # --- the Xet CAS: CAS tokens only (tests/repos/transport/test_xet_cas.py covers them)
+    r"^xet/v1/xorb-grants/(?P<prefix>[\w.\-]{1,64})/(?P<xorb>[^/]+)$": Rule(
+        "cas", lambda p, i, t, x: req("POST", f"/xet/v1/xorb-grants/default/{OID}", b"{}"), repo=False),
+    r"^xet/v1/xorbs/(?P<prefix>[\w.\-]{1,64})/(?P<xorb>[^/]+)$": Rule(
+        "cas", lambda p, i, t, x: req("POST", f"/xet/v1/xorbs/default/{OID}", b"x", "application/octet-stream"),
+        repo=False),
+    r"^xet/v1/chunks/(?P<prefix>[\w.\-]{1,64})/(?P<chunk>[^/]+)$": Rule(
+        "cas", lambda p, i, t, x: req("GET", f"/xet/v1/chunks/default/{OID}"), repo=False),
+    r"^xet/v2/shards$": Rule("cas", lambda p, i, t, x: req("POST", "/xet/v2/shards", b"x"), repo=False),
+    r"^xet/v1/shards$": Rule("cas", lambda p, i, t, x: req("POST", "/xet/v1/shards", b"x"), repo=False),
+    r"^xet/(?P<version>v1|v2)/reconstructions/(?P<file_hash>[^/]+)$": Rule(
+        "cas", lambda p, i, t, x: req("GET", f"/xet/v1/reconstructions/{OID}"), repo=False),
+    r"^xet/v1/fetch/(?P<xorb>[^/]+)$": Rule(
+        "cas_url", lambda p, i, t, x: req("GET", f"/xet/v1/fetch/{OID}?r=0-9&exp=9999999999&u=1.1&sig={OID}"),
+        repo=False),
+    r"^xet/v1/telemetry$": Rule("cas", lambda p, i, t, x: req("POST", "/xet/v1/telemetry", {}), repo=False),
     # --- file bytes
     PREFIX + ID + r"/resolve/(?P<remainder>.+)$": Rule(
         "download", lambda p, i, t, x: req("GET", f"/{p}/resolve/main/config.json")),

@@ -53,9 +53,16 @@ def test_every_route_has_a_rule() -> None:
     assert not stale, "rules for routes that no longer exist:\n" + "\n".join(stale)
 
 
+def needs_cas_token(rule: Rule) -> bool:
+    """Xet CAS routes take CAS tokens only: whatever hub credentials come, 401."""
+    return rule.needs == "cas"
+
+
 def expected(rule: Rule, persona: str, kind: str) -> str:
     """allowed | hidden | unauth | forbidden | gated | login"""
-    if persona in DEAD:
+    if rule.needs == "cas_url":
+        return "forbidden"
+    if persona in DEAD or needs_cas_token(rule):
         return "unauth"
     auth = persona != "anonymous"
     level = LEVEL[persona]

@@ -96,7 +96,9 @@ def test_exactly_the_limit_is_accepted() -> None:
     assert len(parse_batch_request(request(objects=objs)).objects) == MAX_BATCH_OBJECTS
 
 
-def test_transfer_selection_never_xet() -> None:
+def test_transfer_selection_xet_only_when_offered() -> None:
+    assert select_transfer(["basic", "multipart", "xet"], offered=("xet", "basic")) == "xet"
+    assert select_transfer(["basic", "multipart"], offered=("xet", "basic")) == "basic"
     assert select_transfer(["xet"]) == "basic"
     assert select_transfer(["xet", "basic"]) == "basic"
     assert select_transfer(["multipart", "basic"]) == "basic"  # not offered by default
@@ -136,7 +138,7 @@ def test_object_error_shape() -> None:
     assert err == {"oid": OID, "size": 5, "error": {"code": 404, "message": "Object does not exist"}}
 
 
-def test_batch_response_is_json_and_never_xet() -> None:
+def test_batch_response_is_json() -> None:
     body = batch_response([object_actions(OID, 10), object_error(OID2, 1, 422, "Size mismatch")])
     assert json.loads(json.dumps(body)) == {
         "transfer": "basic",
@@ -147,5 +149,6 @@ def test_batch_response_is_json_and_never_xet() -> None:
         "hash_algo": "sha256",
     }
     assert batch_response([], transfer="multipart")["transfer"] == "multipart"
+    assert batch_response([], transfer="xet")["transfer"] == "xet"
     with pytest.raises(ValueError):
-        batch_response([], transfer="xet")
+        batch_response([], transfer="ssh")
