@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from tests.compat.conftest import SCRIPTS, client_python, no_errors, run_client, unique_suffix
-from tests.git_http.conftest import client_git_env, run_git
 from tests.live import LiveHub, require_tool
+from tests.repos.git_client import client_git_env, run_git
 
 pytestmark = pytest.mark.live
 

@@ -28,7 +28,7 @@ from repos.xet.hashes import MerkleHash, chunk_hash
 from repos.xet.shard import ShardFile, ShardXorb, read_shard, shard_bytes
 from repos.xet.tokens import CasTokenClaims, issue_cas_token
 from repos.xet.xorb import XorbInfo
-from tests.api.read_helpers import bearer, commit
+from tests.factories import bearer, commit
 
 pytestmark = pytest.mark.django_db
 
