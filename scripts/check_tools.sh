@@ -4,7 +4,7 @@
 # where .ci/run installs them all and a missing one fails the test instead.
 # Informational: always exits 0.
 missing=()
-for tool in git git-lfs chromium; do
+for tool in git git-lfs chromium bwrap; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
