@@ -8,6 +8,10 @@ import os
 
 from celery import Celery
 from kombu import Exchange, Queue
+from kombu.transport import TRANSPORT_ALIASES
+
+# The embedded broker publishes its message files atomically (hub/broker.py explains why).
+TRANSPORT_ALIASES["filesystem"] = "hub.broker:Transport"
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings.dev")
 

@@ -49,3 +49,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return error_response(507, InsufficientStorage.default_message, request=request, style=style)
     return error_response(500, "Internal server error" if style != "html" else "Server error", request=request,
                           style=style)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a session request without its CSRF token, answered in the route's
+    style (HF error headers on the API) instead of Django's bare HTML page."""
+    return error_response(403, "CSRF verification failed", request=request, style=error_style(request.path))

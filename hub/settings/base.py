@@ -85,6 +85,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "hub.urls"
+# CSRF refusals answer like every other error of their route (hub/http/errors.py).
+CSRF_FAILURE_VIEW = "hub.http.handlers.csrf_failure"
 WSGI_APPLICATION = "hub.wsgi.application"
 # HF URLs never end in "/"; a redirect would drop POST bodies of API clients.
 APPEND_SLASH = False

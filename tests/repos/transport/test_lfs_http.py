@@ -91,7 +91,7 @@ def test_lfs_batch_protocol_on_the_wire(live_hub, hub):
     repo, private = hub.repos[f"gh_alice/{N['wire-a']}"], hub.repos[f"gh_alice/{N['wire-b']}"]
     data = b"hello lfs " * 100
     o = obj(data)
-    upload_req = {"operation": "upload", "transfers": ["basic", "multipart", "xet"], "objects": [o],
+    upload_req = {"operation": "upload", "transfers": ["basic", "multipart"], "objects": [o],
                   "ref": {"name": "refs/heads/main"}, "hash_algo": "sha256"}
 
     # Anonymous upload: asked to authenticate, the git-lfs way.
@@ -108,6 +108,9 @@ def test_lfs_batch_protocol_on_the_wire(live_hub, hub):
     status, headers, body = batch(live_hub, private, {**upload_req, "operation": "download"}, token=bob)
     assert status == 404 and headers["X-Error-Code"] == "RepoNotFound"
 
+    # A client that speaks Xet (huggingface_hub 0.31-1.19) is told to use it (the Xet CAS).
+    status, _, body = batch(live_hub, repo, {**upload_req, "transfers": ["basic", "xet"]}, token=token)
+    assert status == 200 and body["transfer"] == "xet"
     status, headers, body = batch(live_hub, repo, upload_req, token=token)
     assert status == 200 and headers["Content-Type"] == LFS_JSON
     assert body["transfer"] == "basic"

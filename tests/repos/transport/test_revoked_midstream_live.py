@@ -3,7 +3,9 @@ revoked, narrowed or whose user is deactivated while a push, an API commit or an
 streaming never moves a ref or stores an object.
 
 The client is held back on purpose: the request's headers (and the credential check at its
-start) go through, the rest of the body waits until the test has taken the access away.
+start) go through, the rest of the body waits until the test has taken the access away. Bodies
+are larger than what the web server buffers before a request starts (hub/gunicorn_worker.py reads
+small bodies whole first), so the view really is running while the access goes away.
 """
 from __future__ import annotations
 
@@ -95,9 +97,10 @@ def test_api_commit(live_hub: LiveHub, how: str) -> None:
     who = _setup(live_hub)
     repo_id = f"{who['user']}/model"
     before = _head(live_hub, repo_id)
+    late = base64.b64encode(os.urandom(96 * 1024)).decode()  # text, over the server's pre-read
     lines = [json.dumps({"key": "header", "value": {"summary": "late"}}),
              json.dumps({"key": "file", "value": {"path": "late.txt",
-                                                 "content": base64.b64encode(b"late").decode()}})]
+                                                 "content": base64.b64encode(late.encode()).decode()}})]
     body = ("\n".join(lines) + "\n").encode()
     conn, finish = _held_request(live_hub, "POST", f"/api/models/{repo_id}/commit/main",
                                  {"Authorization": f"Bearer {_token_for(how, who)}",
@@ -209,7 +212,8 @@ def test_git_push(live_hub: LiveHub, tmp_path: Path, how: str) -> None:
     direct = f"http://{who['user']}:{_token_for(how, who)}@127.0.0.1:{live_hub.port}/{repo_id}"
     work = tmp_path / "w"
     subprocess.run(["git", "clone", direct, str(work)], env=env, check=True, capture_output=True, timeout=120)
-    (work / "late.txt").write_text("late\n")
+    # Random text (incompressible) so the pack outgrows what the server reads before the view.
+    (work / "late.txt").write_text(base64.b64encode(os.urandom(150 * 1024)).decode() + "\n")
     subprocess.run(["git", "add", "late.txt"], cwd=work, env=env, check=True, capture_output=True)
     subprocess.run(["git", "commit", "-m", "late"], cwd=work, env=env, check=True, capture_output=True)
     proxy = HoldingProxy(live_hub.port)
