@@ -50,10 +50,14 @@ from typing import Any
 
 from gunicorn.workers import gthread
 
+from hub.http.headers import BASELINE, RESOURCE_CSP
+
 HEAD_MAX = 64 * 1024  # a head (request line + headers) larger than this is refused (431)
 LINGER_S = 2.0  # how long a closing connection waits for the client's FIN (as gunicorn's)
 LINGER_MAX_BYTES = 64 * 1024
 _RECV = 64 * 1024
+# The worker's own answers carry the headers of every hub response (hub/http/headers.py).
+_REFUSAL_SECURITY_HEADERS = {**BASELINE, "Content-Security-Policy": RESOURCE_CSP}
 
 
 def _env_float(environ: Any, name: str, default: float) -> float:
@@ -490,8 +494,9 @@ class HubThreadWorker(gthread.ThreadWorker):
         """Answer from the event loop (never blocks: what the socket does not take is lost)."""
         self._forget(waiting)
         body = f"{status}\n".encode()
+        security = "".join(f"{key}: {value}\r\n" for key, value in _REFUSAL_SECURITY_HEADERS.items())
         response = (f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: text/plain\r\n"
-                    f"Content-Length: {len(body)}\r\n{headers}\r\n").encode() + body
+                    f"Content-Length: {len(body)}\r\n{security}{headers}\r\n").encode() + body
         try:
             waiting.conn.sock.send(response)
         except OSError:

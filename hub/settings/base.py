@@ -71,6 +71,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it wraps every other middleware, so static files (WhiteNoise), redirects and
+    # Django's own refusals get the security headers too (hub/http/headers.py).
+    "hub.http.headers.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -78,10 +81,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.auth.middleware.TokenAuthenticationMiddleware",
+    # After authentication: writes are counted per user (hub/http/ratelimit.py).
+    "hub.http.ratelimit.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hub.http.middleware.HubErrorMiddleware",
-    "hub.http.headers.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "hub.urls"
@@ -102,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "repos.reviews.context_processors.notifications",
+                "accounts.web.context_processors.site",
             ],
         },
     },
@@ -141,7 +146,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "/login"
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Anyone may create an account at /join (the embedded default). HUB_OPEN_SIGNUP=0: only
+# operators do (`manage.py users create`); the page says so. hub.settings.prod: off by default.
+HUB_OPEN_SIGNUP = env_bool("HUB_OPEN_SIGNUP", True)
+
+# --- Email (password resets, notifications) ---------------------------------------------
+# HUB_EMAIL_HOST set: mail goes out through that SMTP server; else it is printed on the web
+# server's console (enough to try the hub; nobody receives a reset link). EMAIL_BACKEND, if
+# set, wins (e.g. django.core.mail.backends.filebased.EmailBackend).
+EMAIL_HOST = os.environ.get("HUB_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("HUB_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("HUB_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("HUB_EMAIL_PASSWORD", "")
+EMAIL_USE_SSL = env_bool("HUB_EMAIL_USE_SSL", False)  # implicit TLS (port 465)
+EMAIL_USE_TLS = env_bool("HUB_EMAIL_USE_TLS", not EMAIL_USE_SSL and EMAIL_PORT == 587)  # STARTTLS
+EMAIL_TIMEOUT = int(os.environ.get("HUB_EMAIL_TIMEOUT", "30"))
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend")
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 GUARDIAN_ANONYMOUS_USER_NAME = None  # anonymous access is decided by repos.gate
@@ -194,17 +216,50 @@ REST_FRAMEWORK = {
 # larger ones by the worker, the page showing progress.
 HUB_TENSOR_DIFF_INLINE_BYTES = int(os.environ.get("HUB_TENSOR_DIFF_INLINE_BYTES", str(64 * 1024 * 1024)))
 HUB_TENSOR_DIFF_INLINE_SECONDS = float(os.environ.get("HUB_TENSOR_DIFF_INLINE_SECONDS", "5"))
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ModelHub <noreply@modelhub.local>")
+DEFAULT_FROM_EMAIL = (os.environ.get("HUB_EMAIL_FROM") or os.environ.get("DEFAULT_FROM_EMAIL")
+                      or "ModelHub <noreply@modelhub.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# --- Cache (login rate-limit counters, ...) ---------------------------------------------
+# --- Cache (rate-limit counters, ...) ---------------------------------------------------
 # Shared by every web process: Redis when CACHE_URL says so (production), else files in the
-# data dir, so `make run`'s several gunicorn workers count login failures together.
+# data dir, so `make run`'s several gunicorn workers count login failures and writes together.
+# The file cache culls a third of its entries at MAX_ENTRIES (300 by default): counters would
+# vanish on a busy hub long before their window ends.
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                          "LOCATION": str(DATA_DIR / "cache" / "django")}}
+                          "LOCATION": str(DATA_DIR / "cache" / "django"),
+                          "OPTIONS": {"MAX_ENTRIES": 50000}}}
+
+# --- Rate limits (hub/http/ratelimit.py, README "Rate limits") ----------------------------
+# "N/SECONDS": at most N requests per fixed window of SECONDS per user (per client address when
+# anonymous), counted in the cache above; "0" turns a limit off. HUB_RATE_LIMIT_<BUCKET>
+# overrides one, e.g. HUB_RATE_LIMIT_COMMIT=100/3600. Reads are never limited.
+_RATE_LIMIT_DEFAULTS = {
+    "auth_failure": "100/300",  # failed token authentications (Bearer, git/LFS Basic), per address
+    "signup": "20/3600",  # new accounts, per address
+    "password_reset": "10/3600",  # reset mails asked for, per address
+    "token_create": "60/3600",  # new access tokens (API and settings page)
+    "repo_create": "300/3600",  # new repositories (API and browser)
+    "commit": "1000/3600",  # API commits, pushes, browser uploads/edits, merges, super-squashes
+    "upload": "1000/3600",  # LFS upload batches (each covers up to 1000 files)
+    "discussion": "300/3600",  # new discussions and pull requests, comments, reviews
+}
+
+
+def _rate_limit(bucket: str, default: str) -> str:
+    value = os.environ.get(f"HUB_RATE_LIMIT_{bucket.upper()}", default).strip().lower()
+    count, slash, window = value.partition("/")
+    if value not in ("0", "off") and not (count.isdigit() and slash and window.isdigit()
+                                          and int(count) > 0 and int(window) > 0):
+        raise ValueError(f"HUB_RATE_LIMIT_{bucket.upper()}={value!r}: use N/SECONDS (e.g. 100/3600) or 0 for none")
+    return value
+
+
+HUB_RATE_LIMITS: dict[str, str] = {bucket: _rate_limit(bucket, default)
+                                   for bucket, default in _RATE_LIMIT_DEFAULTS.items()}
 
 # --- Celery ------------------------------------------------------------------------------
 # Embedded default: kombu's filesystem transport needs no server process. Redis in

@@ -9,7 +9,7 @@ Used by `/resolve/` and the HTML raw view. Guarantees, for every caller:
   (allowed by RFC 9110, and what the client handles by restarting).
 - Large files stream from an open file (sendfile when the server offers it), never read whole.
 - User files are inert in the hub's origin: nosniff, a sandboxing CSP, and `attachment` for
-  types a browser would execute (SECURITY.md T20).
+  every type but a short list of passive ones (SECURITY.md T20).
 """
 from __future__ import annotations
 
@@ -39,10 +39,15 @@ for _type, _ext in (("text/markdown", ".md"), ("application/yaml", ".yaml"), ("a
 
 _TEXT_APPLICATION_TYPES = {"application/json", "application/jsonl", "application/yaml", "application/xml",
                            "application/javascript", "application/x-sh", "application/toml"}
-# Types a browser renders or runs: always downloaded, never displayed in our origin.
-_ACTIVE_TYPES = {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
-                 "text/javascript", "application/javascript", "application/x-shockwave-flash",
-                 "application/pdf", "text/xsl", "application/rdf+xml", "multipart/x-mixed-replace"}
+# The only types a browser may display inline from our origin: passive ones, which it shows
+# as text or as a plain image/media element and never runs. Everything else - HTML, SVG, XML,
+# scripts, PDF, and any type we do not know - is sent as an attachment (SECURITY.md T20): a
+# deny-list of active types would miss the next one. With nosniff and the sandboxing CSP
+# below, even a file that lies about its type stays inert.
+_INLINE_TYPES = {"text/plain", "text/markdown", "text/csv", "text/tab-separated-values", "text/x-python",
+                 "application/json", "application/jsonl", "application/yaml", "application/toml",
+                 "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif",
+                 "audio/mpeg", "audio/wav", "audio/x-wav", "audio/ogg", "audio/flac", "video/mp4", "video/webm"}
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 _UNSAFE_FILENAME_CHARS = re.compile(r'[\x00-\x1f\x7f"\\;]|[^\x00-\x7f]')
 # File names in Content-Disposition are cut to this many characters (keeping the extension):
@@ -178,7 +183,7 @@ def serve_blob(
             raise
         response = _BlobResponse(_BoundedReader(f, length), status=status, content_type=ctype)
 
-    active = ctype.split(";", 1)[0] in _ACTIVE_TYPES
+    active = ctype.split(";", 1)[0].strip().lower() not in _INLINE_TYPES
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
     response["ETag"] = quoted
