@@ -116,6 +116,13 @@ class Unprocessable(HubError):
     default_message = "Unprocessable entity"
 
 
+class TooManyRequests(HubError):
+    """A rate limit is reached (hub/http/ratelimit.py); `Retry-After` says when to retry."""
+
+    status = 429
+    default_message = "Too many requests, please retry later"
+
+
 class TreeTooLarge(HubError):
     """A repository's tree exceeds the hub's walk limits (paths, depth, folder size, time)."""
 

@@ -2,7 +2,9 @@
 
 One place for token auth means the API, /resolve/, git smart HTTP and LFS all treat a token
 the same way. An Authorization header that does not hold a valid token is an error (401), not
-a silent fall-back to anonymous: a client with a revoked token must learn it. Paths under
+a silent fall-back to anonymous: a client with a revoked token must learn it. An address whose
+bad tokens reach the `auth_failure` rate limit (hub/http/ratelimit.py) gets 429 until its
+window ends, before any token lookup. Paths under
 `settings.TOKEN_AUTH_EXEMPT_PREFIXES` (the Xet CAS) carry another credential in that header and
 authenticate it themselves.
 """
@@ -16,7 +18,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from accounts.services.tokens import token_authenticate
-from hub.http.errors import error_response
+from hub.http import ratelimit
+from hub.http.client import client_ip
+from hub.http.errors import error_response, hub_error_response
 
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
 
@@ -48,8 +52,15 @@ class TokenAuthenticationMiddleware:
         if header and not request.path.startswith(tuple(getattr(settings, "TOKEN_AUTH_EXEMPT_PREFIXES", ()))):
             key = token_from_header(header)
             if key is not None:
+                # An address that sent too many bad tokens lately is refused before any lookup
+                # (429 until its window ends), whatever it sends now.
+                address = f"ip:{client_ip(request) or '-'}"
+                state = ratelimit.peek("auth_failure", address)
+                if state is not None and state.used >= state.limit.count:
+                    return hub_error_response(state.error(), request)
                 token = token_authenticate(key)
                 if token is None:
+                    ratelimit.count("auth_failure", address)
                     return error_response(401, INVALID_CREDENTIALS, request=request,
                                           headers={"WWW-Authenticate": 'Basic realm="ModelHub"'})
                 request.user = token.user

@@ -11,3 +11,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 # In-process tests: a per-process cache is enough and fastest.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rate limits off: the in-process suites send hundreds of writes and bad tokens per test.
+# The rate-limit tests turn on the buckets they exercise (override_settings).
+HUB_RATE_LIMITS = {bucket: "0" for bucket in HUB_RATE_LIMITS}  # noqa: F405

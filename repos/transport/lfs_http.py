@@ -43,6 +43,7 @@ from hub.exceptions import (
     Unauthorized,
     Unprocessable,
 )
+from hub.http import ratelimit
 from hub.http.api import enforce_session_csrf
 from hub.http.errors import LFS_CONTENT_TYPE
 from hub.http.urls import public_url
@@ -164,6 +165,8 @@ def batch(request: HttpRequest, namespace: str, name: str, prefix: str | None = 
     repo = authorize_repo(request, prefix=prefix, namespace=namespace, name=name,
                           upload=upload and req.ref is not None, push=upload and req.ref is None)
     principal = _principal_of(request, action="write" if req.ref is not None else "contribute") if upload else ""
+    if upload:
+        ratelimit.check(request, "upload")  # downloads use the same route: told apart by the body
 
     available = readable_objects(repo=repo, oids=[o.oid for o in req.objects])
     verify = LfsAction(href=verify_href(repo), expires_in=HREF_TTL)
