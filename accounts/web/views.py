@@ -1,5 +1,6 @@
-"""Browser account pages: sign-up, log-in (rate limited), log-out, profile settings, password
-change and reset (Django's views; mail goes to the console backend unless configured)."""
+"""Browser account pages: sign-up (unless HUB_OPEN_SIGNUP=0), log-in (rate limited), log-out,
+profile settings, password change and reset (Django's views; mail goes through SMTP when
+HUB_EMAIL_HOST is set, else to the console: hub/settings/base.py)."""
 from __future__ import annotations
 
 from typing import Any
@@ -33,7 +34,10 @@ class LoginView(auth_views.LoginView):
             # An unbound form: validating it would run (and count) a password check.
             form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
             context = self.get_context_data(form=form, locked_message=LOCKED_MESSAGE)
-            return self.render_to_response(context, status=429)
+            response = self.render_to_response(context, status=429)
+            # The failures expire at the latest one window after the first of them.
+            response["Retry-After"] = str(int(getattr(settings, "LOGIN_FAILURE_WINDOW", 300)))
+            return response
         return super().post(request, *args, **kwargs)
 
 
@@ -49,10 +53,17 @@ def _safe_next(request: HttpRequest) -> str:
     return "/"
 
 
+SIGNUP_CLOSED_MESSAGE = ("Sign-up is closed on this hub: accounts are created by its administrators. "
+                         "Ask one of them for an account.")
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return HttpResponseRedirect("/")
+    if not settings.HUB_OPEN_SIGNUP:
+        # HUB_OPEN_SIGNUP=0: operators create accounts (`manage.py users create`); the page says so.
+        return render(request, "accounts/signup.html", {"closed_message": SIGNUP_CLOSED_MESSAGE}, status=403)
     form = SignupForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":

@@ -19,6 +19,8 @@ from .base import *  # noqa: F401,F403
 from .base import PUBLIC_URL, env_bool
 
 SECRET_KEY = os.environ["SECRET_KEY"]
+# A public deployment does not let strangers create accounts unless the operator says so.
+HUB_OPEN_SIGNUP = env_bool("HUB_OPEN_SIGNUP", False)
 HTTPS = PUBLIC_URL.startswith("https://")
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
