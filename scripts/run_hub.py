@@ -37,6 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as `python scripts/run_hub.py`: the checkout's packages
+
+from hub.datadir import data_dir, record_run  # noqa: E402 - needs the path above
+
 PYTHON = sys.executable
 POLL_S = 0.2
 
@@ -263,9 +267,14 @@ def main() -> int:
     if reaped.returncode != 0:
         _log(f"reap --startup failed with status {reaped.returncode}; starting anyway")
 
-    url = os.environ.get("HUB_PUBLIC_URL", f"http://127.0.0.1:{port}")
+    url = os.environ.get("HUB_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/")
+    data = data_dir()
+    # A second terminal finds this URL through the data directory (`manage.py endpoint`).
+    record = record_run(data, url=url, pid=os.getpid())
     py = os.path.relpath(PYTHON, ROOT) if PYTHON.startswith(str(ROOT)) else PYTHON
-    _log(f"ModelHub on {url}  (data in {os.environ.get('HUB_DATA_DIR', ROOT / 'data')})")
+    _log(f"ModelHub on {url}  (data in {data})")
+    if os.environ.get("HUB_DATA_DIR"):
+        _log(f"other terminals: export HUB_DATA_DIR={data}  (manage.py commands need it too)")
     _log(f"first user:  {py} manage.py users create NAME --password PASSWORD --admin")
     _log(f"a token:     {py} manage.py tokens create NAME --scope write")
     _log(f"clients:     export HF_ENDPOINT={url} HF_TOKEN=<token>")
@@ -278,8 +287,11 @@ def main() -> int:
                    "--hostname", f"hub-{port}@%h"],
     }
     reaper = [PYTHON, str(ROOT / "manage.py"), "reap", "--verbosity", "0"]  # prints only what it removed
-    return Supervisor(children, grace, policy=RestartPolicy.from_env(), periodic=reaper,
-                      period=reap_interval).run()
+    try:
+        return Supervisor(children, grace, policy=RestartPolicy.from_env(), periodic=reaper,
+                          period=reap_interval).run()
+    finally:
+        record.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

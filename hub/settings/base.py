@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from hub.datadir import data_dir
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
@@ -22,7 +24,9 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 # --- Data directory: SQLite database, bare git repos, LFS objects, broker files ---------
-DATA_DIR = Path(os.environ.get("HUB_DATA_DIR", BASE_DIR / "data")).resolve()
+# One rule for every process (hub/datadir.py): $HUB_DATA_DIR (relative to the checkout), else
+# <checkout>/data, so `make run` and a `manage.py` in another terminal find the same one.
+DATA_DIR = data_dir()
 REPOS_ROOT = DATA_DIR / "repos"
 LFS_ROOT = DATA_DIR / "lfs"
 TMP_ROOT = DATA_DIR / "tmp"  # same filesystem as LFS_ROOT so uploads finish with a rename
