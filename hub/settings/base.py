@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -230,6 +231,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The file cache culls a third of its entries at MAX_ENTRIES (300 by default): counters would
 # vanish on a busy hub long before their window ends.
 CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES: dict[str, dict[str, Any]]
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
 else:

@@ -37,7 +37,8 @@ def test_a_message_is_invisible_until_it_is_whole(tmp_path: Path, monkeypatch: p
 
 
 def test_the_filesystem_scheme_is_ours() -> None:
-    import hub.celery  # noqa: F401 - registers the alias
     from kombu.transport import resolve_transport
+
+    import hub.celery  # noqa: F401 - registers the alias
 
     assert resolve_transport("filesystem") is Transport
