@@ -44,7 +44,7 @@ BASELINE: dict[str, str] = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 # Features no page of the hub uses: denied to any script that would get to run anyway.
-PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 
 def security_headers(content_type: str) -> dict[str, str]:
