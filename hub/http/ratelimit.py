@@ -19,8 +19,9 @@ Where the buckets apply:
 
 Counters live in Django's default cache: files in the data dir for the embedded default (so
 `make run`'s several gunicorn workers count together), Redis with CACHE_URL. Redis counts
-atomically (INCR); for the other backends an add-then-increment is serialized across
-processes by a lock file next to the cache, so concurrent requests cannot lose counts.
+atomically (INCR); for the file (or database) cache a read-and-write is serialized across
+processes by a lock file next to the cache, so concurrent requests cannot lose counts. A
+counter expires when its window ends.
 """
 from __future__ import annotations
 
@@ -139,11 +140,7 @@ def _shared_lock_path() -> Path | None:
 
 
 @contextmanager
-def _counter_lock() -> Iterator[None]:
-    path = _shared_lock_path()
-    if path is None:
-        yield
-        return
+def _locked(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
@@ -160,15 +157,23 @@ def count(bucket: str, ident: str, *, now: float | None = None) -> Verdict | Non
         return None
     index, reset = _window(limit, time.time() if now is None else now)
     key = _key(bucket, ident, index)
-    with _counter_lock():
-        if cache.add(key, 1, timeout=limit.window + 1):
+    lock = _shared_lock_path()
+    if lock is None:
+        # Redis's INCR and LocMem's incr are atomic and keep the key's expiry.
+        if cache.add(key, 1, timeout=reset + 1):
             used = 1
         else:
             try:
                 used = cache.incr(key)
             except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=limit.window + 1)
+                cache.add(key, 1, timeout=reset + 1)
                 used = 1
+    else:
+        # The generic incr is a get and a set that would also reset the expiry to the default
+        # timeout: under the lock, read and write with the window's own end instead.
+        with _locked(lock):
+            used = int(cache.get(key, 0)) + 1
+            cache.set(key, used, timeout=reset + 1)
     return Verdict(bucket, limit, used, reset)
 
 

@@ -227,3 +227,28 @@ def test_a_limited_commit_leaves_the_repository_unchanged(alice) -> None:
         tip = client.get("/api/models/alice/tiny-bert/revision/main", **headers).json()["sha"]
         assert client.post(url, body, content_type="application/x-ndjson", **headers).status_code == 429
         assert client.get("/api/models/alice/tiny-bert/revision/main", **headers).json()["sha"] == tip
+
+
+def test_file_cache_counters_live_until_their_window_ends(settings, tmp_path) -> None:
+    """The embedded default's file cache: a counter keeps counting across a pause longer than
+    the cache's default timeout (300 s), up to the end of its window."""
+    import pickle
+    import time as clock
+
+    from django.core.cache import caches
+
+    settings.DATA_DIR = tmp_path
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                                   "LOCATION": str(tmp_path / "cache" / "django")}}
+    settings.HUB_RATE_LIMITS = {"commit": "5/86400"}
+    try:
+        now = clock.time()
+        window_end = (now // 86400 + 1) * 86400
+        assert [ratelimit.count("commit", "u").used for _ in range(2)] == [1, 2]
+        key = ratelimit._key("commit", "u", int(now // 86400))
+        with open(caches["default"]._key_to_file(key), "rb") as f:
+            expires = pickle.load(f)
+        assert window_end <= expires <= window_end + 2
+        assert (tmp_path / "cache" / "ratelimit.lock").exists()  # counted under the lock
+    finally:
+        caches["default"].clear()
