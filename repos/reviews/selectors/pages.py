@@ -94,7 +94,7 @@ class DiscussionPageData:
     viewer: Viewer
     items: list[TimelineItem]
     status: MergeStatus | None = None
-    reviewers: list[dict[str, str]] = field(default_factory=list)
+    reviewers: list[dict[str, Any]] = field(default_factory=list)
     requested: list[str] = field(default_factory=list)
 
 
