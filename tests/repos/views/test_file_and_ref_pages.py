@@ -18,6 +18,7 @@ from tests.factories import (
     MembershipFactory,
     OrganizationFactory,
     RepositoryFactory,
+    bearer,
     commit,
 )
 
@@ -205,10 +206,13 @@ def test_create_and_delete_a_branch_and_a_tag(demo, alice_client, seen):
     assert sorted(actions) == ["repo.ref.create", "repo.ref.create", "repo.ref.delete", "repo.ref.delete"]
 
 
-def test_ref_refusals_are_messages_not_errors(demo, alice_client, bob_client):
-    # The push policy protects the default branch, on the page as on the API.
+def test_ref_refusals_are_messages_not_errors(demo, alice, alice_client, bob_client, client):
+    # The push policy protects the default branch, on the page as on the API: same status, same words.
+    api = client.delete("/api/models/alice/demo/branch/main", **bearer(alice))
     r = alice_client.post("/alice/demo/refs/delete", {"kind": "branch", "name": "main"})
-    assert r.status_code == 403 and "The default branch (main) cannot be deleted." in r.content.decode()
+    assert api.status_code == r.status_code == 403
+    assert api["X-Error-Message"] == "The default branch (main) cannot be deleted."
+    assert "The default branch (main) cannot be deleted." in r.content.decode()
     assert _head(demo) is not None
     for data, status, text in (
             ({"branch-kind": "branch", "branch-name": "bad..name"}, 400, "Invalid reference for a branch"),
