@@ -205,6 +205,7 @@ class RefRow:
     name: str
     sha: str
     url: str
+    delete_url: str
     commit: CommitInfo | None = None
     commit_url: str = ""
     default: bool = False
@@ -227,7 +228,7 @@ def refs_page(*, repo: Repository, links: RepoLinks) -> RefsPage:
     with git_errors_as_http():
         branches, tags = git.branches(), git.tags()
 
-        def rows(refs: dict[str, str], first: str | None = None) -> list[RefRow]:
+        def rows(kind: str, refs: dict[str, str], first: str | None = None) -> list[RefRow]:
             names = sorted(refs, key=lambda n: (n != first, n))[:MAX_REFS_LISTED]
             out = []
             for name in names:
@@ -235,9 +236,10 @@ def refs_page(*, repo: Repository, links: RepoLinks) -> RefsPage:
                     info: CommitInfo | None = git.commit_info(refs[name])
                 except (git_errors.GitError, KeyError, ValueError):
                     info = None  # a tag of something that is not a commit
-                out.append(RefRow(name=name, sha=refs[name], url=links.tree(name), commit=info,
+                out.append(RefRow(name=name, sha=refs[name], url=links.tree(name),
+                                  delete_url=links.ref_delete(kind, name), commit=info,
                                   commit_url=links.commit(info.sha) if info else "", default=name == first))
             return out
 
-        return RefsPage(branches=rows(branches, repo.default_branch), tags=rows(tags),
+        return RefsPage(branches=rows("branch", branches, repo.default_branch), tags=rows("tag", tags),
                         truncated=max(len(branches), len(tags)) > MAX_REFS_LISTED)

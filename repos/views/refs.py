@@ -22,6 +22,7 @@ from hub.exceptions import BadRequest, HubError
 from hub.http.client import client_ip
 from hub.http.pages import login_required_page
 from repos.forms import NewRefForm, RefDeleteForm
+from repos.gate import Action
 from repos.links import RepoLinks
 from repos.models import Repository
 from repos.selectors import pages
@@ -29,7 +30,7 @@ from repos.services.refs import branch_create, branch_delete, tag_create, tag_de
 from repos.views.context import load_repo, repo_header
 
 
-def _repo(request: HttpRequest, kwargs: dict[str, Any], action: Any) -> Repository:
+def _repo(request: HttpRequest, kwargs: dict[str, Any], action: Action) -> Repository:
     return load_repo(request, prefix=kwargs.get("prefix"), namespace=kwargs["namespace"], name=kwargs["name"],
                      action=action)
 
