@@ -65,7 +65,7 @@ class RefsUpdated:
 Subscriber = Callable[[RefsUpdated], None]
 _subscribers: list[Subscriber] = []
 
-# Audit action per origin; API changes that only create or delete refs are named as such.
+# Audit action per origin; API and page changes that only create or delete refs are named as such.
 _AUDIT_ACTIONS = {"git": "repo.push", "squash": "repo.super_squash", "merge": "repo.merge",
                   "pr": "repo.pull_request.commit", "web": "repo.commit", "api": "repo.commit"}
 
@@ -105,7 +105,7 @@ def _sha(value: str | None) -> str | None:
 
 
 def _audit_action(event: RefsUpdated) -> str:
-    if event.origin == "api":
+    if event.origin in ("api", "web"):
         if all(c.old is None for c in event.changes):
             return "repo.ref.create"
         if all(c.new is None for c in event.changes):

@@ -79,17 +79,30 @@ class UploadForm(CommitFields):
     def clean_folder(self) -> str:
         return _folder(self.cleaned_data.get("folder", ""))
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # (position among the uploaded files, file name, problem): shown next to each file.
+        self.file_errors: list[tuple[int, str, str]] = []
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         folder = data.get("folder") or ""
         paths: list[str] = []
-        for f in data.get("files") or []:
+        seen: set[str] = set()
+        for index, f in enumerate(data.get("files") or []):
             try:
-                paths.append(normalize_repo_path(f"{folder}/{f.name}" if folder else f.name))
+                path = normalize_repo_path(f"{folder}/{f.name}" if folder else f.name)
             except InvalidPath as exc:
-                raise ValidationError(str(exc)) from exc
-        if len(set(paths)) != len(paths):
-            raise ValidationError("Two of the files have the same name.")
+                self.file_errors.append((index, f.name, str(exc)))
+                continue
+            if path in seen:
+                self.file_errors.append((index, f.name, "Another file of this upload has the same name."))
+            seen.add(path)
+            paths.append(path)
+        if self.file_errors:
+            if len(self.file_errors) == 1:
+                raise ValidationError(f"{self.file_errors[0][1]}: {self.file_errors[0][2]}")
+            raise ValidationError(f"{len(self.file_errors)} files cannot be uploaded (see each file).")
         data["paths"] = paths
         return data
 
@@ -117,6 +130,69 @@ class EditFileForm(CommitFields):
         if len(content.encode("utf-8")) > MAX_TEXT_FILE:
             raise ValidationError("The file is too large for the browser editor; upload it instead.")
         return content
+
+
+class PathChangeForm(CommitFields):
+    """Delete or move a file or folder: the commit fields and the commit the page was shown at
+    (a change computed on it is refused with 412 if the branch moved since)."""
+
+    parent = forms.CharField(widget=forms.HiddenInput, max_length=40)
+
+    def clean_parent(self) -> str:
+        parent = self.cleaned_data["parent"].lower()
+        if not _HEX40.fullmatch(parent):
+            raise ValidationError("Invalid parent commit.")
+        return parent
+
+
+class MovePathForm(PathChangeForm):
+    destination = forms.CharField(label="New path", max_length=1000,
+                                  widget=forms.TextInput(attrs={"spellcheck": "false", "autofocus": True,
+                                                                "autocomplete": "off"}))
+
+    def clean_destination(self) -> str:
+        try:
+            return normalize_repo_path(self.cleaned_data["destination"].strip().strip("/"))
+        except InvalidPath as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class NewRefForm(forms.Form):
+    """A branch or a tag, at a revision of the repository."""
+
+    kind = forms.ChoiceField(choices=[("branch", "Branch"), ("tag", "Tag")], widget=forms.HiddenInput)
+    name = forms.CharField(label="Name", max_length=255,
+                           widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}))
+    revision = forms.CharField(label="From", max_length=255, required=False,
+                               help_text="A branch, a tag or a commit id (default: the default branch).")
+    message = forms.CharField(label="Message (makes an annotated tag)", max_length=10_000, required=False,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RefDeleteForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("branch", "Branch"), ("tag", "Tag")])
+    name = forms.CharField(max_length=255)
+
+
+class MoveRepoForm(forms.Form):
+    """Rename or transfer a repository; `confirm` repeats its current id."""
+
+    namespace = forms.ChoiceField(label="Owner")
+    name = forms.CharField(label="Name", max_length=96,
+                           widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false",
+                                                         "pattern": r"[A-Za-z0-9_.\-]+"}))
+    confirm = forms.CharField(max_length=300)
+
+    def __init__(self, *args: Any, namespaces: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["namespace"].choices = [(ns, ns) for ns in namespaces]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        try:
+            return validate_repo_name(name)
+        except InvalidPath as exc:
+            raise ValidationError(str(exc)) from exc
 
 
 class NewFileForm(EditFileForm):

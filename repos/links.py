@@ -62,6 +62,20 @@ class RepoLinks:
         url = f"{self.base}/new-file/{rev_segment(rev)}"
         return f"{url}/{path_segment(folder)}" if folder else url
 
+    def delete(self, rev: str, path: str) -> str:
+        """The page that deletes the file or folder `path` (a confirmation, then a commit)."""
+        return f"{self.base}/delete/{rev_segment(rev)}/{path_segment(path)}"
+
+    def rename(self, rev: str, path: str) -> str:
+        return f"{self.base}/rename/{rev_segment(rev)}/{path_segment(path)}"
+
+    def refs(self) -> str:
+        """Branches and tags: the list, and the forms that create and delete them."""
+        return f"{self.base}/refs"
+
+    def ref_delete(self, kind: str, name: str) -> str:
+        return f"{self.base}/refs/delete?{urlencode({'kind': kind, 'name': name})}"
+
     def discussions(self) -> str:
         return f"{self.base}/discussions"
 

@@ -43,7 +43,8 @@ class CheckResult:
 class MergeContext:
     """What a check may look at. `analysis` is None when the merge could not be analyzed
     (the target branch is gone); `approvers` and `blockers` are the writers whose latest
-    review approves / requests changes."""
+    review approves / requests changes; `stale_approvers` those whose approval was given on an
+    older head of the PR (dismissed by the commits pushed since: not in `approvers`)."""
 
     repo: Repository
     pr: Discussion
@@ -53,6 +54,7 @@ class MergeContext:
     analysis: MergeAnalysis | None
     approvers: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
+    stale_approvers: list[str] = field(default_factory=list)
 
 
 Check = Callable[[MergeContext], CheckResult]
@@ -109,7 +111,11 @@ def _approval_check(ctx: MergeContext, required: int) -> CheckResult:
         return CheckResult("approvals", label, "failed", "Changes requested by " + ", ".join(ctx.blockers))
     if got >= required:
         return CheckResult("approvals", label, "passed", "Approved by " + ", ".join(ctx.approvers))
-    return CheckResult("approvals", label, "pending", f"{got} of {required} approvals")
+    detail = f"{got} of {required} approvals"
+    if ctx.stale_approvers:
+        detail += ("; dismissed because commits were pushed after them: approvals of "
+                   + ", ".join(ctx.stale_approvers))
+    return CheckResult("approvals", label, "pending", detail)
 
 
 def merge_check_results(ctx: MergeContext) -> list[CheckResult]:

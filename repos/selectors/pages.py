@@ -12,7 +12,7 @@ from typing import Any
 from hub.exceptions import BadRequest, EntryNotFound
 from repos.git import errors as git_errors
 from repos.git.repository import CommitInfo
-from repos.handles import git_repo_for_read
+from repos.handles import git_repo_for_read, walk_limits
 from repos.links import RepoLinks
 from repos.models import Repository
 from repos.revisions import RevisionPath, git_errors_as_http, resolve_revision_path
@@ -162,3 +162,84 @@ def path_exists(*, repo: Repository, sha: str, path: str) -> bool:
     git = git_repo_for_read(repo)
     with git_errors_as_http():
         return git.get_entry(sha, path) is not None
+
+
+@dataclass
+class PathTarget:
+    """A file or folder a delete or rename page acts on; `files` counts a folder's files (up to
+    FOLDER_COUNT_LIMIT, `more` past it)."""
+
+    at: RevisionPath
+    type: str
+    files: int = 0
+    more: bool = False
+
+
+FOLDER_COUNT_LIMIT = 10_000
+
+
+def path_target(*, repo: Repository, at: RevisionPath) -> PathTarget:
+    """The existing file or folder a write URL names (EntryNotFound; 400 for the root)."""
+    if not at.path:
+        raise BadRequest("Name a file or folder: the repository's root cannot be deleted or renamed")
+    git = git_repo_for_read(repo)
+    with git_errors_as_http():
+        entry = git.get_entry(at.sha, at.path)
+        if entry is None:
+            raise EntryNotFound(f"{at.path} does not exist on {at.rev}")
+        if entry.type == "file":
+            return PathTarget(at=at, type="file")
+        count = 0
+        try:
+            for _ in git.walk(at.sha, at.path, files_only=True, limits=walk_limits()):
+                count += 1
+                if count >= FOLDER_COUNT_LIMIT:
+                    return PathTarget(at=at, type="directory", files=count, more=True)
+        except git_errors.TreeTooLarge:
+            return PathTarget(at=at, type="directory", files=count, more=True)
+    return PathTarget(at=at, type="directory", files=count)
+
+
+@dataclass
+class RefRow:
+    name: str
+    sha: str
+    url: str
+    delete_url: str
+    commit: CommitInfo | None = None
+    commit_url: str = ""
+    default: bool = False
+
+
+@dataclass
+class RefsPage:
+    branches: list[RefRow]
+    tags: list[RefRow]
+    truncated: bool = False
+
+
+MAX_REFS_LISTED = 300
+
+
+def refs_page(*, repo: Repository, links: RepoLinks) -> RefsPage:
+    """Branches (the default first) and tags with their last commit, at most MAX_REFS_LISTED
+    of each (one commit read per ref)."""
+    git = git_repo_for_read(repo)
+    with git_errors_as_http():
+        branches, tags = git.branches(), git.tags()
+
+        def rows(kind: str, refs: dict[str, str], first: str | None = None) -> list[RefRow]:
+            names = sorted(refs, key=lambda n: (n != first, n))[:MAX_REFS_LISTED]
+            out = []
+            for name in names:
+                try:
+                    info: CommitInfo | None = git.commit_info(refs[name])
+                except (git_errors.GitError, KeyError, ValueError):
+                    info = None  # a tag of something that is not a commit
+                out.append(RefRow(name=name, sha=refs[name], url=links.tree(name),
+                                  delete_url=links.ref_delete(kind, name), commit=info,
+                                  commit_url=links.commit(info.sha) if info else "", default=name == first))
+            return out
+
+        return RefsPage(branches=rows("branch", branches, repo.default_branch), tags=rows("tag", tags),
+                        truncated=max(len(branches), len(tags)) > MAX_REFS_LISTED)

@@ -14,7 +14,7 @@ from django.db import transaction
 from accounts.models import AccessToken
 from accounts.permissions import Principal
 from hub.exceptions import BadRequest, Conflict, Forbidden, RevisionNotFound
-from repos.events import refs_updated
+from repos.events import Origin, refs_updated
 from repos.git import commit as git_commit
 from repos.git import errors as git_errors
 from repos.git.objects import create_tag, delete_ref, squash_ref
@@ -38,11 +38,12 @@ def _branch_name(branch: str, *, missing: bool) -> str:
         raise BadRequest(f"Invalid reference for a branch: {branch}") from None
 
 
-def _announce(*, repo: Repository, ref: str, old: str | None, new: str | None, user: Principal, ip: str | None) -> None:
-    """Announce a branch or tag change made through the API (the default branch never moves
-    here: it cannot be deleted, and branch creation never names an existing branch)."""
+def _announce(*, repo: Repository, ref: str, old: str | None, new: str | None, user: Principal, ip: str | None,
+              origin: Origin) -> None:
+    """Announce a branch or tag change made through the API or the pages (the default branch
+    never moves here: it cannot be deleted, and branch creation never names an existing branch)."""
     with transaction.atomic():
-        refs_updated(repo=repo, changes=[(ref, old, new)], actor=user, origin="api", ip=ip)
+        refs_updated(repo=repo, changes=[(ref, old, new)], actor=user, origin=origin, ip=ip)
 
 
 def _authorize(*, repo: Repository, user: Principal, token: AccessToken | None, ref: str, deleting: bool = False,
@@ -54,7 +55,7 @@ def _authorize(*, repo: Repository, user: Principal, token: AccessToken | None, 
 
 
 def branch_create(*, repo: Repository, user: Principal, branch: str, starting_point: str | None = None,
-                  token: AccessToken | None = None, ip: str | None = None) -> str:
+                  token: AccessToken | None = None, ip: str | None = None, origin: Origin = "api") -> str:
     """Create branch `branch` at `starting_point` (any revision; default: the default branch).
 
     Returns the new branch's sha. The caller has checked `can_write` (checked again by the
@@ -74,12 +75,12 @@ def branch_create(*, repo: Repository, user: Principal, branch: str, starting_po
             if git.refs(ref).get(ref) is not None:
                 raise Conflict(f"Reference {ref} already exists") from exc
             raise Conflict(str(exc)) from exc
-        _announce(repo=repo, ref=ref, old=None, new=sha, user=user, ip=ip)
+        _announce(repo=repo, ref=ref, old=None, new=sha, user=user, ip=ip, origin=origin)
     return sha
 
 
 def branch_delete(*, repo: Repository, user: Principal, branch: str, token: AccessToken | None = None,
-                  ip: str | None = None) -> None:
+                  ip: str | None = None, origin: Origin = "api") -> None:
     """Delete a branch other than the default one. The caller has checked `can_write`."""
     branch = _branch_name(branch, missing=True)
     ref = f"refs/heads/{branch}"
@@ -87,11 +88,11 @@ def branch_delete(*, repo: Repository, user: Principal, branch: str, token: Acce
     with git_errors_as_http(), repo_write_lock(git):
         _authorize(repo=repo, user=user, token=token, ref=ref, deleting=True)
         old = delete_ref(git, ref=ref, who=author_signature(user))
-        _announce(repo=repo, ref=ref, old=old, new=None, user=user, ip=ip)
+        _announce(repo=repo, ref=ref, old=old, new=None, user=user, ip=ip, origin=origin)
 
 
 def tag_create(*, repo: Repository, user: Principal, revision: str, tag: str, message: str | None = None,
-               token: AccessToken | None = None, ip: str | None = None) -> str:
+               token: AccessToken | None = None, ip: str | None = None, origin: Origin = "api") -> str:
     """Tag the commit `revision` resolves to; annotated when `message` is given.
 
     The caller has checked `can_write`.
@@ -109,12 +110,12 @@ def tag_create(*, repo: Repository, user: Principal, revision: str, tag: str, me
             new = create_tag(git, name=tag, target=sha, tagger=author_signature(user), message=message or None)
         except git_errors.RefExists as exc:
             raise Conflict(f"Tag {tag} already exists") from exc
-        _announce(repo=repo, ref=f"refs/tags/{tag}", old=None, new=new, user=user, ip=ip)
+        _announce(repo=repo, ref=f"refs/tags/{tag}", old=None, new=new, user=user, ip=ip, origin=origin)
         return new
 
 
 def tag_delete(*, repo: Repository, user: Principal, tag: str, token: AccessToken | None = None,
-               ip: str | None = None) -> None:
+               ip: str | None = None, origin: Origin = "api") -> None:
     """Delete tag `tag`. The caller has checked `can_write`."""
     try:
         validate_tag_name(tag)
@@ -124,7 +125,7 @@ def tag_delete(*, repo: Repository, user: Principal, tag: str, token: AccessToke
     with git_errors_as_http(), repo_write_lock(git):
         _authorize(repo=repo, user=user, token=token, ref=f"refs/tags/{tag}", deleting=True)
         old = delete_ref(git, ref=f"refs/tags/{tag}", who=author_signature(user))
-        _announce(repo=repo, ref=f"refs/tags/{tag}", old=old, new=None, user=user, ip=ip)
+        _announce(repo=repo, ref=f"refs/tags/{tag}", old=old, new=None, user=user, ip=ip, origin=origin)
 
 
 def super_squash(*, repo: Repository, user: Principal, branch: str, message: str,

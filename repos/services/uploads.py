@@ -50,24 +50,46 @@ def repo_lfs_patterns(*, git: GitRepo, sha: str) -> list[str]:
     return lfs_patterns(git.read_blob(entry.oid).decode("utf-8", errors="replace"))
 
 
+class UploadRejected(BadRequest):
+    """Files of an upload that the upload policy refuses: `problems` is [(path, reason)], every
+    refused file of the upload (not only the first), so that each can be shown by its file."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        if len(problems) == 1:
+            super().__init__(f"{problems[0][1]} Offending file: {problems[0][0]}")
+        else:
+            super().__init__(f"{len(problems)} files cannot be uploaded: "
+                             + "; ".join(f"{path}: {reason}" for path, reason in problems))
+
+
 def uploads_stage(*, repo: Repository, sha: str, paths: Sequence[str],
                   files: Sequence[UploadedFile]) -> list[StagedFile]:
     """Route each uploaded file to git or LFS (by the .gitattributes of commit `sha` and the
-    upload policy), storing LFS objects now. The caller has checked write access."""
+    upload policy), storing LFS objects now. Every file is judged before anything is stored:
+    UploadRejected names all the refused ones. The caller has checked that the requester may
+    commit here or open a pull request."""
     patterns = repo_lfs_patterns(git=git_repo(repo), sha=sha)
-    staged: list[StagedFile] = []
+    modes: list[Literal["regular", "lfs"]] = []
+    problems: list[tuple[str, str]] = []
     for path, f in zip(paths, files, strict=True):
         size = f.size or 0
         f.seek(0)
         sample = f.read(BINARY_SAMPLE_SIZE)
         f.seek(0)
-        if upload_mode(path, size, sample, patterns) == "regular":
+        mode = upload_mode(path, size, sample, patterns)
+        modes.append(mode)
+        if mode == "lfs" and (message := check_lfs_object_size(size)):
+            problems.append((path, message))
+    if problems:
+        raise UploadRejected(problems)
+    staged: list[StagedFile] = []
+    for path, f, mode in zip(paths, files, modes, strict=True):
+        size = f.size or 0
+        f.seek(0)
+        if mode == "regular":
             staged.append(StagedFile(path=path, mode="regular", size=size, data=f.read()))
             continue
-        if message := check_lfs_object_size(size):
-            raise BadRequest(message)
         oid = objects.ingest_file(repo=repo, file=f, size=size)  # type: ignore[arg-type]
         staged.append(StagedFile(path=path, mode="lfs", size=size, oid=oid))
     return staged
-
-

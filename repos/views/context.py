@@ -23,15 +23,15 @@ TYPE_LABEL = {RepoType.MODEL: "Model", RepoType.DATASET: "Dataset", RepoType.SPA
 
 
 def load_repo(request: HttpRequest, *, prefix: str | None, namespace: str, name: str,
-              action: Action = "read") -> Repository:
-    """The repository named by the URL, if the requester may `action` it
-    (`repos.gate.repo_from_request`, surface "html").
+              action: Action = "read", files: bool = False) -> Repository:
+    """The repository named by the URL, if the requester may `action` it (and, with `files`,
+    read its file bytes: gated repositories) (`repos.gate.repo_from_request`, surface "html").
 
     Missing and hidden raise the same RepoNotFound (rendered as the site's 404 page); an old
     name of a moved repository redirects to the same page under its current name.
     """
     return repo_from_request(request, repo_type=repo_type_for_prefix(prefix), namespace=namespace, name=name,
-                             action=action, surface="html")
+                             action=action, surface="html", files=files)
 
 
 _CHIP_LABELS = {

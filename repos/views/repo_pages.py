@@ -13,6 +13,7 @@ from repos.models import Repository
 from repos.selectors import pages
 from repos.selectors.access import access_request_of
 from repos.views.context import header_at_revision, load_repo, repo_header
+from repos.views.files import may_propose
 
 
 @require_safe
@@ -66,7 +67,23 @@ def tree(request: HttpRequest, namespace: str, name: str, remainder: str, prefix
         "upload_url": links.upload(rev, path) if page.on_branch else "",
         "new_file_url": links.new_file(rev, path) if page.on_branch else "",
     })
+    ctx.update(_change_links(request, repo, ctx, rev=rev, path=path, on_branch=page.on_branch, folder=True))
     return render(request, "repos/tree.html", ctx)
+
+
+def _change_links(request: HttpRequest, repo: Repository, ctx: dict, *, rev: str, path: str, on_branch: bool,
+                  folder: bool) -> dict[str, object]:
+    """Links to the pages that change a file or folder, for those who may commit or propose a
+    pull request (`repos.views.files`); renaming copies bytes, so it needs access to them."""
+    user, token = request_principal(request)
+    propose = on_branch and may_propose(user, repo, token=token, writable=ctx["can_write"])
+    links = ctx["links"]
+    return {
+        "can_propose": propose,
+        "delete_url": links.delete(rev, path) if propose and path else "",
+        "rename_url": links.rename(rev, path) if propose and path and ctx["can_download"] else "",
+        "folder": folder,
+    }
 
 
 @require_safe
@@ -89,8 +106,11 @@ def blob(request: HttpRequest, namespace: str, name: str, remainder: str, prefix
         "raw_url": links.resolve(rev, path),
         "download_url": links.resolve(rev, path, download=True),
         "history_url": links.commits(rev, path),
-        "edit_url": links.edit(rev, path) if page.on_branch and view.editable and ctx["can_write"] else "",
+        "edit_url": "",
         "code_url": f"{links.blob(rev, path)}?code=true" if view.kind == "markdown" else "",
         "preview_url": links.blob(rev, path) if code and path.lower().endswith((".md", ".markdown")) else "",
     })
+    ctx.update(_change_links(request, repo, ctx, rev=rev, path=path, on_branch=page.on_branch, folder=False))
+    if ctx["can_propose"] and view.editable and ctx["can_download"]:
+        ctx["edit_url"] = links.edit(rev, path)
     return render(request, "repos/blob.html", ctx)

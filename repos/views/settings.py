@@ -3,7 +3,7 @@ audit log and deletion. Each view names the `repos.gate` action it needs:
 
 * "settings" (the page, visibility, gating, the access-request queue): repository admins,
   also through a fine-grained token with write access;
-* "admin" (collaborators, deletion): repository admins in a browser session or with a
+* "admin" (collaborators, renaming and transferring, deletion): repository admins in a browser session or with a
   classic write token or a fine-grained token with admin access. The page shows these
   sections (and the audit log) only to them.
 
@@ -25,17 +25,18 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.permissions import request_principal
 from accounts.selectors import user_by_name
 from accounts.web.forms import CollaboratorForm
-from hub.exceptions import BadRequest, HubError
+from hub.exceptions import BadRequest, Forbidden, HubError
 from hub.http.client import client_ip
 from hub.http.pages import login_required_page
-from repos.gate import Action, can_admin
+from repos.forms import MoveRepoForm
+from repos.gate import Action, can_admin, can_move_to, creatable_namespaces
 from repos.models import AccessRequest, Repository
 from repos.reviews.checks import available_checks
 from repos.reviews.selectors.merge_status import merge_rules_of
 from repos.reviews.services.reviews import merge_rules_update
 from repos.selectors.access import access_request_list, audit_events_for_repo, collaborator_list
 from repos.services.access import access_request_decide, collaborator_remove, collaborator_set
-from repos.services.repos import repo_delete, repo_update_settings
+from repos.services.repos import repo_delete, repo_move, repo_update_settings
 from repos.views.context import load_repo, repo_header
 
 AUDIT_ROWS = 50
@@ -82,6 +83,8 @@ def repo_settings(request: HttpRequest, **kwargs: Any) -> HttpResponse:
             "collaborator_form": CollaboratorForm(),
             "audit_events": list(audit_events_for_repo(repo=repo)[:AUDIT_ROWS]),
             "audit_export_url": f"/api/{repo.api_plural}/{repo.repo_id}/audit",
+            "move_form": MoveRepoForm(namespaces=_destinations(request, repo),
+                                      initial={"namespace": repo.namespace, "name": repo.name}),
         })
     return render(request, "repos/settings.html", ctx)
 
@@ -215,3 +218,39 @@ def delete(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     repo_delete(repo=repo, user=user, ip=client_ip(request))
     messages.success(request, f"{repo_id} was deleted.")
     return HttpResponseRedirect(f"/{namespace}")
+
+
+def _destinations(request: HttpRequest, repo: Repository) -> list[str]:
+    """Where the repository may go: the namespaces the user may create repositories in (the
+    repository's own first, kept even when that is someone else's, for a rename by an admin)."""
+    user, token = request_principal(request)
+    names = creatable_namespaces(user, token=token)
+    return [repo.namespace, *[n for n in names if n != repo.namespace]]
+
+
+@login_required_page
+@require_POST
+def move(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    """Rename and/or transfer (`repos.services.repos.repo_move`, as `POST /api/repos/move`):
+    admins of the repository, to a namespace they may create repositories in; the form
+    repeats the repository's id to confirm. The old id redirects to the new one."""
+    repo = _repo(request, kwargs, "admin")
+    user, token = request_principal(request)
+    form = MoveRepoForm(request.POST, namespaces=_destinations(request, repo))
+    if not form.is_valid():
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Choose an owner and a valid name ({errors}).")
+        return HttpResponseRedirect(settings_url(repo))
+    if form.cleaned_data["confirm"].strip() != repo.repo_id:
+        messages.error(request, f"Type {repo.repo_id} to confirm the move.")
+        return HttpResponseRedirect(settings_url(repo))
+    namespace, name, old = form.cleaned_data["namespace"], form.cleaned_data["name"], repo.repo_id
+    try:
+        if not can_move_to(user, repo, namespace, token=token):
+            raise Forbidden(f"You don't have the rights to move a repository to the namespace {namespace!r}")
+        repo = repo_move(repo=repo, user=user, namespace=namespace, name=name, ip=client_ip(request))
+    except HubError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(settings_url(repo))
+    messages.success(request, f"{old} is now {repo.repo_id}; links to the old name lead here.")
+    return HttpResponseRedirect(settings_url(repo))

@@ -8,7 +8,7 @@ remainder with `repos.revisions.split_revision_path`.
 from django.urls import include, path, re_path
 
 from repos.models import RepoType
-from repos.views import history, listing, profiles, repo_pages, write
+from repos.views import files, history, listing, profiles, refs, repo_pages, write
 from repos.views import settings as repo_settings
 
 REPO = r"^(?:(?P<prefix>datasets|spaces)/)?(?P<namespace>[\w.\-]+)/(?P<name>[\w.\-]+)"
@@ -32,6 +32,7 @@ urlpatterns = [
     re_path(rf"{REPO}/settings/collaborators/{USER}/remove$", repo_settings.collaborator_delete),
     re_path(rf"{REPO}/settings/access-requests/{USER}$", repo_settings.access_request),
     re_path(rf"{REPO}/settings/merge-rules$", repo_settings.merge_rules),
+    re_path(rf"{REPO}/settings/move$", repo_settings.move),
     re_path(rf"{REPO}/settings/delete$", repo_settings.delete),
     re_path(rf"{REPO}$", repo_pages.repo_home, name="repo"),
     re_path(rf"{REPO}/tree/(?P<remainder>.+)$", repo_pages.tree, name="repo-tree"),
@@ -41,6 +42,12 @@ urlpatterns = [
     re_path(rf"{REPO}/upload/(?P<remainder>.+)$", write.upload, name="repo-upload"),
     re_path(rf"{REPO}/edit/(?P<remainder>.+)$", write.edit_file, name="repo-edit"),
     re_path(rf"{REPO}/new-file/(?P<remainder>.+)$", write.new_file, name="repo-new-file"),
+    re_path(rf"{REPO}/delete/(?P<remainder>.+)$", files.delete_path, name="repo-delete-path"),
+    re_path(rf"{REPO}/rename/(?P<remainder>.+)$", files.rename_path, name="repo-rename-path"),
+    # Branches and tags (names travel in the query or the form: they may hold slashes).
+    re_path(rf"{REPO}/refs$", refs.refs, name="repo-refs"),
+    re_path(rf"{REPO}/refs/new$", refs.ref_create),
+    re_path(rf"{REPO}/refs/delete$", refs.ref_delete),
     # `/{name}`: a user's or an organization's page. Last: every one-segment route of the site
     # (models, datasets, new, login, join, ...) comes first, and those names are reserved.
     re_path(r"^(?P<namespace>[\w.\-]+)$", profiles.namespace_page, name="namespace"),

@@ -110,4 +110,6 @@ def merge_status_item(status: MergeStatus) -> dict[str, Any]:
         "checks": [check_item(c) for c in status.checks],
         "reviews": status.reviews.latest,
         "approvals": status.reviews.approvers,
+        # Approvals given before the PR's latest commits: dismissed, they no longer count.
+        "staleApprovals": status.reviews.stale,
     }

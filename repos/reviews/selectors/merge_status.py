@@ -22,30 +22,44 @@ REVIEW_STATES = (APPROVED, CHANGES_REQUESTED, COMMENTED)
 @dataclass
 class ReviewSummary:
     """The latest approving / blocking review per reviewer; `approvers`/`blockers` are the
-    writers among them (only their reviews count toward merge rules)."""
+    writers among them (only their reviews count toward merge rules). `stale` are the writers
+    whose latest review approved an older head of the pull request: commits were pushed since,
+    so the approval is dismissed (it no longer counts) until they approve again."""
 
     latest: dict[str, str] = field(default_factory=dict)  # username -> approved | changes_requested
     approvers: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
 
 
-def review_summary(*, repo: Repository, pr: Discussion) -> ReviewSummary:
+def review_summary(*, repo: Repository, pr: Discussion, head: str | None = None) -> ReviewSummary:
+    """The reviews that count for merging `pr` whose ref is now at `head` (None: the ref is
+    gone; approvals are then taken as they are). An approval counts for the commit it was
+    given on (`review_submit` records it): approving a PR approves what it held then, not what
+    was pushed to it afterwards. A request for changes keeps blocking across new commits
+    until its author reviews again (as on GitHub)."""
     events = (DiscussionEvent.objects.filter(discussion=pr, kind=DiscussionEvent.Kind.REVIEW)
               .select_related("author").order_by("created_at", "id"))
-    latest: dict[int, tuple[str, str, bool]] = {}
+    latest: dict[int, tuple[str, str, bool, str]] = {}
     for event in events:
-        state = (event.data or {}).get("state")
+        data = event.data or {}
+        state = data.get("state")
         if event.author is None or event.author_id is None or state not in (APPROVED, CHANGES_REQUESTED):
             continue  # a plain "commented" review neither approves nor dismisses
-        latest[event.author_id] = (event.author.username, str(state), event.author.is_superuser)
+        latest[event.author_id] = (event.author.username, str(state), event.author.is_superuser,
+                                   str(data.get("commit") or ""))
     writers = users_with_level(repo, WRITE)
-    summary = ReviewSummary(latest={name: state for name, state, _ in latest.values()})
-    for user_id, (name, state, superuser) in latest.items():
+    summary = ReviewSummary(latest={name: state for name, state, _, _ in latest.values()})
+    for user_id, (name, state, superuser, commit) in latest.items():
         if user_id == pr.author_id or not (user_id in writers or superuser):
+            continue
+        if state == APPROVED and head is not None and commit != head:
+            summary.stale.append(name)
             continue
         (summary.approvers if state == APPROVED else summary.blockers).append(name)
     summary.approvers.sort()
     summary.blockers.sort()
+    summary.stale.sort()
     return summary
 
 
@@ -103,9 +117,10 @@ def merge_status(*, repo: Repository, pr: Discussion, git: GitRepo | None = None
         except git_errors.TreeTooLarge:
             too_large = True
     loaded = merge_rules_of(repo) if rules is False else rules
-    reviews = review_summary(repo=repo, pr=pr)
+    reviews = review_summary(repo=repo, pr=pr, head=head)
     ctx = MergeContext(repo=repo, pr=pr, rules=loaded if isinstance(loaded, MergeRules) else None, base=base,
-                       head=head, analysis=analysis, approvers=reviews.approvers, blockers=reviews.blockers)
+                       head=head, analysis=analysis, approvers=reviews.approvers, blockers=reviews.blockers,
+                       stale_approvers=reviews.stale)
     checks = merge_check_results(ctx)
     if too_large:
         checks = [c for c in checks if c.key != "conflicts"]

@@ -94,7 +94,7 @@ class DiscussionPageData:
     viewer: Viewer
     items: list[TimelineItem]
     status: MergeStatus | None = None
-    reviewers: list[dict[str, str]] = field(default_factory=list)
+    reviewers: list[dict[str, Any]] = field(default_factory=list)
     requested: list[str] = field(default_factory=list)
 
 
@@ -109,7 +109,9 @@ def discussion_page_data(*, repo: Repository, num: int, user: Principal,
     page = DiscussionPageData(discussion=discussion, viewer=viewer, items=items)
     if discussion.is_pull_request:
         page.status = merge_status(repo=repo, pr=discussion)
-        page.reviewers = [{"name": name, "state": state} for name, state in sorted(page.status.reviews.latest.items())]
+        stale = set(page.status.reviews.stale)
+        page.reviewers = [{"name": name, "state": state, "stale": name in stale}
+                          for name, state in sorted(page.status.reviews.latest.items())]
         page.requested = sorted(ReviewRequest.objects.filter(discussion=discussion)
                                 .values_list("reviewer__username", flat=True))
     return page

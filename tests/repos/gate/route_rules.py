@@ -14,6 +14,8 @@ call it. Each rule names what the route needs and how to build a sample request:
 * `read`       read access to the repo (else the answer of a missing repo)
 * `download`   read access, and on gated repos write access or an accepted request
 * `contribute` push to own PR refs: writers, or anyone who may open a PR
+* `contribute_download`  `contribute`, and on gated repos write access or an accepted request
+               (pages that show or copy file bytes: edit, rename)
 * `discuss`    take part in discussions: signed in, read access, a token that may act here
 * `write`      contents: commits, branches, tags (readers without it: 403; anonymous: 401)
 * `settings`   visibility and gating: repo admins, also through a fine-grained write token
@@ -245,8 +247,10 @@ RULES: dict[str, Rule] = {
     HTML + r"/settings$": Rule("settings", lambda p, i, t, x: req("GET", f"/{p}/settings")),
     HTML + r"/settings/visibility$": Rule("settings", lambda p, i, t, x: req("POST", f"/{p}/settings/visibility",
                                                                              "", FORM)),
+    # Turns gating off: on a throwaway repository (the gated fixture must stay gated for the
+    # routes after it).
     HTML + r"/settings/gating$": Rule("settings", lambda p, i, t, x: req("POST", f"/{p}/settings/gating", "",
-                                                                         FORM)),
+                                                                         FORM), destructive=True),
     HTML + r"/settings/collaborators$": Rule(
         "admin", lambda p, i, t, x: req("POST", f"/{p}/settings/collaborators", "user=nobody&role=read", FORM)),
     HTML + r"/settings/collaborators/(?P<username>[\w.\-]+)/role$": Rule(
@@ -296,9 +300,25 @@ RULES: dict[str, Rule] = {
         "POST", f"/{p}/settings/merge-rules", "required_approvals=0", FORM)),
     "notifications": Rule("auth", lambda p, i, t, x: req("GET", "/notifications"), repo=False),
     "notifications/read": Rule("auth", lambda p, i, t, x: req("POST", "/notifications/read", "", FORM), repo=False),
-    HTML + r"/upload/(?P<remainder>.+)$": Rule("write", lambda p, i, t, x: req("GET", f"/{p}/upload/main")),
-    HTML + r"/edit/(?P<remainder>.+)$": Rule("write", lambda p, i, t, x: req("GET", f"/{p}/edit/main/config.json")),
-    HTML + r"/new-file/(?P<remainder>.+)$": Rule("write", lambda p, i, t, x: req("GET", f"/{p}/new-file/main")),
+    # File pages: writers commit or open a pull request, those who may only propose changes get
+    # the pull request; pages that show or copy file bytes also need them (gated repositories).
+    HTML + r"/upload/(?P<remainder>.+)$": Rule("contribute", lambda p, i, t, x: req("GET", f"/{p}/upload/main")),
+    HTML + r"/edit/(?P<remainder>.+)$": Rule("contribute_download", lambda p, i, t, x: req(
+        "GET", f"/{p}/edit/main/config.json")),
+    HTML + r"/new-file/(?P<remainder>.+)$": Rule("contribute", lambda p, i, t, x: req("GET", f"/{p}/new-file/main")),
+    HTML + r"/delete/(?P<remainder>.+)$": Rule("contribute", lambda p, i, t, x: req(
+        "GET", f"/{p}/delete/main/config.json")),
+    HTML + r"/rename/(?P<remainder>.+)$": Rule("contribute_download", lambda p, i, t, x: req(
+        "GET", f"/{p}/rename/main/config.json")),
+    # Branches and tags: the list for readers, changes for writers (as the API's branch/tag routes).
+    HTML + r"/refs$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/refs")),
+    HTML + r"/refs/new$": Rule("write", lambda p, i, t, x: req(
+        "POST", f"/{p}/refs/new", "branch-kind=branch&branch-name=matrix-branch", FORM)),
+    HTML + r"/refs/delete$": Rule("write", lambda p, i, t, x: req(
+        "GET", f"/{p}/refs/delete", QUERY_STRING="kind=branch&name=no-such-branch")),
+    HTML + r"/settings/move$": Rule("admin", lambda p, i, t, x: req(
+        "POST", f"/{p}/settings/move", f"namespace={x['org']}&name={x['fresh_name']()}&confirm={i}", FORM),
+        destructive=True),
 }
 
 # Django's admin site: one rule for all of its routes.

@@ -12,6 +12,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -100,6 +101,10 @@ def expected(rule: Rule, persona: str, kind: str) -> str:
         return "allowed" if full_token else "forbidden"
     if needs == "download":
         return "gated" if kind == "gated" and level < 3 else "allowed"
+    if needs == "contribute_download":
+        outcome = expected(replace(rule, needs="contribute"), persona, kind)
+        # The HTML pages answer a refused download with a plain 403 page.
+        return "forbidden" if outcome == "allowed" and kind == "gated" and level < 3 else outcome
     if needs == "contribute":
         if not auth:
             return "unauth"

@@ -49,6 +49,7 @@ ORDER = ("none", "read", "write", "settings", "admin")
 
 # Each rule's `needs` -> what it asks of the token (None: decided without the token's scopes).
 REPO_NEEDS = {"read": "read", "auth_read": "read", "download": "read", "contribute": "write", "write": "write",
+              "contribute_download": "write",
               "discuss": "write",  # a credential that may act (write-capable) on a repository it reads
               "settings": "settings", "admin": "admin"}
 # `create`: olga can create in acme and in her own namespace; none of her tokens covers only

@@ -12,7 +12,7 @@ from repos.lfs.pointer import parse_pointer
 from repos.models import RepoLfsObject, Repository
 from repos.objects import storage_backend
 from repos.policy.upload import MAX_REGULAR_FILE_SIZE
-from tests.factories import MembershipFactory, OrganizationFactory, commit
+from tests.factories import CollaboratorFactory, MembershipFactory, OrganizationFactory, commit
 
 pytestmark = pytest.mark.django_db
 
@@ -40,13 +40,16 @@ def test_anonymous_visitors_are_sent_to_login(demo, client, page):
 
 
 @pytest.mark.parametrize("page", WRITE_PAGES)
-def test_readers_get_403_and_strangers_to_private_repos_404(demo, make_repo, bob_client, page):
-    assert bob_client.get(f"/alice/demo{page}").status_code == 403
-    assert bob_client.post(f"/alice/demo{page}", {"summary": "x"}).status_code == 403
+def test_readers_get_403_and_strangers_to_private_repos_404(demo, make_repo, bob, bob_client, page):
+    # Signed-in strangers may propose changes to a public repository (pull requests only:
+    # tests/repos/views/test_contribute_pages.py); a read collaborator of a private one may not.
     secret = make_repo("secret", private=True)
     commit(secret, files={"a.txt": b"x"})
     assert bob_client.get(f"/alice/secret{page}").status_code == 404
     assert bob_client.get(f"/alice/nope{page}").status_code == 404
+    CollaboratorFactory(repo=secret, user=bob, role="read")
+    assert bob_client.get(f"/alice/secret{page}").status_code == 403
+    assert bob_client.post(f"/alice/secret{page}", {"summary": "x"}).status_code == 403
 
 
 def test_write_pages_only_accept_branches(demo, alice_client):
