@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import math
 import re
 import time
@@ -39,9 +40,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponseBase
 
-from hub.exceptions import TooManyRequests
+from hub.exceptions import TooManyRequests, out_of_space
 from hub.http.client import client_ip
 from hub.http.errors import hub_error_response
+
+logger = logging.getLogger(__name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -151,12 +154,27 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def count(bucket: str, ident: str, *, now: float | None = None) -> Verdict | None:
-    """Count one request of `ident` in `bucket`; None when the bucket has no limit."""
+    """Count one request of `ident` in `bucket`; None when the bucket has no limit, or when
+    the counter store is on a full disk: the limiter then lets the request through (logged).
+    Failing closed would turn a full disk into a refusal of requests that write nothing (an
+    LFS batch, a login): the writes themselves answer 507 where the disk is needed."""
     limit = limit_for(bucket)
     if limit is None:
         return None
     index, reset = _window(limit, time.time() if now is None else now)
     key = _key(bucket, ident, index)
+    try:
+        used = _increment(key, reset)
+    except OSError as exc:
+        if not out_of_space(exc):
+            raise
+        logger.warning("rate limit %s not counted: the cache's disk is full (%s)", bucket, exc)
+        return None
+    return Verdict(bucket, limit, used, reset)
+
+
+def _increment(key: str, reset: int) -> int:
+    """Add one to the counter `key` that expires in `reset` seconds; its new value."""
     lock = _shared_lock_path()
     if lock is None:
         # Redis's INCR and LocMem's incr are atomic and keep the key's expiry.
@@ -174,7 +192,7 @@ def count(bucket: str, ident: str, *, now: float | None = None) -> Verdict | Non
         with _locked(lock):
             used = int(cache.get(key, 0)) + 1
             cache.set(key, used, timeout=reset + 1)
-    return Verdict(bucket, limit, used, reset)
+    return used
 
 
 def peek(bucket: str, ident: str, *, now: float | None = None) -> Verdict | None:

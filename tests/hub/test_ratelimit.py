@@ -252,3 +252,25 @@ def test_file_cache_counters_live_until_their_window_ends(settings, tmp_path) ->
         assert (tmp_path / "cache" / "ratelimit.lock").exists()  # counted under the lock
     finally:
         caches["default"].clear()
+
+
+def test_a_full_disk_under_the_counters_lets_requests_through(settings, monkeypatch, caplog) -> None:
+    """The file cache on a full disk: the limiter logs and lets the request through (an LFS
+    batch or a login writes nothing); any other failure of the store still raises."""
+    import errno
+
+    settings.HUB_RATE_LIMITS = {"commit": "1/60"}
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ratelimit, "_increment", full)
+    assert ratelimit.count("commit", "u") is None
+    assert "disk is full" in caplog.text
+
+    def broken(*_args, **_kwargs):
+        raise OSError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(ratelimit, "_increment", broken)
+    with pytest.raises(OSError):
+        ratelimit.count("commit", "u")
