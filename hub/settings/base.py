@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "accounts",
     "repos",
     "jobs",
+    "safety",
 ]
 
 MIDDLEWARE = [
