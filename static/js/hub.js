@@ -2,11 +2,13 @@
 (function () {
   "use strict";
 
+  // Decimal units like the server's hub/units.py (1 kB = 1000 bytes), as the Hub shows them.
   function formatSize(bytes) {
-    var units = ["B", "KB", "MB", "GB", "TB"];
-    var i = 0;
-    while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i++; }
-    return (i === 0 ? bytes : bytes.toFixed(1)) + " " + units[i];
+    if (bytes < 1000) return bytes + (bytes === 1 ? " byte" : " bytes");
+    var units = ["kB", "MB", "GB", "TB", "PB"];
+    var i = -1;
+    do { bytes /= 1000; i++; } while (Math.round(bytes * 10) / 10 >= 1000 && i < units.length - 1);
+    return bytes.toFixed(1) + "\u00a0" + units[i];
   }
 
   // Copy-to-clipboard buttons: <button data-copy="text">
