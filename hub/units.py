@@ -20,10 +20,10 @@ def decimal_size(n: int | float | None) -> str:
     if value < 1000:
         count = max(int(value), 0)
         return f"{count}{NBSP}{'byte' if count == 1 else 'bytes'}"
-    unit = _UNITS[0]
-    for unit in _UNITS:
+    i = 0
+    value /= 1000
+    # 999_950 bytes would print as "1000.0 kB": step up to "1.0 MB" instead.
+    while round(value, 1) >= 1000 and i < len(_UNITS) - 1:
         value /= 1000
-        # 999_950 bytes would print as "1000.0 kB": step up to "1.0 MB" instead.
-        if round(value, 1) < 1000:
-            break
-    return f"{value:.1f}{NBSP}{unit}"
+        i += 1
+    return f"{value:.1f}{NBSP}{_UNITS[i]}"
