@@ -73,10 +73,14 @@ INSTALLED_APPS = [
     "accounts",
     "repos",
     "jobs",
+    "safety",
 ]
 
 MIDDLEWARE = [
-    # First: it wraps every other middleware, so static files (WhiteNoise), redirects and
+    # Outermost: every response, whatever answered it, carries the request's id
+    # (hub/http/request_id.py).
+    "hub.http.request_id.RequestIdMiddleware",
+    # Next: it wraps every other middleware, so static files (WhiteNoise), redirects and
     # Django's own refusals get the security headers too (hub/http/headers.py).
     "hub.http.headers.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
