@@ -117,6 +117,8 @@ TEMPLATES = [
                 "repos.reviews.context_processors.notifications",
                 "accounts.web.context_processors.site",
             ],
+            # Display filters every template uses without {% load %} (sizes in decimal units).
+            "builtins": ["hub.template_filters"],
         },
     },
 ]
