@@ -7,6 +7,7 @@ the server and the client always agree on where the metadata ends and the card t
 
 from __future__ import annotations
 
+import html as htmllib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from typing import Any
 import nh3
 import yaml
 from markdown_it import MarkdownIt
+
+from repos.highlight import highlight_code
 
 # huggingface_hub repocard.py REGEX_YAML_BLOCK; ``re.search`` with ``^`` and no MULTILINE
 # only matches at the very start of the text (after optional whitespace).
@@ -253,7 +256,37 @@ _cleaner = nh3.Cleaner(
 )
 
 
+# A fenced block with a language, as the sanitizer writes it (attributes double-quoted, the
+# text escaped, so the block's text cannot contain "</code>").
+_FENCED_RE = re.compile(r'<pre><code class="language-([A-Za-z0-9_+#.-]{1,40})">(.*?)</code></pre>', re.S)
+# All highlighted blocks of one document together: past this, blocks stay plain (cheap).
+MAX_HIGHLIGHTED_CHARS = 256 * 1024
+
+
+def highlight_fenced_blocks(html: str) -> str:
+    """Colour the fenced code blocks of sanitized HTML with Pygments, server-side.
+
+    Runs *after* the sanitizer, on its output: the block's text is unescaped and handed to
+    Pygments, which escapes every character again, and the only markup added is Pygments'
+    own `<span class>` tokens. The sanitizer's allow-list stays free of classes users could
+    borrow from the site's CSS.
+    """
+    budget = MAX_HIGHLIGHTED_CHARS
+
+    def repl(m: re.Match[str]) -> str:
+        nonlocal budget
+        language, escaped = m.group(1), m.group(2)
+        text = htmllib.unescape(escaped)
+        budget -= len(text)
+        if budget < 0:
+            return m.group(0)
+        return f'<pre class="highlight"><code class="language-{language}">{highlight_code(text, language)}</code></pre>'
+
+    return _FENCED_RE.sub(repl, html)
+
+
 def render_markdown(text: str) -> str:
-    """Card body Markdown -> sanitized HTML, safe to mark safe in a template. Pass the body
-    from ``split_front_matter``; front matter is not stripped here."""
-    return _cleaner.clean(_markdown.render(text))
+    """Card body Markdown -> sanitized HTML with highlighted code blocks, safe to mark safe
+    in a template. Pass the body from ``split_front_matter``; front matter is not stripped
+    here."""
+    return highlight_fenced_blocks(_cleaner.clean(_markdown.render(text)))

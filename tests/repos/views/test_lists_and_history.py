@@ -104,7 +104,7 @@ def test_commit_page_shows_colored_diff_lfs_and_binary(make_repo, client):
     assert re.search(r'<tr class="del">.*?</span>two</td>', html, re.S)
     assert re.search(r'<tr class="add">.*?</span>2</td>', html, re.S)
     lfs = html[html.index("w.bin"):]
-    assert "Git LFS" in lfs[:600] and "2.0\xa0KB" in lfs[:600]
+    assert "Git LFS" in lfs[:600] and "2.0\xa0kB" in lfs[:600]
     assert "Binary file added" in html
     # a short sha works too, a bogus one is a 404
     assert client.get(f"/alice/diff/commit/{sha[:8]}").status_code == 200
