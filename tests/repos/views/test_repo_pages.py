@@ -230,3 +230,18 @@ def test_repo_page_shows_the_indexed_parameter_count(demo, client):
     demo.safetensors = {"parameters": {"F32": 1234}, "total": 1234}
     demo.save(update_fields=["safetensors"])
     assert re.search(r"<dt>Parameters</dt><dd>1.23K</dd>", client.get("/alice/demo").content.decode())
+
+
+def test_long_metadata_is_collapsed_per_kind(make_repo, client):
+    repo = make_repo("many")
+    datasets = "".join(f"- corpus-{i:02d}\n" for i in range(21))
+    commit(repo, files={"README.md": f"---\nlicense: mit\ndatasets:\n{datasets}---\n# Many\n".encode()})
+    repo.refresh_from_db()
+    html = client.get("/alice/many").content.decode()
+    head = html.split('aria-label="Metadata"', 1)[1].split("</ul>\n", 1)[0]
+    shown, _, hidden = head.partition("<details>")
+    # three datasets in view, the other eighteen behind "+18" (still links, no JavaScript needed)
+    assert [f"corpus-{i:02d}" in shown for i in range(4)] == [True, True, True, False]
+    assert ">+18</summary>" in hidden and 'aria-label="18 more (dataset)"' in hidden
+    assert all(f'href="/models?filter=dataset%3Acorpus-{i:02d}"' in hidden for i in range(3, 21))
+    assert "License:</span> mit" in shown  # other kinds keep their own chips
