@@ -167,11 +167,32 @@ def test_blob_renders_markdown_and_can_show_its_code(client, demo):
 
 def test_blob_safetensors_shows_the_tensor_table(client, demo):
     html = client.get("/alice/demo/blob/main/model.safetensors").content.decode()
-    assert "encoder.weight" in html and "encoder.bias" in html
+    assert 'data-tensor="encoder.weight"' in html and 'data-tensor="encoder.bias"' in html
     assert "[4, 8]" in html and "F16" in html
     assert "<b>40</b>parameters" in html  # 32 + 8
-    assert "encoder.weight" in html
     assert "format" in html and "pt" in html
+
+
+def test_safetensors_viewer_groups_tensors_by_module_with_consistent_numbers(make_repo, client):
+    repo = make_repo("grouped")
+    spec = {"model.embed.weight": ("F32", [10, 4])}
+    for i in range(12):
+        spec[f"model.layers.{i}.attn.weight"] = ("F16", [4, 4])
+        spec[f"model.layers.{i}.norm.weight"] = ("F32", [4])
+    commit(repo, lfs={"model.safetensors": safetensors_bytes(spec)})
+    html = client.get("/alice/grouped/blob/main/model.safetensors").content.decode()
+    totals = html.split("data-tensor-totals", 1)[1].split("data-tensor-tree", 1)[0]
+    # 40 + 12 * (16 + 4) = 280 parameters: 192 in F16, 88 in F32
+    assert "<b>280</b>parameters" in totals and "<b>25</b>tensors" in totals
+    assert "<b>192</b>F16" in totals and "<b>88</b>F32" in totals
+    assert "<b>736\xa0bytes</b>tensor data" in totals  # 160 + 12 * (32 + 16)
+    # groups nest by prefix, each with the sum of what it holds, layers in natural order
+    tree = html.split("data-tensor-tree", 1)[1]
+    assert re.search(r'data-group="model.layers">\s*<summary[^>]*>.*?24 tensors.*?title="240 parameters"', tree, re.S)
+    order = [int(m) for m in re.findall(r'data-group="model\.layers\.(\d+)"', tree)]
+    assert order == list(range(12))
+    assert tree.count("<details") == tree.count("</details>")
+    assert 'data-tensor="model.layers.10.attn.weight"' in tree
 
 
 def test_blob_of_missing_lfs_object_says_so(make_repo, client):
