@@ -118,7 +118,7 @@ TEMPLATES = [
                 "accounts.web.context_processors.site",
             ],
             # Display filters every template uses without {% load %} (sizes in decimal units).
-            "builtins": ["hub.template_filters"],
+            "builtins": ["hub.template_filters", "repos.templatetags.numbers"],
         },
     },
 ]
