@@ -7,3 +7,11 @@ class SafetyConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "safety"
+
+    def ready(self) -> None:
+        from repos import events
+        from repos.policy.visibility import register_publish_guard
+        from safety.dataset_reports import publish_guard, reports_on_refs_updated
+
+        events.subscribe(reports_on_refs_updated)
+        register_publish_guard(publish_guard)
