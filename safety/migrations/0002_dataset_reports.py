@@ -8,10 +8,9 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    initial = True
-
     dependencies = [
         ('repos', '0005_xet_storage'),
+        ('safety', '0001_file_scans'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
