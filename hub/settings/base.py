@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "accounts",
     "repos",
     "jobs",
+    "safety",
 ]
 
 MIDDLEWARE = [
@@ -116,6 +117,8 @@ TEMPLATES = [
                 "repos.reviews.context_processors.notifications",
                 "accounts.web.context_processors.site",
             ],
+            # Display filters every template uses without {% load %} (sizes in decimal units).
+            "builtins": ["hub.template_filters"],
         },
     },
 ]
@@ -195,6 +198,10 @@ STORAGES = {
 }
 # Filter chains of the byte door (repos/objects/filters.py): dotted paths of classes.
 HUB_OBJECT_INGEST_FILTERS: list[str] = []
+# Rules on the content of the files a commit or push adds (repos/policy/content.py): dotted
+# paths of classes. safety's rule refuses files the model-file scanner does not judge safe in
+# repositories whose owner turned "block unsafe files" on.
+HUB_CONTENT_RULES: list[str] = ["safety.rules.BlockUnsafeFiles"]
 HUB_OBJECT_READ_FILTERS: list[str] = []
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False

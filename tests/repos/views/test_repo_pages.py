@@ -8,7 +8,7 @@ import pytest
 from repos.git.commit import Signature, update_ref
 from repos.handles import git_repo
 from tests.factories import commit
-from tests.repos.views.helpers import safetensors_bytes
+from tests.repos.views.helpers import copy_snippets, safetensors_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -47,9 +47,10 @@ def test_repo_page_renders_card_chips_and_sidebar(client, demo):
     assert 'href="/models?filter=license%3Amit"' in html
     assert re.search(r"Task:</span>\s*text-classification<", html)
     assert re.search(r"Library:</span>\s*transformers<", html)
+    snippets = copy_snippets(html)
     assert "git clone http://testserver" not in html  # always the configured public URL
-    assert "git clone http://127.0.0.1" in html
-    assert 'repo_id="alice/demo"' in html and "hf_hub_download" in html
+    assert "git clone http://127.0.0.1" in snippets["git"]
+    assert 'repo_id="alice/demo"' in snippets["hf-hub"] and "hf_hub_download" in snippets["hf-hub"]
     assert "Add weights" in html  # last commit
     assert 'aria-current="page">Model card<' in html
 
@@ -66,10 +67,38 @@ def test_dataset_pages_use_the_datasets_prefix(make_repo, client):
     repo = make_repo("corpus", repo_type="dataset")
     commit(repo, files={"data.csv": b"a,b\n1,2\n"})
     html = client.get("/datasets/alice/corpus").content.decode()
-    assert "Dataset card" in html and 'repo_type="dataset"' in html
+    snippets = copy_snippets(html)
+    assert "Dataset card" in html and 'repo_type="dataset"' in snippets["hf-hub"]
+    assert 'load_dataset("alice/corpus")' in snippets["datasets"]
     assert client.get("/datasets/alice/corpus/tree/main").status_code == 200
     assert client.get("/datasets/alice/corpus/blob/main/data.csv").status_code == 200
     assert client.get("/alice/corpus").status_code == 404  # not a model
+
+
+def test_use_this_model_snippets_come_from_the_repository_files(make_repo, client, settings):
+    repo = make_repo("bert")
+    commit(repo, files={"README.md": README, "tokenizer.json": b"{}\n",
+                        "config.json": b'{"architectures": ["BertForSequenceClassification"]}\n'})
+    repo.refresh_from_db()
+    html = client.get("/alice/bert").content.decode()
+    snippets = copy_snippets(html)
+    assert list(snippets) == ["transformers-pipeline", "transformers-auto", "hf-hub", "git"]
+    assert 'pipeline("text-classification", model="alice/bert")' in snippets["transformers-pipeline"]
+    assert "AutoTokenizer, AutoModelForSequenceClassification" in snippets["transformers-auto"]
+    assert f'os.environ["HF_ENDPOINT"] = "{settings.PUBLIC_URL}"' in snippets["hf-hub"]
+    # shown highlighted, copied as plain text
+    block = html.split('data-snippet="transformers-pipeline"', 1)[1].split("</pre>", 1)[0]
+    assert '<pre class="highlight"><code><span class="kn">import</span>' in block
+
+    # A repository without config.json: no snippet names it (the Hub once did).
+    plain = make_repo("weights-only")
+    commit(plain, files={"README.md": README}, lfs={"model.safetensors": b"\0" * 64})
+    plain.refresh_from_db()
+    html = client.get("/alice/weights-only").content.decode()
+    snippets = copy_snippets(html)
+    assert "config.json" not in html
+    assert list(snippets) == ["hf-hub", "git"]
+    assert 'filename="model.safetensors"' in snippets["hf-hub"]
 
 
 def test_tree_lists_folders_first_with_sizes_lfs_badges_and_last_commits(client, demo):
