@@ -113,3 +113,57 @@ def test_git_push_with_lfs_is_scanned(live_hub, live_worker, tmp_path: Path):
     result = run_client(live_hub, tmp_path / "home", token, CHECK, repo.repo_id)
 
     assert_verdicts(result, hostile, benign)
+
+
+BLOCK = """
+from safety.services import safety_settings_update
+for r in spec["repos"]:
+    ns, name = r["id"].split("/")
+    safety_settings_update(repo=Repository.objects.get(namespace=ns, name=name), block_unsafe_files=True)
+"""
+
+UPLOAD_REFUSED = """
+import sys
+from huggingface_hub import HfApi
+from huggingface_hub.errors import HfHubHTTPError
+api = HfApi()
+repo, evil, fine = sys.argv[1:4]
+try:
+    api.upload_file(path_or_fileobj=evil, path_in_repo="evil.pt", repo_id=repo)
+    out = {"refused": False}
+except HfHubHTTPError as exc:
+    out = {"refused": True, "status": exc.response.status_code, "message": str(exc),
+           "server_message": exc.server_message}
+api.upload_file(path_or_fileobj=fine, path_in_repo="pytorch_model.bin", repo_id=repo)
+out["files"] = sorted(api.list_repo_files(repo))
+import json
+print("RESULT=" + json.dumps(out))
+"""
+
+
+@requires_git_lfs
+def test_blocking_repository_refuses_pushes_and_commits(live_hub, tmp_path: Path):
+    hub = provision(live_hub, users=["scan_block"], repos=[("scan_block", unique("strict"), False, "model")],
+                    extra=BLOCK)
+    token, [repo] = hub.tokens["scan_block"], list(hub.repos.values())
+    hostile, benign = hostile_files(str(tmp_path / "canary")), benign_files()
+
+    git_env = client_git_env(tmp_path / "git-home")
+    clone = tmp_path / "clone"
+    run_git("clone", "-q", remote_url(live_hub, repo, token), str(clone), env=git_env)
+    write_corpus(clone, {"README.md": b"# strict\n", "nested.pkl": hostile["nested.pkl"],
+                         "weights.dat": hostile["weights.dat"]})
+    run_git("add", "-A", cwd=clone, env=git_env)
+    run_git("commit", "-q", "-m", "evil", cwd=clone, env=git_env)
+    push = run_git("push", "origin", "main", cwd=clone, env=git_env, check=False)
+    assert push.returncode != 0
+    assert "model-file scanner does not judge safe" in push.stderr, push.stderr
+    assert "nested.pkl" in push.stderr and "weights.dat" in push.stderr and "README.md" not in push.stderr
+
+    (tmp_path / "evil.pt").write_bytes(hostile["torch_evil.pt"])
+    (tmp_path / "fine.bin").write_bytes(benign["pytorch_model.bin"])
+    out = run_client(live_hub, tmp_path / "home", token, UPLOAD_REFUSED, repo.repo_id, str(tmp_path / "evil.pt"),
+                     str(tmp_path / "fine.bin"))
+    assert out["refused"] and out["status"] == 400, out
+    assert "model-file scanner does not judge safe" in out["server_message"] and "evil.pt" in out["server_message"]
+    assert "pytorch_model.bin" in out["files"] and "evil.pt" not in out["files"]
