@@ -7,6 +7,7 @@ the server and the client always agree on where the metadata ends and the card t
 
 from __future__ import annotations
 
+import html as htmllib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from typing import Any
 import nh3
 import yaml
 from markdown_it import MarkdownIt
+
+from repos.highlight import highlight_code
 
 # huggingface_hub repocard.py REGEX_YAML_BLOCK; ``re.search`` with ``^`` and no MULTILINE
 # only matches at the very start of the text (after optional whitespace).
@@ -98,6 +101,51 @@ def card_index(card_data: dict[str, Any] | None, repo_type: str) -> CardIndex:
         library_name=library_name,
         license=licenses[0] if licenses else None,
     )
+
+
+# --- Search facets -----------------------------------------------------------------------
+
+FACET_KINDS = ("task", "library", "license", "language", "size")
+# One facet value is a short label from the card; longer ones are not labels a person filters
+# by, and a card listing hundreds of languages stays searchable by its first ones.
+MAX_FACET_VALUE = 96
+MAX_VALUES_PER_FACET = 50
+# Storage-size buckets, decimal units like the rest of the site; (upper bound, label).
+_SIZE_BUCKETS = ((10**7, "<10MB"), (10**8, "10MB-100MB"), (10**9, "100MB-1GB"), (10**10, "1GB-10GB"))
+SIZE_ORDER = tuple(label for _, label in _SIZE_BUCKETS) + (">10GB",)
+
+
+def size_bucket(used_storage: int) -> str:
+    """The storage-size facet value of a repository holding `used_storage` bytes."""
+    for bound, label in _SIZE_BUCKETS:
+        if used_storage < bound:
+            return label
+    return SIZE_ORDER[-1]
+
+
+def card_facets(card_data: dict[str, Any] | None, repo_type: str, used_storage: int) -> dict[str, list[str]]:
+    """The search facets of a repository: task, library, license, language and size, from its
+    card metadata (same leniency as `card_index`) and its storage size.
+
+    A model's task is its pipeline tag, a dataset's its task categories; size is the storage
+    bucket, plus a dataset card's row-count categories (`size_categories`, e.g. `1K<n<10K`).
+    """
+    data = card_data or {}
+    index = card_index(data, repo_type)
+    tasks = [index.pipeline_tag] if index.pipeline_tag else []
+    sizes = [size_bucket(max(0, used_storage))]
+    if repo_type == "dataset":
+        tasks = _strings(data.get("task_categories"))
+        sizes += _strings(data.get("size_categories"))
+    facets = {
+        "task": tasks,
+        "library": [index.library_name] if index.library_name else [],
+        "license": _strings(data.get("license")),
+        "language": _strings(data.get("language")),
+        "size": sizes,
+    }
+    return {kind: [v for v in _dedupe(values) if len(v) <= MAX_FACET_VALUE][:MAX_VALUES_PER_FACET]
+            for kind, values in facets.items()}
 
 
 def _strings(value: object) -> list[str]:
@@ -208,7 +256,37 @@ _cleaner = nh3.Cleaner(
 )
 
 
+# A fenced block with a language, as the sanitizer writes it (attributes double-quoted, the
+# text escaped, so the block's text cannot contain "</code>").
+_FENCED_RE = re.compile(r'<pre><code class="language-([A-Za-z0-9_+#.-]{1,40})">(.*?)</code></pre>', re.S)
+# All highlighted blocks of one document together: past this, blocks stay plain (cheap).
+MAX_HIGHLIGHTED_CHARS = 256 * 1024
+
+
+def highlight_fenced_blocks(html: str) -> str:
+    """Colour the fenced code blocks of sanitized HTML with Pygments, server-side.
+
+    Runs *after* the sanitizer, on its output: the block's text is unescaped and handed to
+    Pygments, which escapes every character again, and the only markup added is Pygments'
+    own `<span class>` tokens. The sanitizer's allow-list stays free of classes users could
+    borrow from the site's CSS.
+    """
+    budget = MAX_HIGHLIGHTED_CHARS
+
+    def repl(m: re.Match[str]) -> str:
+        nonlocal budget
+        language, escaped = m.group(1), m.group(2)
+        text = htmllib.unescape(escaped)
+        budget -= len(text)
+        if budget < 0:
+            return m.group(0)
+        return f'<pre class="highlight"><code class="language-{language}">{highlight_code(text, language)}</code></pre>'
+
+    return _FENCED_RE.sub(repl, html)
+
+
 def render_markdown(text: str) -> str:
-    """Card body Markdown -> sanitized HTML, safe to mark safe in a template. Pass the body
-    from ``split_front_matter``; front matter is not stripped here."""
-    return _cleaner.clean(_markdown.render(text))
+    """Card body Markdown -> sanitized HTML with highlighted code blocks, safe to mark safe
+    in a template. Pass the body from ``split_front_matter``; front matter is not stripped
+    here."""
+    return highlight_fenced_blocks(_cleaner.clean(_markdown.render(text)))

@@ -84,6 +84,27 @@ def highlight_lines(lines: list[str], filename: str) -> list[str] | None:
     return out
 
 
+def lexer_by_language(language: str, size: int) -> Lexer:
+    """The lexer for a language name (a card's ```python fence, a snippet's "bash"); plain
+    text for unknown names and beyond MAX_LEXED_BYTES."""
+    if size > MAX_LEXED_BYTES or not language:
+        return TextLexer()
+    try:
+        return get_lexer_by_name(language.lower())
+    except ClassNotFound:
+        return TextLexer()
+
+
+def highlight_code(text: str, language: str) -> str:
+    """The spans of `text` highlighted as `language` (no line numbers, no wrapper: the caller
+    puts them in its `<pre class="highlight"><code>`). Every character is escaped."""
+    lexer = lexer_by_language(language, len(text.encode("utf-8", "replace")))
+    lexer.stripnl = False
+    html = _pygments_highlight(text, lexer, HtmlFormatter(nowrap=True))
+    # Pygments ends the output with a newline the input may not have had.
+    return html[:-1] if html.endswith("\n") and not text.endswith("\n") else html
+
+
 def stylesheet() -> str:
     """The CSS for highlighted code: light by default, dark under `prefers-color-scheme`."""
     light = HtmlFormatter(style=LIGHT_STYLE, cssclass=CSS_CLASS).get_style_defs(f".{CSS_CLASS}")

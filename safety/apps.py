@@ -7,3 +7,12 @@ class SafetyConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "safety"
+
+    def ready(self) -> None:
+        from repos import events
+        from repos.file_security import register_file_security
+        from safety.selectors import SafetyReporter
+        from safety.subscribers import scan_on_refs_updated
+
+        events.subscribe(scan_on_refs_updated)
+        register_file_security(SafetyReporter())

@@ -73,10 +73,14 @@ INSTALLED_APPS = [
     "accounts",
     "repos",
     "jobs",
+    "safety",
 ]
 
 MIDDLEWARE = [
-    # First: it wraps every other middleware, so static files (WhiteNoise), redirects and
+    # Outermost: every response, whatever answered it, carries the request's id
+    # (hub/http/request_id.py).
+    "hub.http.request_id.RequestIdMiddleware",
+    # Next: it wraps every other middleware, so static files (WhiteNoise), redirects and
     # Django's own refusals get the security headers too (hub/http/headers.py).
     "hub.http.headers.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -113,6 +117,8 @@ TEMPLATES = [
                 "repos.reviews.context_processors.notifications",
                 "accounts.web.context_processors.site",
             ],
+            # Display filters every template uses without {% load %} (sizes in decimal units).
+            "builtins": ["hub.template_filters", "repos.templatetags.numbers"],
         },
     },
 ]
@@ -201,6 +207,10 @@ HUB_MASTER_KEY_FILE = os.environ.get("HUB_MASTER_KEY_FILE") or str(DATA_DIR.pare
 HUB_MASTER_KEY_GENERATE = env_bool("HUB_MASTER_KEY_GENERATE", True)
 # Filter chains of the byte door (repos/objects/filters.py): dotted paths of classes.
 HUB_OBJECT_INGEST_FILTERS: list[str] = []
+# Rules on the content of the files a commit or push adds (repos/policy/content.py): dotted
+# paths of classes. safety's rule refuses files the model-file scanner does not judge safe in
+# repositories whose owner turned "block unsafe files" on.
+HUB_CONTENT_RULES: list[str] = ["safety.rules.BlockUnsafeFiles"]
 HUB_OBJECT_READ_FILTERS: list[str] = []
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False

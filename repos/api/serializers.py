@@ -74,8 +74,10 @@ def serialize_repo_info(
     blobs: bool = False,
     expand: Iterable[str] | None = None,
     card: RevisionCard | None = None,
+    security_status: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`GET /api/{type}s/{id}[/revision/{rev}]`. `files` become `siblings` (None omits them);
+    `security_status` is `securityRepoStatus` (`securityStatus=true`);
     `card` is the revision's card (default: the database index); a non-empty `expand` keeps
     only the listed properties (plus `id`), as the Hub does."""
     card = card or RevisionCard.of_repo(repo)
@@ -88,6 +90,8 @@ def serialize_repo_info(
     data["usedStorage"] = repo.used_storage
     if repo.safetensors:
         data["safetensors"] = repo.safetensors
+    if security_status is not None:
+        data["securityRepoStatus"] = dict(security_status)
     return _only(data, expand)
 
 
@@ -117,10 +121,12 @@ def _only(data: dict[str, Any], expand: Iterable[str] | None) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in wanted or k in _ALWAYS}
 
 
-def serialize_tree_entry(entry: RepoEntry, *, xet_hashes: Mapping[str, str] | None = None) -> dict[str, Any]:
+def serialize_tree_entry(entry: RepoEntry, *, xet_hashes: Mapping[str, str] | None = None,
+                         security: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """One `tree` / `paths-info` item (§4.1): `size` is the content size, `lfs.oid` the
     sha256; `xetHash` when `xet_hashes` ({sha256: Xet file hash}) knows the object;
-    `lastCommit` only when it was looked up (`expand=true`)."""
+    `lastCommit` only when it was looked up (`expand=true`); `securityFileStatus` when
+    `security` ({path: status}, `expand=true`) has the file."""
     if entry.type == "directory":
         item: dict[str, Any] = {"type": "directory", "oid": entry.oid, "size": 0, "path": entry.path}
     else:
@@ -132,6 +138,8 @@ def serialize_tree_entry(entry: RepoEntry, *, xet_hashes: Mapping[str, str] | No
     if entry.last_commit is not None:
         c = entry.last_commit
         item["lastCommit"] = {"id": c.sha, "title": c.title, "date": hf_date(c.date)}
+    if security and entry.path in security and entry.type == "file":
+        item["securityFileStatus"] = dict(security[entry.path])
     return item
 
 

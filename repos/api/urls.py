@@ -20,4 +20,6 @@ urlpatterns = [
     *routes_write.urlpatterns,
     *routes_access.urlpatterns,
     *review_routes.urlpatterns,
+    # Last: an id without a namespace names no repository (RepoNotFound, not EndpointNotFound).
+    re_path(rf"^{T}/(?P<name>[\w.\-]+)(?:/revision/.+)?$", misc.namespaceless_repo),
 ]

@@ -10,6 +10,7 @@ from repos.models.discussion import (
     TensorDiff,
     Watch,
 )
+from repos.models.facets import RepoFacet
 from repos.models.keys import RepoKey
 from repos.models.lfs import LfsObject, RepoLfsObject
 from repos.models.permissions import RepositoryGroupObjectPermission, RepositoryUserObjectPermission
@@ -24,6 +25,7 @@ __all__ = [
     "LfsObject",
     "MergeRules",
     "Notification",
+    "RepoFacet",
     "RepoKey",
     "RepoLfsObject",
     "RepoRedirect",

@@ -10,7 +10,9 @@ pre-receive hook (`check_push`, through `repos.services.push`) and the API servi
 * the default branch is protected: no deletion, no non-fast-forward update;
 * files: a plain blob must pass `upload_policy.check_regular_blob` (size / binary limits); a
   blob that is an LFS pointer must name an object that is in the store *and* was uploaded to
-  this repository (knowing a sha256 from another repository gives nothing).
+  this repository (knowing a sha256 from another repository gives nothing);
+* content: the files a write adds that pass the rules above go to the content rules
+  (`repos.policy.content`, e.g. "block unsafe files").
 
 Functions return the reason for a refusal (the wording each path shows) or None; they never
 raise for a refusal, so callers can collect every problem of a push and report them together,
@@ -18,8 +20,10 @@ or raise the HTTP error their API answers with.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import io
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from accounts.models import AccessToken
 from accounts.permissions import Principal, current_principal
@@ -33,8 +37,9 @@ from repos.git.quarantine import QuarantinedPush
 from repos.handles import walk_limits
 from repos.lfs.pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
 from repos.models import Repository
-from repos.objects import readable_objects
+from repos.objects import open_object, readable_objects
 from repos.policy import upload as upload_policy
+from repos.policy.content import NewFile, content_rejections, content_rules
 from repos.selectors.pull_requests import PR_REF_RE, pull_request_by_ref
 
 RULE = "-" * 73
@@ -283,6 +288,7 @@ def check_push(*, repo: Repository, user: Principal, token: AccessToken | None, 
     seen: set[str] = set()
     pointers: list[tuple[str, LfsPointer]] = []
     pointer_refs: dict[str, str] = {}
+    plain: list[tuple[str, str, int, str]] = []  # (path, blob oid, size, ref) of accepted blobs
     for update in updates:
         if update.new is None:
             continue
@@ -305,9 +311,26 @@ def check_push(*, repo: Repository, user: Principal, token: AccessToken | None, 
             reason = blob_rejection(path=blob.path, size=blob.size, sample=sample)
             if reason:
                 rejections.append(Rejection(reason, update.ref, blob.path))
+            else:
+                plain.append((blob.path, blob.oid, blob.size, update.ref))
     for path, reason in lfs_pointer_rejections(repo=repo, pointers=pointers):
         rejections.append(Rejection(reason, pointer_refs[path], path))
+    if rejections or not content_rules():
+        return rejections  # content rules judge only a push that passes every other rule
+    files = [NewFile(path, oid, size, False, _quarantined_reader(push, oid)) for path, oid, size, _ in plain]
+    files += [NewFile(path, p.oid, p.size, True, _object_reader(repo, p.oid)) for path, p in pointers]
+    refs = {path: ref for path, _oid, _size, ref in plain} | pointer_refs
+    for path, reason in content_rejections(repo=repo, files=files):
+        rejections.append(Rejection(reason, refs[path], path))
     return rejections
+
+
+def _quarantined_reader(push: QuarantinedPush, oid: str) -> Callable[[], BinaryIO]:
+    return lambda: io.BytesIO(push.read(oid))  # plain blobs are at most 10 MiB (upload policy)
+
+
+def _object_reader(repo: Repository, oid: str) -> Callable[[], BinaryIO]:
+    return lambda: open_object(repo=repo, oid=oid)
 
 
 def tree_rejection(stats: TreeStats, limits: WalkLimits) -> str | None:

@@ -18,6 +18,7 @@ from repos.models import Repository
 from repos.revisions import RevisionPath, git_errors_as_http, resolve_revision_path
 from repos.selectors import browse
 from repos.selectors.history import CommitRow, FileChange, commit_changes, commit_page
+from repos.selectors.usage import UsagePanel, repo_usage
 
 
 @dataclass
@@ -25,6 +26,7 @@ class HomePage:
     sha: str | None  # None for a repository whose default branch has no commit
     card: browse.Card | None = None
     last_commit: CommitInfo | None = None
+    usage: UsagePanel | None = None
 
 
 def home_page(*, repo: Repository, links: RepoLinks) -> HomePage:
@@ -35,7 +37,7 @@ def home_page(*, repo: Repository, links: RepoLinks) -> HomePage:
         return HomePage(sha=None)
     with git_errors_as_http():
         return HomePage(sha=sha, card=browse.repo_card(git=git, sha=sha, links=links, rev=repo.default_branch),
-                        last_commit=git.commit_info(sha))
+                        last_commit=git.commit_info(sha), usage=repo_usage(repo=repo, git=git, sha=sha))
 
 
 @dataclass

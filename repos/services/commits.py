@@ -18,11 +18,12 @@ the API accepts is one a push would accept, with the same reasons when it is not
 """
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import transaction
@@ -39,6 +40,7 @@ from hub.exceptions import (
     Unprocessable,
     out_of_space_as_507,
 )
+from repos import objects
 from repos.events import Origin, refs_updated
 from repos.git import commit as git_commit
 from repos.git.errors import InvalidPath, InvalidRefName
@@ -50,6 +52,7 @@ from repos.handles import git_repo, walk_limits
 from repos.lfs.pointer import is_valid_oid, parse_pointer
 from repos.models import Discussion, Repository
 from repos.policy import push as push_policy
+from repos.policy.content import NewFile, content_rejections, content_rules
 from repos.reviews.services.discussions import pull_request_create
 from repos.revisions import git_errors_as_http
 from repos.selectors.pull_requests import PR_REF_RE
@@ -131,6 +134,7 @@ _UNCHANGED = object()
 class _Staged:
     ops: list[Any] = field(default_factory=list)
     lfs_paths: list[str] = field(default_factory=list)
+    new_files: list[NewFile] = field(default_factory=list)  # what the content rules judge
     # The .gitattributes content this commit itself writes (b"" if it deletes it).
     attributes: Any = _UNCHANGED
 
@@ -216,7 +220,9 @@ def _stage(*, repo: Repository, git: GitRepo, operations: Iterable[CommitOperati
             regular_total += len(op.content)
             if regular_total > limit:
                 raise PayloadTooLarge(f"A commit may hold at most {limit} bytes of regular files; use LFS")
-            staged.ops.append(git_commit.PutBlob(path, write_blob(git, op.content)))
+            blob_oid = write_blob(git, op.content)
+            staged.ops.append(git_commit.PutBlob(path, blob_oid))
+            staged.new_files.append(NewFile(path, blob_oid, len(op.content), False, _bytes_reader(op.content)))
             if path == _GITATTRIBUTES:
                 staged.attributes = op.content
         elif isinstance(op, AddLfsFile):
@@ -237,7 +243,21 @@ def _stage(*, repo: Repository, git: GitRepo, operations: Iterable[CommitOperati
             raise BadRequest(f"Unknown operation {op!r}")
     paths.check_folders()
     _resolve_lfs(repo=repo, git=git, staged=staged, pending=pending)
+    _check_content(repo=repo, staged=staged)
     return staged
+
+
+def _bytes_reader(data: bytes) -> Callable[[], BinaryIO]:
+    return lambda: io.BytesIO(data)
+
+
+def _check_content(*, repo: Repository, staged: _Staged) -> None:
+    """The content rules (`repos.policy.content`) on the files the commit adds."""
+    if not content_rules():
+        return
+    rejections = content_rejections(repo=repo, files=staged.new_files)
+    if rejections:
+        raise BadRequest("; ".join(f"{reason} Offending file: {path}" for path, reason in rejections[:20]))
 
 
 def _resolve_lfs(*, repo: Repository, git: GitRepo, staged: _Staged,
@@ -251,6 +271,9 @@ def _resolve_lfs(*, repo: Repository, git: GitRepo, staged: _Staged,
     for (index, item), pointer in zip(pending, check.pointers, strict=True):
         assert pointer is not None  # no rejections: every reference resolved
         staged.ops[index] = git_commit.PutBlob(item.path, write_blob(git, pointer.to_bytes()))
+        oid = pointer.oid
+        staged.new_files.append(NewFile(item.path, oid, pointer.size, True,
+                                        lambda oid=oid: objects.open_object(repo=repo, oid=oid)))
 
 
 def _attributes_text(git: GitRepo, base_sha: str | None, staged: _Staged) -> str:

@@ -11,6 +11,7 @@ route can shadow it.
 """
 from django.urls import re_path
 
+from repos.api import misc
 from repos.api.patterns import ID, PREFIX
 from repos.transport import git_http, lfs_http, xet_cas
 from repos.transport.resolve import resolve_file
@@ -38,4 +39,6 @@ urlpatterns = [
     re_path(rf"^{_REPO}/info/lfs/locks(?:/(?P<rest>.*))?$", lfs_http.locks),
     re_path(rf"^lfs-upload/(?P<key>[0-9a-f]{{32}})/{_OID}$", lfs_http.upload),
     re_path(rf"^{PREFIX}{ID}/resolve/(?P<remainder>.+)$", resolve_file),
+    # `/gpt2/resolve/...`: an id without a namespace (a Hub legacy id) is no repository here.
+    re_path(rf"^{PREFIX}(?P<name>[\w.\-]+)/resolve/(?P<remainder>.+)$", misc.namespaceless_repo),
 ]

@@ -7,7 +7,6 @@ from django.views.decorators.http import require_safe
 
 from accounts.permissions import request_principal
 from hub.http.inputs import query_bool
-from hub.http.urls import public_url
 from repos.links import RepoLinks, breadcrumbs, human_count
 from repos.models import Repository
 from repos.selectors import pages
@@ -22,7 +21,7 @@ def repo_home(request: HttpRequest, namespace: str, name: str, prefix: str | Non
     ctx = repo_header(request, repo, tab="card")
     home = pages.home_page(repo=repo, links=ctx["links"])
     if home.sha is not None:
-        ctx.update({"card": home.card, "last_commit": home.last_commit,
+        ctx.update({"card": home.card, "last_commit": home.last_commit, "usage": home.usage,
                     "last_commit_url": ctx["links"].commit(home.sha)})
     if repo.gated and not ctx["can_download"]:
         user, _token = request_principal(request)
@@ -33,9 +32,7 @@ def repo_home(request: HttpRequest, namespace: str, name: str, prefix: str | Non
         "readme_new_url": ctx["links"].new_file(repo.default_branch) + "?filename=README.md",
         "readme_url": ctx["links"].blob(repo.default_branch, "README.md"),
         "upload_url": ctx["links"].upload(repo.default_branch),
-        "endpoint": public_url(),
         "parameters": _parameters(repo),
-        "snippet_filename": "README.md" if repo.repo_type == "dataset" else "config.json",
     })
     return render(request, "repos/repo_home.html", ctx)
 

@@ -2,23 +2,50 @@
 (function () {
   "use strict";
 
+  // Decimal units like the server's hub/units.py (1 kB = 1000 bytes), as the Hub shows them.
   function formatSize(bytes) {
-    var units = ["B", "KB", "MB", "GB", "TB"];
-    var i = 0;
-    while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i++; }
-    return (i === 0 ? bytes : bytes.toFixed(1)) + " " + units[i];
+    if (bytes < 1000) return bytes + (bytes === 1 ? " byte" : " bytes");
+    var units = ["kB", "MB", "GB", "TB", "PB"];
+    var i = -1;
+    do { bytes /= 1000; i++; } while (Math.round(bytes * 10) / 10 >= 1000 && i < units.length - 1);
+    return bytes.toFixed(1) + "\u00a0" + units[i];
   }
 
-  // Copy-to-clipboard buttons: <button data-copy="text">
+  // Copy-to-clipboard buttons: <button data-copy="text">. The Clipboard API exists only in
+  // secure contexts (https, localhost); a hub served over plain http on a LAN falls back to
+  // copying from a hidden textarea.
+  function copyWithTextarea(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "visually-hidden";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    return ok ? Promise.resolve() : Promise.reject(new Error("copy failed"));
+  }
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");
-    if (!button || !navigator.clipboard) return;
-    navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+    if (!button) return;
+    var text = button.getAttribute("data-copy");
+    var copied = navigator.clipboard && window.isSecureContext
+      ? navigator.clipboard.writeText(text).catch(function () { return copyWithTextarea(text); })
+      : copyWithTextarea(text);
+    copied.then(function () {
       var previous = button.getAttribute("aria-label") || "";
+      var label = button.querySelector("span");
+      var previousText = label ? label.textContent : "";
       button.setAttribute("aria-label", "Copied");
       button.classList.add("copied");
-      setTimeout(function () { button.setAttribute("aria-label", previous); button.classList.remove("copied"); }, 1500);
-    });
+      if (label) label.textContent = "Copied";
+      setTimeout(function () {
+        button.setAttribute("aria-label", previous);
+        button.classList.remove("copied");
+        if (label) label.textContent = previousText;
+      }, 1500);
+    }, function () {});
   });
 
   // <details> menus: close on outside click and on Escape.

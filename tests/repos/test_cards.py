@@ -3,9 +3,11 @@ from html.parser import HTMLParser
 
 import pytest
 from huggingface_hub.repocard import REGEX_YAML_BLOCK
+from pygments.token import STANDARD_TYPES
 
 from repos.cards import (
     FRONT_MATTER_RE,
+    MAX_HIGHLIGHTED_CHARS,
     CardIndex,
     card_index,
     render_markdown,
@@ -174,12 +176,33 @@ def test_markdown_features() -> None:
     assert "<table>" in html and "<th>a</th>" in html
     assert "<s>old</s>" in html
     assert "<code>x&lt;y</code>" in html
-    assert '<code class="language-python">' in html
+    assert '<pre class="highlight"><code class="language-python"><span class="nb">print</span>' in html
     assert '<a href="https://example.com/d" rel="nofollow noopener">docs</a>' in html
     assert '<img src="./logo.png" alt="logo">' in html
     assert '<img src="https://example.com/i.png" alt="ext">' in html
     assert '<p align="center"><img src="https://example.com/banner.png" width="200"></p>' in html
     assert "<details><summary>More</summary>" in html and "<em>text</em>" in html
+
+
+def test_fenced_code_is_highlighted_after_sanitizing() -> None:
+    # The block's text goes through Pygments, which escapes it again: markup inside a code block
+    # stays text, whatever it tries to close.
+    html = render_markdown('```python\nx = "</code></pre><script>alert(1)</script>"\n```\n')
+    assert '<span class="n">x</span>' in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert html.count("</pre>") == 1
+    # Unknown languages keep their class and stay plain text; blocks without a language too.
+    html = render_markdown("```nosuchlang\na <b>\n```\n\n```\nplain\n```\n")
+    assert '<code class="language-nosuchlang">a &lt;b&gt;\n</code>' in html
+    assert "<pre><code>plain\n</code></pre>" in html
+
+
+def test_highlighting_is_bounded_per_document() -> None:
+    block = "```python\n" + "x = 1\n" * (MAX_HIGHLIGHTED_CHARS // 6 // 2 + 1) + "```\n\n"
+    html = render_markdown(block * 3)
+    # The first blocks are coloured, the one past the budget stays plain (cheap), all are shown.
+    assert html.count('<pre class="highlight">') == 1
+    assert html.count("<pre>") == 2
 
 
 XSS = [
@@ -223,6 +246,7 @@ class _Collector(HTMLParser):
         self.comments.append(data)
 
 
+PYGMENTS_CLASSES = set(STANDARD_TYPES.values())
 SAFE_TAGS = {
     "a", "b", "blockquote", "br", "code", "del", "details", "div", "em", "h1", "h2", "h3", "hr", "i",
     "img", "li", "ol", "p", "pre", "s", "span", "strong", "summary", "table", "tbody", "td", "th",
@@ -242,7 +266,10 @@ def test_xss_payloads_are_neutralised(payload: str) -> None:
             assert not name.startswith("on"), html
             assert name not in {"style", "id", "autofocus", "tabindex", "target", "action"}, html
             if name == "class":
-                assert tag == "code" and value is not None and value.startswith("language-"), html
+                # Only the fence's language and the highlighter's own token classes.
+                assert ((tag == "code" and (value or "").startswith("language-"))
+                        or (tag == "pre" and value == "highlight")
+                        or (tag == "span" and value in PYGMENTS_CLASSES)), html
             if name in {"href", "src"}:
                 scheme = (value or "").split(":", 1)[0].strip().lower() if ":" in (value or "") else ""
                 assert scheme in {"", "http", "https", "mailto"}, html

@@ -11,3 +11,13 @@ from safety.entities import EntityDetector
 @pytest.fixture(scope="session")
 def detector() -> EntityDetector:
     return EntityDetector()
+
+
+@pytest.fixture
+def repo(alice):
+    """A fresh model repository of alice ("alice/s-<8 hex>")."""
+    import uuid
+
+    from tests.factories import RepositoryFactory
+
+    return RepositoryFactory(owner=alice, name=f"s-{uuid.uuid4().hex[:8]}")

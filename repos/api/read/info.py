@@ -9,6 +9,7 @@ from hub.http.api import api_view, json_response
 from hub.http.inputs import query_bool, query_list
 from repos.api.patterns import repo_from_api_request
 from repos.api.serializers import serialize_repo_info
+from repos.file_security import repo_security_status
 from repos.gate import can_write
 from repos.handles import git_repo_for_read
 from repos.revisions import git_errors_as_http
@@ -21,13 +22,16 @@ def repo_info_api(request: HttpRequest, plural: str, namespace: str, name: str, 
     repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name)
     expand = query_list(request, "expand")
     blobs = query_bool(request.GET.get("blobs"))
+    security = query_bool(request.GET.get("securityStatus"))
     with git_errors_as_http():
         info = repo_info(repo=repo, git=git_repo_for_read(repo), revision=rev,
-                         with_files=not expand or "siblings" in expand, with_blobs=blobs)
+                         with_files=not expand or "siblings" in expand or security, with_blobs=blobs or security)
+    # The verdicts are keyed by content id (an LFS file's sha256), hence the pointer reads above.
+    security_status = repo_security_status(repo, [(e.path, e.etag) for e in info.files or ()]) if security else None
     # A file tree past the walk limits lists what was walked; the header says the rest is missing.
     headers = {"X-Siblings-Truncated": "true"} if info.files_truncated else None
     return json_response(serialize_repo_info(repo, sha=info.sha, files=info.files, blobs=blobs, expand=expand,
-                                             card=info.card), headers=headers)
+                                             card=info.card, security_status=security_status), headers=headers)
 
 
 @api_view("GET")

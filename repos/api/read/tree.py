@@ -1,6 +1,7 @@
 """`list_repo_tree` and `get_paths_info`."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from django.http import HttpRequest, JsonResponse
@@ -12,9 +13,11 @@ from hub.http.json_body import parse_json
 from hub.http.pagination import cursor_offset, decode_cursor, encode_cursor, set_next_link
 from repos.api.patterns import repo_from_api_request
 from repos.api.serializers import serialize_tree_entry
+from repos.file_security import file_security_statuses
 from repos.handles import git_repo_for_read
+from repos.models import Repository
 from repos.revisions import git_errors_as_http, split_revision_path
-from repos.selectors.files import entries_for_paths
+from repos.selectors.files import RepoEntry, entries_for_paths
 from repos.selectors.tree import tree_list
 from repos.selectors.xet import xet_hashes_for
 
@@ -35,7 +38,8 @@ def tree_api(request: HttpRequest, plural: str, namespace: str, name: str, remai
         page = tree_list(git=git, sha=sha, path=path, recursive=recursive, expand=expand, offset=offset,
                          after=after)
     xet = xet_hashes_for(repo=repo, oids=[e.lfs.oid for e in page.entries if e.lfs is not None])
-    response = json_response([serialize_tree_entry(e, xet_hashes=xet) for e in page.entries])
+    security = _security(repo, page.entries) if expand else None
+    response = json_response([serialize_tree_entry(e, xet_hashes=xet, security=security) for e in page.entries])
     # Later pages are pinned to the commit of the first one, so a branch moving in between
     # cannot mix two trees in one listing.
     next_path = f"/api/{plural}/{repo.repo_id}/tree/{sha}" + (f"/{quote(path, safe='')}" if path else "")
@@ -71,7 +75,13 @@ def paths_info_api(request: HttpRequest, plural: str, namespace: str, name: str,
         sha = git.resolve(rev)
         entries = entries_for_paths(git, sha=sha, paths=paths, expand=expand)
     xet = xet_hashes_for(repo=repo, oids=[e.lfs.oid for e in entries if e.lfs is not None])
-    return json_response([serialize_tree_entry(e, xet_hashes=xet) for e in entries])
+    security = _security(repo, entries) if expand else None
+    return json_response([serialize_tree_entry(e, xet_hashes=xet, security=security) for e in entries])
+
+
+def _security(repo: Repository, entries: list[RepoEntry]) -> dict[str, dict[str, Any]]:
+    """`securityFileStatus` per file path (`expand=true` only, as on the Hub)."""
+    return file_security_statuses(repo, [(e.path, e.etag) for e in entries if e.type == "file"])
 
 
 def _paths_request(request: HttpRequest) -> tuple[list[str], bool]:

@@ -5,6 +5,7 @@ prefixes joined). A route missing here fails the matrix: adding a URL means deci
 call it. Each rule names what the route needs and how to build a sample request:
 
 * `public`     anyone (an invalid token is still refused: 401)
+* `nothing`    names no repository (an id without a namespace): RepoNotFound to anyone
 * `auth`       any signed-in user (anonymous: 401 or a redirect to the login page)
 * `auth_full`  the user themselves with a session or write token (fine-grained/read: 403)
 * `create`     create a repository somewhere: a session, a write token, or a fine-grained token
@@ -80,6 +81,9 @@ RULES: dict[str, Rule] = {
     r"api/^agent-harnesses$": Rule("public", lambda p, i, t, x: req("GET", "/api/agent-harnesses"), repo=False),
     r"api/^whoami-v2$": Rule("auth", lambda p, i, t, x: req("GET", "/api/whoami-v2"), repo=False),
     r"api/^" + T + "$": Rule("public", lambda p, i, t, x: req("GET", f"/api/{t}"), repo=False),
+    # An id without a namespace names no repository: RepoNotFound to anyone.
+    r"api/^" + T + r"/(?P<name>[\w.\-]+)(?:/revision/.+)?$": Rule(
+        "nothing", lambda p, i, t, x: req("GET", f"/api/{t}/gpt2"), repo=False),
     r"api/^validate-yaml$": Rule("public", lambda p, i, t, x: req(
         "POST", "/api/validate-yaml", {"content": "---\nlicense: mit\n---\n", "repoType": "model"}), repo=False),
     r"api/^repos/create$": Rule("org_create", lambda p, i, t, x: req(
@@ -211,6 +215,8 @@ RULES: dict[str, Rule] = {
     # --- file bytes
     PREFIX + ID + r"/resolve/(?P<remainder>.+)$": Rule(
         "download", lambda p, i, t, x: req("GET", f"/{p}/resolve/main/config.json")),
+    PREFIX + r"(?P<name>[\w.\-]+)/resolve/(?P<remainder>.+)$": Rule(
+        "nothing", lambda p, i, t, x: req("GET", "/gpt2/resolve/main/config.json"), repo=False),
     # --- HTML
     "": Rule("public", lambda p, i, t, x: req("GET", "/"), repo=False),
     "login": Rule("public", lambda p, i, t, x: req("GET", "/login"), repo=False),
@@ -218,6 +224,7 @@ RULES: dict[str, Rule] = {
     "models": Rule("public", lambda p, i, t, x: req("GET", "/models"), repo=False),
     "datasets": Rule("public", lambda p, i, t, x: req("GET", "/datasets"), repo=False),
     "spaces": Rule("public", lambda p, i, t, x: req("GET", "/spaces"), repo=False),
+    "search": Rule("public", lambda p, i, t, x: req("GET", "/search?search=a&license=mit"), repo=False),
     "new": Rule("create", lambda p, i, t, x: req("GET", "/new"), repo=False),
     "new-dataset": Rule("create", lambda p, i, t, x: req("GET", "/new-dataset"), repo=False),
     # --- HTML: accounts and organizations

@@ -55,7 +55,8 @@ REPO_NEEDS = {"read": "read", "auth_read": "read", "download": "read", "contribu
 # `create`: olga can create in acme and in her own namespace; none of her tokens covers only
 # the latter, so it reads as creating in acme.
 ORG_NEEDS = {"org_member": "read", "org_create": "write", "create": "write", "org_admin": "admin"}
-FIXED = {"public": "allowed", "auth": "allowed", "staff": "login", "session": "forbidden", "signed": "forbidden",
+FIXED = {"public": "allowed", "nothing": "refused (RepoNotFound)", "auth": "allowed",
+         "staff": "login", "session": "forbidden", "signed": "forbidden",
          # Xet CAS routes take CAS tokens only (a hub token is refused: 401); fetch URLs their signature.
          "cas": "unauth", "cas_url": "forbidden"}
 CLASSIFIED = set(REPO_NEEDS) | set(ORG_NEEDS) | set(FIXED) | {"auth_full"}

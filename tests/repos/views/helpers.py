@@ -21,3 +21,23 @@ def safetensors_bytes(tensors: dict[str, tuple[str, list[int]]], metadata: dict[
     raw = json.dumps(header).encode()
     raw += b" " * (-len(raw) % 8)
     return struct.pack("<Q", len(raw)) + raw + b"\0" * offset
+
+
+def copy_snippets(html: str) -> dict[str, str]:
+    """The text each "Use this" copy button copies, by snippet key (`data-snippet`)."""
+    from html.parser import HTMLParser
+
+    found: dict[str, str] = {}
+
+    class Parser(HTMLParser):
+        key = ""
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if a.get("data-snippet"):
+                self.key = a["data-snippet"] or ""
+            if "data-copy" in a and self.key and self.key not in found:
+                found[self.key] = a["data-copy"] or ""
+
+    Parser().feed(html)
+    return found

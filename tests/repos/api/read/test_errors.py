@@ -67,3 +67,17 @@ def test_wrong_methods_are_json_405(client, repos):
     for url in ("/api/models/alice/tiny-bert", "/api/models/alice/tiny-bert/refs", "/api/models"):
         r = client.post(url)
         assert r.status_code == 405 and r.json()["error"]
+
+
+@pytest.mark.parametrize("method", ["head", "get"])
+@pytest.mark.parametrize("url", ["/api/models/no-such-repo", "/api/datasets/no-such-repo",
+                                 "/api/models/no-such-repo/revision/main", "/no-such-repo/resolve/main/config.json",
+                                 "/datasets/no-such-repo/resolve/main/data.csv"])
+def test_an_id_without_namespace_is_a_missing_repo(client, method, url):
+    """The Hub's legacy ids (`gpt2`) name no repository here: RepoNotFound in JSON, so the
+    client's repo_exists/file_exists answer False."""
+    r = getattr(client, method)(url)
+    assert r.status_code == 404
+    assert r["X-Error-Code"] == "RepoNotFound" and r["Content-Type"] == "application/json"
+    if method == "get":
+        assert r.json() == {"error": "Repository not found"}

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('repos', '0005_xet_storage'),
+        ('repos', '0006_repo_facets'),
     ]
 
     operations = [

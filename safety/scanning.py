@@ -1,0 +1,155 @@
+"""Scanning the files of a repository and storing the verdicts (the Django side of the
+pure scanners in `safety.scanners`).
+
+Every file is scanned by its bytes, never by its name: the pickle scanner sniffs the content
+(zip-based torch files, compressed streams, npy, plain pickles of any protocol), so a
+`model.safetensors` that is really a pickle is judged as one. Text files up to
+`SECRETS_MAX_BYTES` are also scanned for secrets. Bytes come through the byte door (LFS
+objects, `repos.objects.open_object`) or the git layer (plain blobs, at most 10 MiB by the
+upload policy); both are streamed to the scanners, which bound bytes and time themselves.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from repos import objects
+from repos.git.errors import GitError, TreeTooLarge
+from repos.git.repository import GitRepo
+from repos.handles import git_repo, walk_limits
+from repos.models import Repository
+from repos.selectors.files import repo_entry
+from safety.models import FileScan
+from safety.scanners.pickles import ModelFileScan, ScanLimits, scan_model_file
+from safety.scanners.secrets import SecretScanLimits, SecretsScan, scan_text_for_secrets
+
+logger = logging.getLogger(__name__)
+
+# Bumped when the scanners or their allow-lists change: older verdicts are then scanned again.
+SCANNER_VERSION = "pickles-1/secrets-1"
+# A revision with more files than this is scanned up to it (the rest stay "queued").
+MAX_FILES_PER_REVISION = 20_000
+SECRETS_MAX_BYTES = 10 * 1024 * 1024
+PICKLE_LIMITS = ScanLimits(max_seconds=600.0)
+SECRET_LIMITS = SecretScanLimits(max_bytes=SECRETS_MAX_BYTES)
+
+Opener = Callable[[], BinaryIO]
+
+
+@dataclass(frozen=True)
+class RevisionFile:
+    """A file of a revision as scanning sees it: its content id (LFS sha256 or blob id)."""
+
+    path: str
+    oid: str
+    size: int
+    is_lfs: bool
+    blob_oid: str
+
+
+def revision_files(*, git: GitRepo, sha: str, limit: int = MAX_FILES_PER_REVISION) -> Iterator[RevisionFile]:
+    """The files of commit `sha`, LFS pointers resolved, bounded by the walk limits and `limit`."""
+    try:
+        for n, tree_entry in enumerate(git.iter_files(sha, limits=walk_limits())):
+            if n >= limit:
+                logger.warning("scan of %s stopped after %d files", sha, limit)
+                return
+            entry = repo_entry(git, tree_entry)
+            yield RevisionFile(path=entry.path, oid=entry.etag, size=entry.size, is_lfs=entry.lfs is not None,
+                               blob_oid=entry.oid)
+    except TreeTooLarge as exc:
+        logger.warning("scan of %s stopped at the walk limits: %s", sha, exc)
+
+
+def opener_for(*, repo: Repository, git: GitRepo, file: RevisionFile) -> Opener:
+    if file.is_lfs:
+        return lambda: objects.open_object(repo=repo, oid=file.oid)
+    return lambda: io.BytesIO(git.read_blob(file.blob_oid))
+
+
+def scan_bytes(open_content: Opener, *, size: int) -> tuple[ModelFileScan, SecretsScan | None]:
+    """Both scanners over one file's content (opened once per scanner, streamed)."""
+    with tempfile.TemporaryDirectory(prefix="hub-scan-") as spool, open_content() as f:
+        verdict = scan_model_file(f, limits=PICKLE_LIMITS, spool_dir=spool)
+    secrets = None
+    if size <= SECRETS_MAX_BYTES and not verdict.pickle_found:
+        with open_content() as f:
+            secrets = scan_text_for_secrets(f, limits=SECRET_LIMITS)
+    return verdict, secrets
+
+
+def _fields(verdict: ModelFileScan, secrets: SecretsScan | None) -> dict:
+    level = verdict.highest_safety_level
+    return {
+        "status": verdict.status, "pickle_found": verdict.pickle_found,
+        "highest_safety_level": level.value if level is not None else "",
+        "imports": [i.as_hub() for i in verdict.imports], "reasons": list(verdict.reasons),
+        "av_scan": verdict.av_scan.as_hub() if verdict.av_scan is not None else None,
+        "secrets": [s.as_dict() for s in secrets.findings] if secrets is not None else [],
+        "scanner_version": SCANNER_VERSION, "scanned_at": timezone.now(),
+    }
+
+
+def _copy_fields(scan: FileScan) -> dict:
+    return {name: getattr(scan, name) for name in (
+        "status", "pickle_found", "highest_safety_level", "imports", "reasons", "av_scan", "secrets",
+        "scanner_version", "scanned_at")}
+
+
+def file_scan(*, repo: Repository, path: str, oid: str, size: int, open_content: Opener) -> FileScan:
+    """The current verdict on content `oid` at `path` of `repo`: an existing one (of any path
+    with the same content) is reused, otherwise the content is scanned now. Never raises for
+    the content: a scanner failure is the verdict "error"."""
+    done = FileScan.objects.filter(repository=repo, oid=oid, scanner_version=SCANNER_VERSION).exclude(
+        status=FileScan.Status.QUEUED)
+    same = done.filter(path=path).first()
+    if same is not None:
+        return same
+    other = done.first()
+    if other is not None:
+        fields = _copy_fields(other)
+    else:
+        try:
+            verdict, secrets = scan_bytes(open_content, size=size)
+            fields = _fields(verdict, secrets)
+        except Exception as exc:  # noqa: BLE001 - the object vanished, the disk failed: a status too
+            logger.exception("scan of %s:%s (%s) failed", repo.repo_id, path, oid)
+            fields = {"status": FileScan.Status.ERROR, "reasons": [f"scan failed: {type(exc).__name__}"],
+                      "scanner_version": SCANNER_VERSION, "scanned_at": timezone.now()}
+    return _store(repo=repo, oid=oid, path=path, size=size, fields=fields)
+
+
+def _store(*, repo: Repository, oid: str, path: str, size: int, fields: dict) -> FileScan:
+    try:
+        with transaction.atomic():
+            scan, _ = FileScan.objects.update_or_create(repository=repo, oid=oid, path=path,
+                                                        defaults={"size": size, **fields})
+    except IntegrityError:  # a concurrent scan of the same file stored it first
+        scan = FileScan.objects.get(repository=repo, oid=oid, path=path)
+    return scan
+
+
+def revision_scan(*, repo: Repository, sha: str) -> dict[str, int]:
+    """Scan every file of commit `sha` of `repo` that has no current verdict; returns counts
+    by status. Runs in the worker (`safety.scan_revision`)."""
+    git = git_repo(repo)
+    counts: dict[str, int] = {}
+    for file in revision_files(git=git, sha=sha):
+        scan = file_scan(repo=repo, path=file.path, oid=file.oid, size=file.size,
+                         open_content=opener_for(repo=repo, git=git, file=file))
+        counts[scan.status] = counts.get(scan.status, 0) + 1
+    return counts
+
+
+def resolve_commit(git: GitRepo, rev: str) -> str | None:
+    try:
+        return git.resolve(rev)
+    except GitError:
+        return None

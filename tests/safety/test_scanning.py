@@ -1,0 +1,120 @@
+"""Scanning a revision's files and storing the verdicts (service and task, in-process), and the
+verdicts in the API's shapes (tree / paths-info `securityFileStatus`, `securityRepoStatus`)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from repos.handles import git_repo
+from repos.models import Repository
+from safety.models import FileScan
+from safety.scanning import revision_scan
+from safety.selectors import flagged_paths, pending_paths
+from safety.tasks import scan_revision
+from tests.factories import commit
+from tests.safety.model_files import benign_files, hostile_files
+
+SECRET = "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+
+
+@pytest.fixture
+def canary(tmp_path) -> str:
+    return str(tmp_path / "canary")
+
+
+@pytest.mark.django_db
+def test_every_hostile_file_is_unsafe_benign_ones_safe(repo: Repository, canary, tmp_path) -> None:
+    hostile = hostile_files(canary)
+    benign = benign_files()
+    # Half the hostile files as LFS objects (through the byte door), half as plain blobs.
+    names = sorted(hostile)
+    lfs = {n: hostile[n] for n in names[::2]} | {"pytorch_model.bin": benign["pytorch_model.bin"]}
+    files = {n: hostile[n] for n in names[1::2]} | {"real.safetensors": benign["real.safetensors"],
+                                                  "README.md": b"# hello\n"}
+    sha = commit(repo, lfs=lfs, files=files)
+    assert pending_paths(repo, sha) == set(hostile) | set(benign) | {"README.md", ".gitattributes"}
+
+    counts = scan_revision(repo.pk, sha)
+
+    statuses = {s.path: s.status for s in FileScan.objects.filter(repository=repo)}
+    assert {p: statuses[p] for p in hostile} == dict.fromkeys(hostile, "unsafe")
+    assert statuses["pytorch_model.bin"] == statuses["real.safetensors"] == statuses["README.md"] == "safe"
+    assert counts == {"unsafe": len(hostile), "safe": 4}  # + .gitattributes
+    assert flagged_paths(repo, sha) == set(hostile)
+    assert flagged_paths(repo, "main") == set(hostile)
+    assert pending_paths(repo, sha) == set()
+    popen = FileScan.objects.get(repository=repo, path="model.safetensors")
+    assert {"module": "subprocess", "name": "Popen", "safety": "dangerous"} in popen.imports
+    assert not (tmp_path / "canary").exists()
+
+
+@pytest.mark.django_db
+def test_known_content_is_not_scanned_again(repo: Repository, canary, monkeypatch) -> None:
+    evil = hostile_files(canary)["os_system.pkl"]
+    sha = commit(repo, lfs={"a.pkl": evil})
+    revision_scan(repo=repo, sha=sha)
+    from safety import scanning
+
+    def refuse(*a, **k):  # the same bytes under another path reuse the verdict
+        raise AssertionError("scanned twice")
+
+    monkeypatch.setattr(scanning, "scan_bytes", refuse)
+    sha2 = commit(repo, lfs={"copy/b.bin": evil})
+    revision_scan(repo=repo, sha=sha2)
+    assert FileScan.objects.get(repository=repo, path="copy/b.bin").status == "unsafe"
+
+
+@pytest.mark.django_db
+def test_a_scan_that_cannot_read_the_bytes_is_an_error(repo: Repository) -> None:
+    from tests.factories import lfs_pointer
+
+    sha = commit(repo, files={"gone.bin": lfs_pointer(b"never stored")})
+    revision_scan(repo=repo, sha=sha)
+    assert FileScan.objects.get(repository=repo, path="gone.bin").status == "error"
+    assert flagged_paths(repo, sha) == {"gone.bin"}
+
+
+@pytest.mark.django_db
+def test_secrets_are_recorded_masked(repo: Repository) -> None:
+    sha = commit(repo, files={"config.py": SECRET.encode()})
+    revision_scan(repo=repo, sha=sha)
+    scan = FileScan.objects.get(repository=repo, path="config.py")
+    assert scan.status == "safe" and scan.secrets
+    assert "AKIAIOSFODNN7EXAMPLE" not in json.dumps(scan.secrets)
+    assert scan.secrets[0]["type"] == "AWS Access Key"
+
+
+@pytest.mark.django_db
+def test_api_shows_the_hub_shapes(repo: Repository, alice_client, canary) -> None:
+    hostile = hostile_files(canary)
+    sha = commit(repo, lfs={"evil.pkl": hostile["os_system.pkl"]}, files={"README.md": b"hi\n",
+                                                                          "late.bin": hostile["subprocess.bin"]})
+    revision_scan(repo=repo, sha=sha)
+    FileScan.objects.filter(repository=repo, path="late.bin").delete()  # as if not scanned yet
+
+    tree = alice_client.get(f"/api/models/{repo.repo_id}/tree/main?expand=true").json()
+    security = {e["path"]: e.get("securityFileStatus") for e in tree}
+    assert security["evil.pkl"]["status"] == "unsafe"
+    assert security["evil.pkl"]["pickleImportScan"]["highestSafetyLevel"] == "dangerous"
+    assert {(i["name"], i["safety"]) for i in security["evil.pkl"]["pickleImportScan"]["imports"]} == {
+        ("system", "dangerous")}
+    assert security["README.md"] == {"status": "safe", "avScan": None, "pickleImportScan": None}
+    assert security["late.bin"]["status"] == "queued"
+    plain = alice_client.get(f"/api/models/{repo.repo_id}/tree/main").json()
+    assert all("securityFileStatus" not in e for e in plain)
+
+    info = alice_client.post(f"/api/models/{repo.repo_id}/paths-info/main",
+                             data=json.dumps({"paths": ["evil.pkl"], "expand": True}),
+                             content_type="application/json").json()
+    assert info[0]["securityFileStatus"]["status"] == "unsafe"
+
+    repo_status = alice_client.get(f"/api/models/{repo.repo_id}?securityStatus=true").json()["securityRepoStatus"]
+    assert repo_status == {"scansDone": False, "filesWithIssues": [{"path": "evil.pkl", "level": "unsafe"}]}
+    assert "securityRepoStatus" not in alice_client.get(f"/api/models/{repo.repo_id}").json()
+
+
+@pytest.mark.django_db
+def test_unknown_revision_has_no_flags(repo: Repository) -> None:
+    assert flagged_paths(repo, "nope") == set()
+    assert git_repo(repo) is not None
