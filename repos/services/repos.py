@@ -17,6 +17,7 @@ from repos.git.gitattributes import DEFAULT_DATASET_GITATTRIBUTES, DEFAULT_MODEL
 from repos.git.paths import validate_repo_name
 from repos.git.repository import GitRepo
 from repos.models import RepoRedirect, Repository, RepoType
+from repos.policy.visibility import PublishRefused, publish_refusal
 from repos.services.index import repo_reindex
 
 
@@ -42,6 +43,9 @@ def repo_create(*, user: User, namespace: str, name: str, repo_type: str = RepoT
         raise BadRequest(f"Invalid repo name: {exc}") from exc
     if repo_type not in RepoType.values:
         raise BadRequest(f"Invalid repo type {repo_type!r}")
+    # Ids are case-insensitive (repos.gate): a second spelling of an existing id is the same repo.
+    if Repository.objects.filter(repo_type=repo_type, namespace__iexact=namespace, name__iexact=name).exists():
+        raise Conflict(f"You already created this {repo_type} repo")
     organization = Organization.objects.filter(name=namespace).first()
     git_dir = None
     try:
@@ -140,11 +144,14 @@ def repo_update_settings(*, repo: Repository, user: User, private: bool | None =
                          gated: str | None = None, ip: str | None = None) -> Repository:
     """Change visibility and/or gating (`gated` is "", "auto" or "manual"); None = unchanged.
 
-    The caller has checked `gate.can_manage` (the "settings" action).
+    The caller has checked `gate.can_manage` (the "settings" action). Going public is
+    refused (`PublishRefused`, 409) while a registered guard objects (`repos.policy.visibility`).
     """
     fields: list[str] = []
     with transaction.atomic():
         if private is not None and private != repo.private:
+            if not private and (reason := publish_refusal(repo)):
+                raise PublishRefused(reason)
             repo.private = private
             fields.append("private")
             audit(action="repo.visibility", actor=user, target=str(repo), ip=ip, private=private)
