@@ -17,7 +17,9 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 
+from accounts.models import User
 from accounts.permissions import Principal
 from jobs.bot import hub_bot
 from jobs.models import Job
@@ -83,7 +85,7 @@ def _dataset(spec: EvalSpec, model: Repository) -> Repository | None:
     dataset = Repository.objects.filter(repo_type=RepoType.DATASET, namespace=namespace, name=name).first()
     if dataset is None:
         return None
-    reader: Principal | None = model.owner if model.private else None
+    reader: Principal = model.owner if model.private and model.owner else AnonymousUser()
     return dataset if can_read(reader, dataset) and not dataset.disabled else None
 
 
@@ -93,21 +95,28 @@ def pr_evaluation_request(*, pr: Discussion, head: str, actor: Principal | None)
     repo = pr.repository
     git = git_repo(repo)
     try:
-        base = git.resolve(f"refs/heads/{pr.target_branch}")
-        spec, problem = _spec_of(git, base)
+        base: str | None = git.resolve(f"refs/heads/{pr.target_branch}")
+    except GitError:
+        base = None
+    try:
+        spec, problem = _spec_of(git, base) if base else (None, None)
         side = "base"
         if spec is None and problem is None:
             spec, problem = _spec_of(git, head)
             side = "head"
-    except GitError as exc:
-        _comment(pr, _header(None, head) + f"The hub could not evaluate this pull request: {exc}.")
+    except GitError:
+        return None  # the head vanished (force-pushed away) since the event
+    if spec is None and problem is None:
+        return None  # the repository declares no evaluation: it did not ask for one
+    if base is None:
+        _comment(pr, _header(None, head) + "The hub could not evaluate this pull request: its target branch "
+                 f"`{pr.target_branch}` does not exist.")
         return None
     if problem is not None:
         _comment(pr, _header(base, head) + f"The hub could not evaluate this pull request: the model card's "
                  f"`model-index` ({side}) cannot be used: {problem}.")
         return None
-    if spec is None:
-        return None  # the repository declares no evaluation: it did not ask for one
+    assert spec is not None
     dataset = _dataset(spec, repo)
     if dataset is None:
         _comment(pr, _header(base, head) + "The hub could not evaluate this pull request: the dataset "
@@ -121,7 +130,7 @@ def pr_evaluation_request(*, pr: Discussion, head: str, actor: Principal | None)
         return None
     return job_submit(
         kind=Job.Kind.EVALUATE, repo=repo, revision=head, base_revision=base, discussion=pr,
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by=actor if isinstance(actor, User) else None,
         params={"dataset": {"id": dataset.pk, "repo_id": dataset.repo_id, "revision": data_sha},
                 "runner_params": {"eval": spec.to_params()}, "spec_from": side},
     )
