@@ -103,6 +103,51 @@ def card_index(card_data: dict[str, Any] | None, repo_type: str) -> CardIndex:
     )
 
 
+# --- Search facets -----------------------------------------------------------------------
+
+FACET_KINDS = ("task", "library", "license", "language", "size")
+# One facet value is a short label from the card; longer ones are not labels a person filters
+# by, and a card listing hundreds of languages stays searchable by its first ones.
+MAX_FACET_VALUE = 96
+MAX_VALUES_PER_FACET = 50
+# Storage-size buckets, decimal units like the rest of the site; (upper bound, label).
+_SIZE_BUCKETS = ((10**7, "<10MB"), (10**8, "10MB-100MB"), (10**9, "100MB-1GB"), (10**10, "1GB-10GB"))
+SIZE_ORDER = tuple(label for _, label in _SIZE_BUCKETS) + (">10GB",)
+
+
+def size_bucket(used_storage: int) -> str:
+    """The storage-size facet value of a repository holding `used_storage` bytes."""
+    for bound, label in _SIZE_BUCKETS:
+        if used_storage < bound:
+            return label
+    return SIZE_ORDER[-1]
+
+
+def card_facets(card_data: dict[str, Any] | None, repo_type: str, used_storage: int) -> dict[str, list[str]]:
+    """The search facets of a repository: task, library, license, language and size, from its
+    card metadata (same leniency as `card_index`) and its storage size.
+
+    A model's task is its pipeline tag, a dataset's its task categories; size is the storage
+    bucket, plus a dataset card's row-count categories (`size_categories`, e.g. `1K<n<10K`).
+    """
+    data = card_data or {}
+    index = card_index(data, repo_type)
+    tasks = [index.pipeline_tag] if index.pipeline_tag else []
+    sizes = [size_bucket(max(0, used_storage))]
+    if repo_type == "dataset":
+        tasks = _strings(data.get("task_categories"))
+        sizes += _strings(data.get("size_categories"))
+    facets = {
+        "task": tasks,
+        "library": [index.library_name] if index.library_name else [],
+        "license": _strings(data.get("license")),
+        "language": _strings(data.get("language")),
+        "size": sizes,
+    }
+    return {kind: [v for v in _dedupe(values) if len(v) <= MAX_FACET_VALUE][:MAX_VALUES_PER_FACET]
+            for kind, values in facets.items()}
+
+
 def _strings(value: object) -> list[str]:
     items: Iterable[object]
     if value is None:

@@ -10,6 +10,7 @@ from repos.models.discussion import (
     TensorDiff,
     Watch,
 )
+from repos.models.facets import RepoFacet
 from repos.models.lfs import LfsObject, RepoLfsObject
 from repos.models.permissions import RepositoryGroupObjectPermission, RepositoryUserObjectPermission
 from repos.models.repository import RepoRedirect, Repository, RepoType
@@ -23,6 +24,7 @@ __all__ = [
     "LfsObject",
     "MergeRules",
     "Notification",
+    "RepoFacet",
     "RepoLfsObject",
     "RepoRedirect",
     "RepoType",

@@ -15,12 +15,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from repos.cards import card_index, split_front_matter
+from repos.cards import card_facets, card_index, split_front_matter
 from repos.git.errors import GitError, TreeTooLarge
 from repos.git.repository import GitRepo
 from repos.handles import walk_limits
 from repos.lfs.pointer import parse_pointer
-from repos.models import Repository
+from repos.models import RepoFacet, Repository
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,17 @@ def repo_index_write(*, repo: Repository, snapshot: IndexSnapshot) -> Repository
     repo.last_modified = timezone.now()
     repo.save(update_fields=["head_sha", "card_data", "tags", "pipeline_tag", "library_name",
                              "used_storage", "last_modified"])
+    repo_facets_write(repo=repo)
     return repo
+
+
+def repo_facets_write(*, repo: Repository) -> None:
+    """Rebuild the search facets of `repo` from its indexed card data and size (inside the
+    index writer's transaction, so a search never sees half of them)."""
+    facets = card_facets(repo.card_data, repo.repo_type, repo.used_storage)
+    RepoFacet.objects.filter(repository=repo).delete()
+    RepoFacet.objects.bulk_create([RepoFacet(repository=repo, facet=kind, value=value)
+                                   for kind, values in facets.items() for value in values])
 
 
 def repo_reindex(*, repo: Repository, git: GitRepo) -> Repository:

@@ -19,6 +19,7 @@ urlpatterns = [
     path("models", listing.repo_list, {"repo_type": RepoType.MODEL}, name="models"),
     path("datasets", listing.repo_list, {"repo_type": RepoType.DATASET}, name="datasets"),
     path("spaces", listing.repo_list, {"repo_type": RepoType.SPACE}, name="spaces"),
+    path("search", listing.search, name="search"),
     path("new", write.new_repo, {"repo_type": RepoType.MODEL}, name="new-model"),
     path("new-dataset", write.new_repo, {"repo_type": RepoType.DATASET}, name="new-dataset"),
     # Discussions, pull requests, compares, watching, notifications (the reviews wing).

@@ -1,0 +1,35 @@
+"""Search facets of repositories: the database index behind the faceted search pages."""
+from __future__ import annotations
+
+from django.db import models
+
+from repos.models.repository import Repository
+
+
+class RepoFacet(models.Model):
+    """One facet value of a repository (its task, library, license, language or size), derived
+    from the default branch's card and storage size by the repository index and rebuilt with it.
+
+    A row per value (not a JSON list on the repository) so that a search filters with an
+    indexed lookup and counts every value of a facet with one GROUP BY, on any database.
+    """
+
+    class Kind(models.TextChoices):
+        TASK = "task"
+        LIBRARY = "library"
+        LICENSE = "license"
+        LANGUAGE = "language"
+        SIZE = "size"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="facets")
+    facet = models.CharField(max_length=16, choices=Kind.choices)
+    value = models.CharField(max_length=96)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "facet", "value"], name="uniq_repo_facet_value"),
+        ]
+        indexes = [models.Index(fields=["facet", "value"], name="repofacet_facet_value")]
+
+    def __str__(self) -> str:
+        return f"{self.facet}:{self.value}"

@@ -1,0 +1,134 @@
+"""Faceted search over models and datasets (the search page and the listing pages).
+
+Facets are OR within one facet (license mit or apache-2.0) and AND across facets (and task
+text-classification). Each facet's counts are taken over the results of every *other* facet's
+selection, so choosing a license still shows how many results each other license would give.
+Only repositories the viewer may see are ever filtered or counted: a private repository adds to
+no count. Every query is bounded: the search text, the number of chosen values and the number
+of values counted per facet are capped.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import AccessToken
+from accounts.permissions import Principal
+from repos.cards import FACET_KINDS, MAX_FACET_VALUE, SIZE_ORDER
+from repos.gate import repos_visible_to
+from repos.models import RepoFacet, Repository, RepoType
+from repos.selectors.repo_list import MAX_QUERY, SORTS, _with_tag
+
+FACET_LABELS = {"task": "Tasks", "library": "Libraries", "license": "Licenses", "language": "Languages",
+                "size": "Size"}
+# Values shown per facet (the most frequent; chosen ones are always shown too).
+TOP_VALUES = 12
+# Values one facet may be filtered by at once: a URL cannot make a query of unbounded size.
+MAX_CHOSEN = 10
+SEARCH_KINDS = (RepoType.MODEL, RepoType.DATASET)
+# Only what a list card shows is loaded.
+_CARD_FIELDS = ("repo_type", "namespace", "name", "private", "pipeline_tag", "library_name",
+                "last_modified", "downloads", "likes", "gated")
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    value: str
+    count: int
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class FacetGroup:
+    kind: str
+    label: str
+    values: list[FacetCount]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    repos: QuerySet[Repository]
+    facets: list[FacetGroup]
+    # Results per repository type under the current text and facets (the kind switch).
+    kind_counts: dict[str, int]
+
+
+def parse_chosen(raw: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """The chosen facet values from query parameters (`license=mit&license=apache-2.0`):
+    known facets only, blank and over-long values dropped, at most MAX_CHOSEN per facet."""
+    chosen: dict[str, list[str]] = {}
+    for kind in FACET_KINDS:
+        values = [v.strip() for v in raw.get(kind, ()) if v and v.strip() and len(v.strip()) <= MAX_FACET_VALUE]
+        if values:
+            chosen[kind] = list(dict.fromkeys(values))[:MAX_CHOSEN]
+    return chosen
+
+
+def repo_faceted_search(
+    *,
+    user: Principal,
+    token: AccessToken | None,
+    repo_types: Sequence[str] = SEARCH_KINDS,
+    search: str = "",
+    chosen: Mapping[str, Sequence[str]] | None = None,
+    tag: str = "",
+    sort: str = "updated",
+    kind_counts: bool = False,
+) -> SearchResult:
+    """Repositories of `repo_types` visible to `user` whose `namespace/name` contains `search`,
+    carrying `tag` and the `chosen` facet values, in `sort` order; with the facet counts (one
+    query per facet) and, if `kind_counts`, the results per kind over all SEARCH_KINDS."""
+    chosen = chosen or {}
+    base = repos_visible_to(user, Repository.objects.filter(disabled=False), token=token)
+    base = _text_filter(base, search)
+    tag = tag.strip()[:MAX_QUERY]
+    if tag:
+        base = _with_tag(base, tag)
+    by_kind = base.filter(repo_type__in=list(repo_types))
+
+    def narrowed(qs: QuerySet[Repository], skip: str | None = None) -> QuerySet[Repository]:
+        for kind, values in chosen.items():
+            if kind != skip and values:
+                qs = qs.filter(pk__in=RepoFacet.objects.filter(facet=kind, value__in=list(values))
+                               .values("repository_id"))
+        return qs
+
+    groups = []
+    for kind in FACET_KINDS:
+        groups.append(_facet_group(kind, narrowed(by_kind, skip=kind), chosen.get(kind, ())))
+    per_kind: dict[str, int] = {}
+    if kind_counts:
+        per_kind = {row["repo_type"]: row["n"] for row in
+                    narrowed(base).filter(repo_type__in=SEARCH_KINDS).values("repo_type")
+                    .annotate(n=Count("pk")).order_by()}
+    repos = narrowed(by_kind).order_by(*SORTS.get(sort, SORTS["updated"])[1]).only(*_CARD_FIELDS)
+    return SearchResult(repos=repos, facets=groups, kind_counts=per_kind)
+
+
+def _text_filter(qs: QuerySet[Repository], search: str) -> QuerySet[Repository]:
+    search = search.strip()[:MAX_QUERY]
+    if not search:
+        return qs
+    ns, slash, rest = search.partition("/")
+    if slash:
+        return qs.filter(namespace__icontains=ns, name__icontains=rest) if ns else qs.filter(name__icontains=rest)
+    return qs.filter(Q(name__icontains=search) | Q(namespace__icontains=search))
+
+
+def _facet_group(kind: str, repos: QuerySet[Repository], chosen: Sequence[str]) -> FacetGroup:
+    rows = (RepoFacet.objects.filter(facet=kind, repository__in=repos.values("pk"))
+            .values("value").annotate(n=Count("repository_id")).order_by("-n", "value"))
+    counts = {row["value"]: row["n"] for row in rows[:TOP_VALUES]}
+    missing = [v for v in chosen if v not in counts]
+    if missing:
+        # A chosen value outside the top ones is still shown, with its own count (maybe 0).
+        extra = {row["value"]: row["n"] for row in rows.filter(value__in=missing)}
+        counts.update({v: extra.get(v, 0) for v in missing})
+    values = [FacetCount(value=v, count=n, chosen=v in chosen) for v, n in counts.items()]
+    if kind == "size":
+        # Sizes read best smallest first; row-count categories of datasets follow.
+        rank = {label: i for i, label in enumerate(SIZE_ORDER)}
+        values.sort(key=lambda f: (rank.get(f.value, len(rank)), f.value))
+    return FacetGroup(kind=kind, label=FACET_LABELS[kind], values=values)
