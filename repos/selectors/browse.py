@@ -24,6 +24,9 @@ from repos.models import Repository
 from repos.policy.upload import looks_binary
 from repos.selectors.files import lfs_pointer_of
 from repos.weights.safetensors_header import SafetensorsError, read_header
+from repos.weights.tensor_tree import TreeRow as TensorTreeRow
+from repos.weights.tensor_tree import build_tree
+from repos.weights.tensor_tree import rows as tensor_tree_rows
 
 MAX_DISPLAY_BYTES = 1024 * 1024  # "too large to display" above this
 MAX_TREE_ENTRIES = 1000
@@ -112,14 +115,6 @@ def latest_commit(*, git: GitRepo, sha: str, path: str = "") -> CommitInfo | Non
 
 
 @dataclass
-class TensorRow:
-    name: str
-    dtype: str
-    shape: str
-    parameters: int
-
-
-@dataclass
 class FileView:
     kind: FileKind
     size: int
@@ -130,11 +125,13 @@ class FileView:
     lines: int = 0
     editable: bool = False
     error: str = ""
-    tensors: list[TensorRow] = field(default_factory=list)
     tensor_count: int = 0
+    tensors_shown: int = 0
+    tensor_tree: list[TensorTreeRow] = field(default_factory=list)
     parameter_counts: list[tuple[str, int]] = field(default_factory=list)
     total_parameters: int = 0
     total_parameters_display: str = ""
+    tensor_bytes: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
 
 
@@ -199,15 +196,18 @@ def _safetensors_view(view: FileView, repo: Repository, oid: str, size: int) -> 
     except (SafetensorsError, LfsObjectNotFound, OSError) as exc:
         view.error = f"Could not read the safetensors header: {exc}"
         return view
-    view.tensor_count = len(header.tensors)
+    # One tree carries every number on the page: the totals at the top are its root's, each
+    # group's are the sums of its tensors', so they always agree.
+    tree = build_tree(header.tensors)
+    flat = tensor_tree_rows(tree, max_tensors=MAX_TENSOR_ROWS)
+    view.tensor_count = tree.tensor_count
+    view.tensors_shown = flat.tensors_shown
+    view.tensor_tree = flat.rows
     view.metadata = dict(sorted(header.metadata.items()))
-    view.parameter_counts = sorted(header.parameter_counts().items())
-    view.total_parameters = header.total_parameters
-    view.total_parameters_display = human_count(header.total_parameters)
-    for name, info in sorted(header.tensors.items())[:MAX_TENSOR_ROWS]:
-        view.tensors.append(TensorRow(name=name, dtype=info.dtype,
-                                      shape="[" + ", ".join(str(d) for d in info.shape) + "]",
-                                      parameters=info.num_elements))
+    view.parameter_counts = sorted(tree.dtypes.items(), key=lambda kv: (-kv[1], kv[0]))
+    view.total_parameters = tree.parameters
+    view.total_parameters_display = human_count(tree.parameters)
+    view.tensor_bytes = tree.nbytes
     return view
 
 

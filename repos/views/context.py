@@ -61,6 +61,20 @@ def metadata_chips(repo: Repository) -> list[dict[str, str]]:
     return chips
 
 
+CHIPS_SHOWN = 3  # per kind of metadata; the rest behind "+N", as on the Hub
+
+
+def chip_groups(chips: list[dict[str, str]], *, shown: int = CHIPS_SHOWN) -> list[dict[str, Any]]:
+    """Chips grouped by label in order of first appearance, each group showing its first
+    `shown` chips and keeping the rest in `more` (a card listing 21 datasets shows 3 and
+    "+18", not 21 chips filling the header)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for chip in chips:
+        group = groups.setdefault(chip["label"], {"label": chip["label"], "chips": [], "more": []})
+        (group["chips"] if len(group["chips"]) < shown else group["more"]).append(chip)
+    return list(groups.values())
+
+
 def repo_header(request: HttpRequest, repo: Repository, *, tab: str, rev: str | None = None,
                 writable: bool | None = None) -> dict[str, Any]:
     """Context shared by every repository page: header, tabs, permission booleans."""
@@ -89,7 +103,7 @@ def repo_header(request: HttpRequest, repo: Repository, *, tab: str, rev: str | 
         # Gated repositories show their card and file list, not file contents.
         "can_download": writable or can_download(user, repo, token=token),
         "tabs": tabs,
-        "chips": metadata_chips(repo),
+        "chip_groups": chip_groups(metadata_chips(repo)),
         "rev": rev,
         "clone_url": public_url(repo.url_path),
         "tab": tab,

@@ -167,11 +167,32 @@ def test_blob_renders_markdown_and_can_show_its_code(client, demo):
 
 def test_blob_safetensors_shows_the_tensor_table(client, demo):
     html = client.get("/alice/demo/blob/main/model.safetensors").content.decode()
-    assert "encoder.weight" in html and "encoder.bias" in html
+    assert 'data-tensor="encoder.weight"' in html and 'data-tensor="encoder.bias"' in html
     assert "[4, 8]" in html and "F16" in html
     assert "<b>40</b>parameters" in html  # 32 + 8
-    assert "encoder.weight" in html
     assert "format" in html and "pt" in html
+
+
+def test_safetensors_viewer_groups_tensors_by_module_with_consistent_numbers(make_repo, client):
+    repo = make_repo("grouped")
+    spec = {"model.embed.weight": ("F32", [10, 4])}
+    for i in range(12):
+        spec[f"model.layers.{i}.attn.weight"] = ("F16", [4, 4])
+        spec[f"model.layers.{i}.norm.weight"] = ("F32", [4])
+    commit(repo, lfs={"model.safetensors": safetensors_bytes(spec)})
+    html = client.get("/alice/grouped/blob/main/model.safetensors").content.decode()
+    totals = html.split("data-tensor-totals", 1)[1].split("data-tensor-tree", 1)[0]
+    # 40 + 12 * (16 + 4) = 280 parameters: 192 in F16, 88 in F32
+    assert "<b>280</b>parameters" in totals and "<b>25</b>tensors" in totals
+    assert "<b>192</b>F16" in totals and "<b>88</b>F32" in totals
+    assert "<b>736\xa0bytes</b>tensor data" in totals  # 160 + 12 * (32 + 16)
+    # groups nest by prefix, each with the sum of what it holds, layers in natural order
+    tree = html.split("data-tensor-tree", 1)[1]
+    assert re.search(r'data-group="model.layers">\s*<summary[^>]*>.*?24 tensors.*?title="240 parameters"', tree, re.S)
+    order = [int(m) for m in re.findall(r'data-group="model\.layers\.(\d+)"', tree)]
+    assert order == list(range(12))
+    assert tree.count("<details") == tree.count("</details>")
+    assert 'data-tensor="model.layers.10.attn.weight"' in tree
 
 
 def test_blob_of_missing_lfs_object_says_so(make_repo, client):
@@ -230,3 +251,18 @@ def test_repo_page_shows_the_indexed_parameter_count(demo, client):
     demo.safetensors = {"parameters": {"F32": 1234}, "total": 1234}
     demo.save(update_fields=["safetensors"])
     assert re.search(r"<dt>Parameters</dt><dd>1.23K</dd>", client.get("/alice/demo").content.decode())
+
+
+def test_long_metadata_is_collapsed_per_kind(make_repo, client):
+    repo = make_repo("many")
+    datasets = "".join(f"- corpus-{i:02d}\n" for i in range(21))
+    commit(repo, files={"README.md": f"---\nlicense: mit\ndatasets:\n{datasets}---\n# Many\n".encode()})
+    repo.refresh_from_db()
+    html = client.get("/alice/many").content.decode()
+    head = html.split('aria-label="Metadata"', 1)[1].split("</ul>\n", 1)[0]
+    shown, _, hidden = head.partition("<details>")
+    # three datasets in view, the other eighteen behind "+18" (still links, no JavaScript needed)
+    assert [f"corpus-{i:02d}" in shown for i in range(4)] == [True, True, True, False]
+    assert ">+18</summary>" in hidden and 'aria-label="18 more (dataset)"' in hidden
+    assert all(f'href="/models?filter=dataset%3Acorpus-{i:02d}"' in hidden for i in range(3, 21))
+    assert "License:</span> mit" in shown  # other kinds keep their own chips
