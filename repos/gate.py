@@ -53,7 +53,7 @@ from accounts.permissions import (
 from hub.exceptions import Forbidden, GatedRepo, RepoMoved, RepoNotFound, Unauthorized
 from repos.models import AccessRequest, LfsObject, RepoLfsObject, RepoRedirect, Repository, RepoType
 from repos.models.repository import API_PLURAL, URL_PREFIX
-from repos.selectors.repo_info import repo_get_by_id
+from repos.selectors.repo_info import repo_get_by_id, repo_get_by_id_any_case
 from repos.selectors.sql import column, quote_name
 
 # "contribute": write, or propose changes (open a pull request, push to one's own `refs/pr/N`);
@@ -343,6 +343,9 @@ def get_repo_or_404(user: Principal, *, repo_type: str, namespace: str, name: st
                                                          "repository__organization")
                     .filter(repo_type=repo_type, namespace=namespace, name=name).first())
         repo = redirect.repository if redirect else None
+    if repo is None and follow_redirects:
+        # Ids are case-insensitive, like on the Hub: another spelling reads as a moved name.
+        repo = repo_get_by_id_any_case(repo_type=repo_type, namespace=namespace, name=name)
     if repo is None:
         raise RepoNotFound()
     check_access(user, repo, action, token=token)
@@ -361,7 +364,8 @@ def repo_from_request(request: Any, *, repo_type: str | None, namespace: str, na
       included (git and git-lfs then ask their credential helper and retry), `html` and
       `bytes` answer as to anyone (the HTML views send anonymous writers to the login page
       before calling this);
-    * moved repositories (an old name with a `RepoRedirect`): reads (GET, HEAD) on `api`,
+    * moved repositories (an old name with a `RepoRedirect`, or the id in another letter
+      case): reads (GET, HEAD) on `api`,
       `bytes` and `html` raise RepoMoved with the same URL under the current name (a relative
       307 for clients, a redirect for browsers); writes, and everything on `git`, act on the
       repository under its new name.

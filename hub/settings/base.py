@@ -196,6 +196,15 @@ STORAGES = {
     "lfs": {"BACKEND": "repos.objects.backends.local.LocalBackend",
             "OPTIONS": {"location": str(LFS_ROOT), "tmp_location": str(TMP_ROOT)}},
 }
+# Encryption at rest of the LFS objects of private (or opted-in) repositories
+# (repos/objects/encryption.py). The master key comes from HUB_MASTER_KEY (64 hex or base64 of
+# 32 bytes; older keys in HUB_MASTER_KEY_PREVIOUS while rotating), else from a key file outside
+# the data directory. The embedded default generates that file on first use (loudly);
+# production settings never generate one.
+HUB_MASTER_KEY = os.environ.get("HUB_MASTER_KEY") or None
+HUB_MASTER_KEY_PREVIOUS = os.environ.get("HUB_MASTER_KEY_PREVIOUS") or None
+HUB_MASTER_KEY_FILE = os.environ.get("HUB_MASTER_KEY_FILE") or str(DATA_DIR.parent / f"{DATA_DIR.name}.master-key")
+HUB_MASTER_KEY_GENERATE = env_bool("HUB_MASTER_KEY_GENERATE", True)
 # Filter chains of the byte door (repos/objects/filters.py): dotted paths of classes.
 HUB_OBJECT_INGEST_FILTERS: list[str] = []
 # Rules on the content of the files a commit or push adds (repos/policy/content.py): dotted
@@ -352,7 +361,28 @@ HUB_XET_GC_GRACE = int(os.environ.get("HUB_XET_GC_GRACE", str(3 * 24 * 3600)))
 CELERY_BEAT_SCHEDULE = {
     # `celery -A hub beat` (or a worker started with -B) runs it; `manage.py xet_gc` by hand.
     "xet-collect-garbage": {"task": "repos.xet_collect_garbage", "schedule": 6 * 3600.0},
+    # Jobs whose worker died or whose message the broker lost (`manage.py jobs reap` by hand).
+    "jobs-reap": {"task": "jobs.reap", "schedule": 60.0},
 }
+# --- Jobs (jobs/, README "Jobs") ---------------------------------------------------------
+# Runs execute in bubblewrap (jobs/sandbox.py); a worker without it refuses jobs with a clear
+# error unless the operator turns the sandbox off here (trusted inputs only).
+HUB_JOBS_DIR = DATA_DIR / "jobs"
+HUB_JOBS_SANDBOX = env_bool("HUB_JOBS_SANDBOX", True)
+HUB_JOBS_DEVICE = os.environ.get("HUB_JOBS_DEVICE", "auto")  # auto | cpu | cuda
+HUB_JOB_WALL_SECONDS = float(os.environ.get("HUB_JOB_WALL_SECONDS", "3600"))
+# RLIMIT_AS of a run; 0: none (GPU nodes, where CUDA reserves huge address space: use cgroups).
+HUB_JOB_MEMORY_BYTES = int(os.environ.get("HUB_JOB_MEMORY_BYTES", str(16 * 1024**3)))
+HUB_JOB_THREADS = int(os.environ.get("HUB_JOB_THREADS", "0")) or None  # torch/OMP threads; 0: default
+HUB_JOB_MAX_ATTEMPTS = int(os.environ.get("HUB_JOB_MAX_ATTEMPTS", "2"))  # starts, infrastructure failures only
+# A running job's worker writes a heartbeat this often; the reaper takes a job whose heartbeat
+# is older than HUB_JOB_STALE_SECONDS as orphaned, and re-sends a job queued longer than
+# HUB_JOB_QUEUED_STALE_SECONDS with no worker having started it (a lost broker message).
+HUB_JOB_HEARTBEAT_SECONDS = float(os.environ.get("HUB_JOB_HEARTBEAT_SECONDS", "5"))
+HUB_JOB_STALE_SECONDS = float(os.environ.get("HUB_JOB_STALE_SECONDS", "120"))
+HUB_JOB_QUEUED_STALE_SECONDS = float(os.environ.get("HUB_JOB_QUEUED_STALE_SECONDS", "900"))
+HUB_JOB_LOG_MAX_CHARS = int(os.environ.get("HUB_JOB_LOG_MAX_CHARS", str(256 * 1024)))
+HUB_JOB_SNAPSHOT_MAX_BYTES = int(os.environ.get("HUB_JOB_SNAPSHOT_MAX_BYTES", str(20 * 1024**3)))
 # Paths whose Authorization header carries a CAS token, not a hub token (accounts' middleware).
 TOKEN_AUTH_EXEMPT_PREFIXES = ("/xet/",)
 

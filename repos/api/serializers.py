@@ -101,9 +101,13 @@ def serialize_repo_list_item(
     full: bool = False,
     card_data: bool = False,
     expand: Iterable[str] | None = None,
+    sibling_paths: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    """One item of `GET /api/models|datasets|spaces` (no siblings: listing never reads git)."""
+    """One item of `GET /api/models|datasets|spaces`; `sibling_paths` (read from git only for
+    `full=true`) become `siblings`."""
     data = _base_fields(repo, RevisionCard.of_repo(repo))
+    if sibling_paths is not None:
+        data["siblings"] = [{"rfilename": path} for path in sibling_paths]
     if full or expand:
         data["sha"] = repo.head_sha or None
         data["usedStorage"] = repo.used_storage

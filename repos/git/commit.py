@@ -72,7 +72,8 @@ class PutBlob:
 
 @dataclass(frozen=True)
 class DeleteFile:
-    """Delete the file at `path`; it must exist and be a file."""
+    """Delete the file at `path`; it must exist. A folder at `path` is deleted with its
+    content (the Hub reads `deletedFile` on a folder that way)."""
 
     path: str
 
@@ -237,7 +238,9 @@ def _apply(repo: pygit2.Repository, root: _MutableTree, op: Operation) -> None:
     chain = _descend(root, parts, create=False, path=op.path)
     existing = chain[-1].child(name) if chain is not None else None
     if isinstance(op, DeleteFile):
-        if chain is None or existing is None or isinstance(existing, _MutableTree):
+        # A file deletion naming a folder deletes the folder, as on the Hub: huggingface_hub's
+        # CommitOperationDelete("1") (no trailing slash) sends `deletedFile` for folder "1".
+        if chain is None or existing is None:
             raise EntryNotFound(f"A file with this name doesn't exist: {op.path}")
     else:
         if chain is None or not isinstance(existing, _MutableTree):

@@ -100,3 +100,38 @@ def repo_get_by_id(*, repo_type: str, namespace: str, name: str) -> Repository |
     for repo in Repository.objects.raw(sql, [repo_type, namespace, name]):
         return repo
     return None
+
+
+def repo_get_by_id_any_case(*, repo_type: str, namespace: str, name: str) -> Repository | None:
+    """The repository whose id equals this one ignoring letter case, or None.
+
+    The Hub treats repo ids case-insensitively: `Alice/Tiny` reaches `alice/tiny` (reads are
+    redirected to the canonical spelling, writes act on it). Asked only after the exact
+    lookup missed, so the hot path keeps its single precompiled query; `repo_create` refuses
+    a second spelling, so at most one repository matches.
+    """
+    return (Repository.objects.filter(repo_type=repo_type, namespace__iexact=namespace, name__iexact=name)
+            .order_by("pk").first())
+
+
+# Listings walk one tree per repository: each walk is bounded tighter than a single info's.
+LISTING_MAX_SIBLINGS = 1000
+
+
+def repo_sibling_paths(*, repo: Repository, git: GitRepo) -> list[str]:
+    """The file paths at the default branch head, for `list_models(full=True)` (`siblings`):
+    bounded like `repo_info`'s walk and at most LISTING_MAX_SIBLINGS; an empty or unreadable
+    repository lists none rather than failing the whole page."""
+    if not repo.head_sha:
+        return []
+    limits = walk_limits()
+    limits = replace(limits, max_paths=min(limits.max_paths, LISTING_MAX_SIBLINGS))
+    paths: list[str] = []
+    try:
+        for entry in git.iter_files(repo.head_sha, limits=limits):
+            paths.append(entry.path)
+    except git_errors.TreeTooLarge:
+        pass  # the paths walked so far
+    except git_errors.GitError:
+        return []
+    return paths

@@ -78,7 +78,8 @@ def access_request_create(*, repo: Repository, user: User, fields: Any = None,
 
 def access_request_decide(*, repo: Repository, user: User, status: str, actor: User, reason: str = "",
                           ip: str | None = None) -> AccessRequest:
-    """Accept, reject or reset to pending (`cancel_access_request`) `user`'s request."""
+    """Accept, reject or reset to pending (`cancel_access_request`) `user`'s request; 400
+    when it already has that status."""
     if status not in AccessRequest.Status.values:
         raise BadRequest(f"Invalid status {status!r}")
     with transaction.atomic():
@@ -86,7 +87,10 @@ def access_request_decide(*, repo: Repository, user: User, status: str, actor: U
         if access is None:
             raise NotFound(f"No access request from {user.username} on {repo.repo_id}")
         if access.status == status:
-            return access
+            # As on the Hub: deciding again what is already decided is a mistake worth
+            # telling (a second reviewer, a stale page), not a silent success.
+            state = "pending" if status == AccessRequest.Status.PENDING else status
+            raise BadRequest(f"The access request of {user.username} on {repo.repo_id} is already {state}")
         access.status = status
         access.decided_at = None if status == AccessRequest.Status.PENDING else timezone.now()
         access.decided_by = None if status == AccessRequest.Status.PENDING else actor

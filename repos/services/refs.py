@@ -95,17 +95,18 @@ def tag_create(*, repo: Repository, user: Principal, revision: str, tag: str, me
                token: AccessToken | None = None, ip: str | None = None, origin: Origin = "api") -> str:
     """Tag the commit `revision` resolves to; annotated when `message` is given.
 
-    The caller has checked `can_write`.
+    The caller has checked `can_write`. A missing revision is reported before a bad tag
+    name (RevisionNotFound, as on the Hub).
     """
-    try:
-        validate_tag_name(tag)
-    except git_errors.InvalidRefName as exc:
-        raise BadRequest(f"Invalid tag name: {tag!r}") from exc
     git = git_repo(repo)
     with git_errors_as_http(), repo_write_lock(git):
+        sha = git.resolve(revision)
+        try:
+            validate_tag_name(tag)
+        except git_errors.InvalidRefName as exc:
+            raise BadRequest(f"Invalid tag name: {tag!r}") from exc
         _authorize(repo=repo, user=user, token=token, ref=f"refs/tags/{tag}",
                    target_kind="tag" if message else "commit")
-        sha = git.resolve(revision)
         try:
             new = create_tag(git, name=tag, target=sha, tagger=author_signature(user), message=message or None)
         except git_errors.RefExists as exc:

@@ -42,6 +42,9 @@ def repo_create(*, user: User, namespace: str, name: str, repo_type: str = RepoT
         raise BadRequest(f"Invalid repo name: {exc}") from exc
     if repo_type not in RepoType.values:
         raise BadRequest(f"Invalid repo type {repo_type!r}")
+    # Ids are case-insensitive (repos.gate): a second spelling of an existing id is the same repo.
+    if Repository.objects.filter(repo_type=repo_type, namespace__iexact=namespace, name__iexact=name).exists():
+        raise Conflict(f"You already created this {repo_type} repo")
     organization = Organization.objects.filter(name=namespace).first()
     git_dir = None
     try:

@@ -19,14 +19,15 @@ pytestmark = pytest.mark.live
 def calls(request: pytest.FixtureRequest, live_hub, compat_users, tmp_path_factory) -> dict[str, Any]:
     client = request.param
     work = tmp_path_factory.mktemp(f"parity-{client}")
+    suffix = unique_suffix()
     result = run_client(
         client_python(request, client), SCRIPTS / "parity_calls.py",
         env=live_hub.client_env(work / "home", compat_users.alice_token),
         config={"owner": compat_users.alice, "bob": compat_users.bob, "bob_token": compat_users.bob_token,
-                "suffix": unique_suffix(), "work": str(work)},
+                "suffix": suffix, "work": str(work)},
         work=work, timeout=240,
     )
-    result["client"] = client
+    result.update(client=client, owner=compat_users.alice, suffix=suffix)
     return result
 
 
@@ -47,3 +48,40 @@ def test_error_messages_name_the_request_id(calls):
     got = calls["out"]["request_id"]
     assert got["header"] and len(got["header"]) == 32
     assert got["header"] in got["message"]
+
+
+def test_folders_are_deleted_with_or_without_the_trailing_slash(calls):
+    no_errors(calls, "delete_folder")
+    assert calls["out"]["after_folder_deletes"] == []
+
+
+def test_tag_on_a_missing_revision_is_revision_not_found(calls):
+    raised = calls["out"]["raised"]
+    assert raised["tag_on_missing_revision"]["is"] == ["RevisionNotFoundError"]
+    assert raised["tag_on_missing_revision"]["status"] == 404
+    assert raised["tag_invalid_name"]["status"] == 400
+
+
+def test_accepting_an_accepted_request_is_refused(calls):
+    no_errors(calls, "access_setup", "accept_accepted_message")
+    assert calls["out"]["ask_access_status"] == 200
+    assert calls["out"]["raised"]["accept_accepted"]["status"] == 400
+    assert "already accepted" in calls["out"]["accept_accepted_message"]
+
+
+def test_repo_ids_are_case_insensitive(calls):
+    no_errors(calls, "case_insensitive")
+    got = calls["out"]["case_insensitive"]
+    assert got["info_id"] == got_model(calls)
+    assert got == {"commit_url_names_canonical_id": True, "info_id": got_model(calls), "download": "case\n",
+                   "exists": True, "file_exists": True}
+    assert calls["out"]["raised"]["create_other_case"]["status"] == 409
+
+
+def test_list_models_full_has_siblings(calls):
+    no_errors(calls, "list_full_siblings")
+    assert calls["out"]["list_full_siblings"] == [".gitattributes", "case.txt", "config.json"]
+
+
+def got_model(calls) -> str:
+    return f"{calls['owner']}/parity-{calls['suffix']}"

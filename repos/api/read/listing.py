@@ -9,7 +9,9 @@ from hub.http.api import api_view, json_response
 from hub.http.inputs import query_bool, query_int, query_list
 from hub.http.pagination import decode_cursor, encode_cursor, set_next_link
 from repos.api.serializers import serialize_repo_list_item
+from repos.handles import git_repo_for_read
 from repos.models.repository import PLURAL_TO_TYPE
+from repos.selectors.repo_info import repo_sibling_paths
 from repos.selectors.repo_list import MAX_PAGE_SIZE, RepoListCursor, repo_list_visible
 
 
@@ -41,7 +43,12 @@ def repo_list_api(request: HttpRequest, plural: str) -> JsonResponse:
     full = query_bool(request.GET.get("full"))
     card_data = query_bool(request.GET.get("cardData"))
     expand = query_list(request, "expand")
-    items = [serialize_repo_list_item(r, full=full, card_data=card_data, expand=expand) for r in page.repos]
+    # `full=true` lists every repository's files, as the Hub does (one bounded walk each).
+    with_siblings = (full and not expand) or "siblings" in expand
+    items = [serialize_repo_list_item(r, full=full, card_data=card_data, expand=expand,
+                                      sibling_paths=repo_sibling_paths(repo=r, git=git_repo_for_read(r))
+                                      if with_siblings else None)
+             for r in page.repos]
     response = json_response(items)
     cursor_token = None
     if page.next_after is not None:

@@ -15,7 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import huggingface_hub  # noqa: E402
 from _harness import Recorder  # noqa: E402
-from huggingface_hub import HfApi  # noqa: E402
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, hf_hub_download  # noqa: E402
+from huggingface_hub.utils import get_session  # noqa: E402
 
 
 def main() -> None:
@@ -49,6 +50,51 @@ def main() -> None:
             response = getattr(exc, "response", None)
             out["request_id"] = {"message": str(exc),
                                  "header": response.headers.get("X-Request-Id") if response is not None else None}
+
+    with rec.step("delete_folder"):
+        folders = [CommitOperationAdd(f"{d}/f{i}.txt", b"x") for d in ("1", "2", "3") for i in range(2)]
+        api.create_commit(model, folders, commit_message="Folders")
+        api.delete_folder("1", repo_id=model)  # explicit: deletedFolder without a trailing slash
+        api.create_commit(model, [CommitOperationDelete("2")], commit_message="rm 2")  # implicit: deletedFile
+        api.create_commit(model, [CommitOperationDelete("3/")], commit_message="rm 3/")
+        out["after_folder_deletes"] = sorted(f for f in api.list_repo_files(model) if f[0] in "123")
+
+    rec.expect_error("tag_on_missing_revision", api.create_tag, model, tag="invalid tag", revision="foobar")
+    rec.expect_error("tag_invalid_name", api.create_tag, model, tag="invalid tag")
+
+    gated = f"{owner}/gated-{suffix}"
+    with rec.step("access_setup"):
+        api.create_repo(gated)
+        api.update_repo_settings(gated, gated="manual")
+        asked = get_session().post(f"{api.endpoint}/api/models/{gated}/ask-access",
+                                   headers={"authorization": f"Bearer {config['bob_token']}"}, json={})
+        out["ask_access_status"] = asked.status_code
+        api.accept_access_request(gated, config["bob"])
+    rec.expect_error("accept_accepted", api.accept_access_request, gated, config["bob"])
+    with rec.step("accept_accepted_message"):
+        try:
+            api.accept_access_request(gated, config["bob"])
+        except Exception as exc:  # noqa: BLE001
+            out["accept_accepted_message"] = str(exc)
+
+    other_case = model.upper()
+    with rec.step("case_insensitive"):
+        commit = api.upload_file(path_or_fileobj=b"case\n", path_in_repo="case.txt", repo_id=other_case)
+        info = api.model_info(other_case)
+        path = hf_hub_download(other_case, "case.txt", cache_dir=os.path.join(config["work"], "cache"))
+        out["case_insensitive"] = {
+            "commit_url_names_canonical_id": f"/{model}/commit/" in commit.commit_url,
+            "info_id": info.id,
+            "download": open(path).read(),
+            "exists": api.repo_exists(other_case),
+            "file_exists": api.file_exists(other_case, "case.txt"),
+        }
+    rec.expect_error("create_other_case", api.create_repo, f"{owner}/PARITY-{suffix}")
+
+    with rec.step("list_full_siblings"):
+        listed = {m.id: m for m in api.list_models(author=owner, full=True)}
+        siblings = listed[model].siblings
+        out["list_full_siblings"] = sorted(s.rfilename for s in siblings) if siblings is not None else None
 
     rec.finish()
 

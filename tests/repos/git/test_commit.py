@@ -119,11 +119,20 @@ def test_deleting_everything_gives_the_empty_tree(seeded: tuple[GitRepo, str]) -
     _fsck(repo)
 
 
+def test_a_file_deletion_naming_a_folder_deletes_the_folder(seeded: tuple[GitRepo, str]) -> None:
+    """huggingface_hub's CommitOperationDelete("src") without the trailing slash: the Hub
+    deletes the folder."""
+    repo, root = seeded
+    sha = commit_to_ref(repo, ref="main", ops=[DeleteFile("src")], author=AUTHOR, message="rm src")
+    before, after = _files(repo, root), _files(repo, sha)
+    assert any(p.startswith("src/") for p in before)
+    assert after == {p: v for p, v in before.items() if not p.startswith("src/")}
+
+
 @pytest.mark.parametrize(
     ("op", "error", "text"),
     [
         (DeleteFile("missing.txt"), EntryNotFound, "A file with this name doesn't exist"),
-        (DeleteFile("src"), EntryNotFound, "A file with this name doesn't exist"),
         (DeleteFile("README.md/x"), EntryNotFound, "doesn't exist"),
         (DeleteFolder("nope/"), EntryNotFound, "A folder with this name doesn't exist"),
         (DeleteFolder("README.md"), EntryNotFound, "folder"),
