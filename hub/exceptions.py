@@ -141,6 +141,24 @@ class ServiceUnavailable(HubError):
     default_message = "Service temporarily unavailable, please retry"
 
 
+class EncryptionKeyUnavailable(ServiceUnavailable):
+    """The master key (or a repository's data key) needed to read or write encrypted objects
+    cannot be loaded: missing, malformed, or not the key the data keys were wrapped with.
+    The operator must fix the key configuration; serving guessed bytes is never an option."""
+
+    code = "EncryptionKeyUnavailable"
+    default_message = ("EncryptionKeyUnavailable: the encryption key of this repository's files is not available "
+                       "on the server; the operator must configure HUB_MASTER_KEY or HUB_MASTER_KEY_FILE")
+
+
+class EncryptedObjectUnreadable(ServiceUnavailable):
+    """A stored encrypted object fails authentication (modified, truncated, or not the object
+    it claims to be): no byte of it is served."""
+
+    code = "EncryptedObjectUnreadable"
+    default_message = "EncryptedObjectUnreadable: a stored file of this repository fails its integrity check"
+
+
 class InsufficientStorage(HubError):
     """The server's disk (or quota) is full; nothing of the request was kept. Retrying later
     may succeed."""

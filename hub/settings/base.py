@@ -196,6 +196,15 @@ STORAGES = {
     "lfs": {"BACKEND": "repos.objects.backends.local.LocalBackend",
             "OPTIONS": {"location": str(LFS_ROOT), "tmp_location": str(TMP_ROOT)}},
 }
+# Encryption at rest of the LFS objects of private (or opted-in) repositories
+# (repos/objects/encryption.py). The master key comes from HUB_MASTER_KEY (64 hex or base64 of
+# 32 bytes; older keys in HUB_MASTER_KEY_PREVIOUS while rotating), else from a key file outside
+# the data directory. The embedded default generates that file on first use (loudly);
+# production settings never generate one.
+HUB_MASTER_KEY = os.environ.get("HUB_MASTER_KEY") or None
+HUB_MASTER_KEY_PREVIOUS = os.environ.get("HUB_MASTER_KEY_PREVIOUS") or None
+HUB_MASTER_KEY_FILE = os.environ.get("HUB_MASTER_KEY_FILE") or str(DATA_DIR.parent / f"{DATA_DIR.name}.master-key")
+HUB_MASTER_KEY_GENERATE = env_bool("HUB_MASTER_KEY_GENERATE", True)
 # Filter chains of the byte door (repos/objects/filters.py): dotted paths of classes.
 HUB_OBJECT_INGEST_FILTERS: list[str] = []
 # Rules on the content of the files a commit or push adds (repos/policy/content.py): dotted

@@ -21,6 +21,8 @@ from .base import PUBLIC_URL, env_bool
 SECRET_KEY = os.environ["SECRET_KEY"]
 # A public deployment does not let strangers create accounts unless the operator says so.
 HUB_OPEN_SIGNUP = env_bool("HUB_OPEN_SIGNUP", False)
+# A production hub never invents its master key: a missing key is an error, not a new key.
+HUB_MASTER_KEY_GENERATE = env_bool("HUB_MASTER_KEY_GENERATE", False)
 HTTPS = PUBLIC_URL.startswith("https://")
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS

@@ -11,6 +11,7 @@ from repos.models.discussion import (
     Watch,
 )
 from repos.models.facets import RepoFacet
+from repos.models.keys import RepoKey
 from repos.models.lfs import LfsObject, RepoLfsObject
 from repos.models.permissions import RepositoryGroupObjectPermission, RepositoryUserObjectPermission
 from repos.models.repository import RepoRedirect, Repository, RepoType
@@ -25,6 +26,7 @@ __all__ = [
     "MergeRules",
     "Notification",
     "RepoFacet",
+    "RepoKey",
     "RepoLfsObject",
     "RepoRedirect",
     "RepoType",

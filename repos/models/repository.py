@@ -54,6 +54,9 @@ class Repository(models.Model):
     organization = models.ForeignKey("accounts.Organization", null=True, blank=True, on_delete=models.CASCADE,
                                      related_name="repositories")
     private = models.BooleanField(default=False)
+    # LFS objects of private repositories are always encrypted at rest; this opts a public one
+    # in too (`repos.objects.encryption.repo_encrypted`).
+    encrypt_objects = models.BooleanField(default=False)
     gated = models.CharField(max_length=8, choices=Gated.choices, default=Gated.NONE, blank=True)
     disabled = models.BooleanField(default=False)
     default_branch = models.CharField(max_length=255, default="main")

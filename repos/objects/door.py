@@ -14,6 +14,9 @@ from repos.gate import linked_object, linked_objects
 from repos.lfs.errors import LfsObjectNotFound, LfsVerifyError
 from repos.models import LfsObject, RepoLfsObject, Repository
 from repos.objects.backends.local import LocalBackend, Source
+from repos.objects.crypto.errors import DecryptionError
+from repos.objects.crypto.format import EncryptedChunks, EncryptedReader, open_plaintext, plaintext_size
+from repos.objects.encryption import active_data_key, crypto_errors_as_http, data_key_lookup, repo_encrypted
 from repos.objects.filters import ObjectRef, ingest_filters, read_filters
 
 ObjectNotFound = LfsObjectNotFound
@@ -33,6 +36,54 @@ def storage_backend() -> LocalBackend:
     backend = storages["lfs"]
     assert isinstance(backend, LocalBackend), "STORAGES['lfs'] must name a byte-door backend"
     return backend
+
+
+def encrypted_store(repo: Repository) -> LocalBackend:
+    """Where `repo`'s encrypted objects live: its own enclave of the store, so deduplication of
+    encrypted bytes never crosses repositories (`LocalBackend.enclave`)."""
+    return storage_backend().enclave(repo.storage_key.hex)
+
+
+def _store_for_new(repo: Repository) -> LocalBackend:
+    return encrypted_store(repo) if repo_encrypted(repo) else storage_backend()
+
+
+def _stored_size(repo: Repository, oid: str) -> int | None:
+    """The content size of the copy of `oid` that `repo` reads, or None when there is none.
+
+    `repo` reads its own encrypted copy when there is one, else the shared plain copy (a
+    visibility change moves objects between the two while the hub serves; at every moment at
+    least one of them exists, `repos.services.encryption`). An encrypted file whose length
+    disagrees with its header is not stored whole: as if it were missing.
+    """
+    try:
+        f = encrypted_store(repo).path_for(oid).open("rb", buffering=0)
+    except FileNotFoundError:
+        return storage_backend().size(oid)
+    with f:
+        try:
+            return plaintext_size(f)
+        except DecryptionError:
+            return None
+
+
+def _open_content(repo: Repository, oid: str) -> BinaryIO:
+    """The stored copy `repo` reads, as a seekable reader of its plaintext (a plain file,
+    sendfile-able, or an authenticated `EncryptedReader`)."""
+    enc_path = encrypted_store(repo).path_for(oid)
+    # Twice: a visibility change may publish the other copy and remove this one between the
+    # two opens; it never removes one copy before the other is in place.
+    for _attempt in range(2):
+        try:
+            with crypto_errors_as_http():
+                return open_plaintext(enc_path, oid=oid, key_for=data_key_lookup(repo), encrypted=True)  # type: ignore[return-value]
+        except FileNotFoundError:
+            pass
+        try:
+            return storage_backend().open(oid)
+        except LfsObjectNotFound:
+            continue
+    raise ObjectNotFound(f"LFS object {oid} not found")
 
 
 def link(*, repo: Repository, oid: str, size: int) -> None:
@@ -64,16 +115,29 @@ def ingest(*, repo: Repository, oid: str, size: int, source: Source,
     """
     ref = ObjectRef(repo=repo, oid=oid, size=size)
     filters = ingest_filters()
+    # Private (or opted-in) repositories: the bytes are encrypted on their way to the
+    # temporary file, so no plaintext byte of them is ever written to disk. The key is loaded
+    # before the body is read: a missing master key refuses the upload at once.
+    data_key = active_data_key(repo) if repo_encrypted(repo) else None
+    backend = encrypted_store(repo) if data_key is not None else storage_backend()
 
     def transform(chunks: Iterator[bytes]) -> Iterable[bytes]:
         stream: Iterable[bytes] = chunks
         for f in filters:
             stream = f.transform(ref, iter(stream))
+        if data_key is not None:
+            stream = EncryptedChunks(stream, data_key=data_key, oid=oid, size=size)
         return stream
+
+    def content(open_stored: Callable[[], BinaryIO]) -> BinaryIO:
+        stored = open_stored()
+        if data_key is not None:
+            stored = EncryptedReader(stored, data_key=data_key, oid=oid)  # type: ignore[assignment]
+        return _content_reader(ref, stored)
 
     def before_publish(open_stored: Callable[[], BinaryIO]) -> None:
         for f in filters:
-            f.check(ref, lambda: _content_reader(ref, open_stored()))
+            f.check(ref, lambda: content(open_stored))
         if admit is not None:
             admit()
 
@@ -81,8 +145,8 @@ def ingest(*, repo: Repository, oid: str, size: int, source: Source,
     # backend has removed its temporary file, and an object stored but not linked is not
     # readable through `repo` (a retry links it).
     with out_of_space_as_507():
-        storage_backend().write_stream(oid, size, source, transform=transform if filters else None,
-                                       before_publish=before_publish if filters or admit is not None else None)
+        backend.write_stream(oid, size, source, transform=transform if filters or data_key is not None else None,
+                             before_publish=before_publish if filters or admit is not None else None)
         link(repo=repo, oid=oid, size=size)
 
 
@@ -97,7 +161,7 @@ def ingest_file(*, repo: Repository, file: BinaryIO, size: int) -> str:
     while chunk := file.read(_HASH_CHUNK):
         digest.update(chunk)
     oid = digest.hexdigest()
-    if not ingest_filters() and storage_backend().size(oid) == size:
+    if not ingest_filters() and _store_for_new(repo).size(oid) is not None and _stored_size(repo, oid) == size:
         with out_of_space_as_507():
             link(repo=repo, oid=oid, size=size)
         return oid
@@ -109,8 +173,8 @@ def ingest_file(*, repo: Repository, file: BinaryIO, size: int) -> str:
 def readable_objects(*, repo: Repository, oids: Iterable[str]) -> dict[str, int]:
     """{oid: size} of the objects among `oids` that `repo` may read (`repos.gate.object_readable`:
     linked to it, and stored whole)."""
-    backend = storage_backend()
-    return {oid: size for oid, size in linked_objects(repo=repo, oids=oids).items() if backend.size(oid) == size}
+    return {oid: size for oid, size in linked_objects(repo=repo, oids=oids).items()
+            if _stored_size(repo, oid) == size}
 
 
 @dataclass(frozen=True)
@@ -126,19 +190,16 @@ class StoredObject:
         return self.ref.size
 
     def open(self) -> BinaryIO:
-        """A seekable reader of the content (sendfile-able when no read filter applies)."""
-        try:
-            stored = storage_backend().open(self.ref.oid)
-        except LfsObjectNotFound:  # purged since `find`
-            raise ObjectNotFound(f"LFS object {self.ref.oid} not found") from None
-        return _content_reader(self.ref, stored)
+        """A seekable reader of the content (sendfile-able when it is stored plain and no read
+        filter applies; decrypted chunk by chunk when it is stored encrypted)."""
+        return _content_reader(self.ref, _open_content(self.ref.repo, self.ref.oid))
 
 
 def find(*, repo: Repository, oid: str) -> StoredObject | None:
     """Object `oid` as `repo` may read it, or None when it may not (never linked to `repo`, or
     not stored whole) - exactly as if it did not exist. The rule is
     `repos.gate.object_readable`'s, read here in the same query as the Xet hash."""
-    size = storage_backend().size(oid)
+    size = _stored_size(repo, oid)
     link = linked_object(repo_pk=repo.pk, oid=oid) if size is not None else None
     if link is None or link[0] != size:
         return None

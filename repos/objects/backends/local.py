@@ -142,6 +142,15 @@ class LocalBackend:
             raise ValueError(f"unknown object kind {kind!r}")
         return LocalBackend(self.root / "xet" / kind, self.tmp_dir)
 
+    def enclave(self, name: str) -> LocalBackend:
+        """The store of one repository's encrypted objects: same layout, same temporary
+        directory, under ``root/enc/<name>`` (32 lowercase hex, the repository's storage key) -
+        a name the ``ab/cd`` fan-out never uses. Objects there are deduplicated within the
+        repository only, so no repository can obtain another's bytes by naming an oid."""
+        if not (len(name) == 32 and all(c in "0123456789abcdef" for c in name)):
+            raise ValueError(f"invalid enclave name {name!r}")
+        return LocalBackend(self.root / "enc" / name, self.tmp_dir)
+
     @contextmanager
     def staged(self, prefix: str) -> Iterator[Staged]:
         """A temporary file to write an object into; ``publish(key)`` makes it the object

@@ -41,7 +41,7 @@ the work of a 1 MiB range and make a small read (a safetensors header, a parquet
 decrypt a whole MiB. The tag overhead is 16 bytes per 64 KiB (0.02 %).
 """
 
-from repos.objects.crypto.encrypt import EncryptResult, encrypt_stream
+from repos.objects.crypto.encrypt import EncryptedChunks, EncryptResult, encrypt_stream
 from repos.objects.crypto.header import (
     DEFAULT_CHUNK_SIZE,
     MAGIC,
@@ -59,6 +59,7 @@ __all__ = [
     "MAGIC",
     "VERSION",
     "EncryptResult",
+    "EncryptedChunks",
     "EncryptedReader",
     "ObjectHeader",
     "decrypt_to",

@@ -69,8 +69,11 @@ def test_push_and_clone_with_lfs_and_resolve(live_hub, hub, git_env, work):
     pointer = run_git("--git-dir", str(repo.git_dir), "cat-file", "-p", "main:model.safetensors").stdout
     oid = hashlib.sha256(weights).hexdigest()
     assert f"oid sha256:{oid}" in pointer
-    stored = live_hub.data_dir / "lfs" / oid[:2] / oid[2:4] / oid
-    assert stored.read_bytes() == weights
+    # The repository is private: the object is stored encrypted in the repository's own
+    # enclave of the store, never in plaintext (tests/repos/objects/test_encryption_live.py).
+    stored = live_hub.data_dir / "lfs" / "enc" / repo.git_dir.name.removesuffix(".git") / oid[:2] / oid[2:4] / oid
+    assert stored.stat().st_size > len(weights) and weights[1000:1064] not in stored.read_bytes()
+    assert not (live_hub.data_dir / "lfs" / oid[:2] / oid[2:4] / oid).exists()
 
     # A fresh clone smudges the pointers back into the files.
     fresh = work / "fresh"

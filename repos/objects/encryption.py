@@ -1,0 +1,156 @@
+"""Encryption at rest, as the byte door uses it: which repositories are encrypted, the process's
+master keyring, and each repository's data keys (`RepoKey`, stored wrapped).
+
+The cryptography itself is `repos.objects.crypto` (pure); this module adds Django (settings,
+the `RepoKey` table) and turns key and decryption failures into HubErrors at the door:
+`EncryptionKeyUnavailable` (503) when a key cannot be loaded or unwrapped, and
+`EncryptedObjectUnreadable` (503) when stored bytes fail authentication. Neither ever yields
+a byte of guessed plaintext.
+
+Rules:
+- A repository's LFS objects are encrypted when it is private or opted in (`encrypt_objects`).
+- Data keys are wrapped bound to the repository's `storage_key` (never renamed), so a wrapped
+  key copied to another repository's row does not unwrap.
+- Unwrapped data keys are cached per process, keyed by the wrapped text: re-wrapping under a
+  new master key (`rotate_master_key`) changes the text, never the data key.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from hub.exceptions import EncryptedObjectUnreadable, EncryptionKeyUnavailable
+from repos.models import RepoKey, Repository
+from repos.objects.crypto.errors import CryptoError, DecryptionError, KeyMaterialError, UnknownMasterKey, UnwrapError
+from repos.objects.crypto.keys import DataKey, Keyring, WrappedKey, generate_data_key, load_keyring
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_keyrings: dict[tuple[object, ...], Keyring] = {}
+_data_keys: dict[tuple[str, str], DataKey] = {}
+
+
+def repo_encrypted(repo: Repository) -> bool:
+    """Whether new LFS objects of `repo` are stored encrypted."""
+    return bool(repo.private or repo.encrypt_objects)
+
+
+def _config() -> tuple[object, ...]:
+    return (settings.HUB_MASTER_KEY, settings.HUB_MASTER_KEY_PREVIOUS, settings.HUB_MASTER_KEY_FILE,
+            settings.HUB_MASTER_KEY_GENERATE, str(settings.DATA_DIR))
+
+
+def keyring() -> Keyring:
+    """The master keyring of this process (loaded once per configuration). Raises
+    EncryptionKeyUnavailable with the reason when no usable master key is configured."""
+    config = _config()
+    with _lock:
+        found = _keyrings.get(config)
+        if found is not None:
+            return found
+        env_value, env_previous, key_file, generate, data_dir = config
+        try:
+            loaded = load_keyring(env_value=env_value,  # type: ignore[arg-type]
+                                  env_previous=env_previous,  # type: ignore[arg-type]
+                                  key_file=Path(str(key_file)) if key_file else None,
+                                  data_dir=Path(str(data_dir)), generate=bool(generate), env_name="HUB_MASTER_KEY")
+        except KeyMaterialError as exc:
+            logger.error("encryption at rest: no usable master key: %s", exc)
+            raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: {exc}") from None
+        _keyrings.clear()
+        _keyrings[config] = loaded
+        return loaded
+
+
+def forget_keys() -> None:
+    """Drop the cached keyring and data keys (after a rotation, and in tests)."""
+    with _lock:
+        _keyrings.clear()
+        _data_keys.clear()
+
+
+def _unwrap(repo: Repository, row: RepoKey) -> DataKey:
+    cache_key = (repo.storage_key.hex, row.wrapped)
+    found = _data_keys.get(cache_key)
+    if found is not None:
+        return found
+    ring = keyring()
+    try:
+        data_key = ring.unwrap(WrappedKey.from_text(row.wrapped), repo_id=repo.storage_key.hex)
+    except (UnknownMasterKey, UnwrapError) as exc:
+        logger.error("encryption at rest: data key %s of %s cannot be unwrapped: %s", row.key_id, repo, exc)
+        raise EncryptionKeyUnavailable(
+            "EncryptionKeyUnavailable: this repository's data key does not unwrap under the configured master "
+            "key(s) (wrong HUB_MASTER_KEY, or a previous key retired too early)") from None
+    except CryptoError as exc:
+        raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: {exc}") from None
+    with _lock:
+        _data_keys[cache_key] = data_key
+    return data_key
+
+
+def active_data_key(repo: Repository) -> DataKey:
+    """The data key new objects of `repo` are encrypted with (created on first use)."""
+    row = RepoKey.objects.filter(repository=repo, active=True).first()
+    if row is None:
+        fresh = generate_data_key()
+        wrapped = keyring().wrap(fresh, repo_id=repo.storage_key.hex).to_text()
+        try:
+            with transaction.atomic():
+                row = RepoKey.objects.create(repository=repo, key_id=fresh.key_id, wrapped=wrapped, active=True)
+        except IntegrityError:  # another request created it first: use theirs
+            row = RepoKey.objects.get(repository=repo, active=True)
+    return _unwrap(repo, row)
+
+
+def data_key_lookup(repo: Repository) -> Callable[[str], DataKey]:
+    """`key_for(key_id)` for the readers: the data key of `repo` named in an object's header."""
+
+    def key_for(key_id: str) -> DataKey:
+        row = RepoKey.objects.filter(repository=repo, key_id=key_id).first()
+        if row is None:
+            raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: data key {key_id} of this repository "
+                                           f"is missing from the database")
+        return _unwrap(repo, row)
+
+    return key_for
+
+
+@contextmanager
+def crypto_errors_as_http() -> Iterator[None]:
+    """Key problems -> EncryptionKeyUnavailable, failed authentication -> EncryptedObjectUnreadable
+    (both logged: an operator must look)."""
+    try:
+        yield
+    except KeyMaterialError as exc:
+        logger.error("encryption at rest: %s", exc)
+        raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: {exc}") from None
+    except DecryptionError as exc:
+        logger.error("encryption at rest: %s", exc)
+        raise EncryptedObjectUnreadable() from None
+
+
+def rewrap_data_keys() -> tuple[int, int]:
+    """Re-wrap every data key not wrapped by the current master key (a rotation's second step,
+    repeatable); returns (re-wrapped, total). Cached data keys stay valid: the keys are the same."""
+    ring = keyring()
+    done = total = 0
+    for row in RepoKey.objects.select_related("repository").iterator():
+        total += 1
+        wrapped = WrappedKey.from_text(row.wrapped)
+        if not ring.needs_rewrap(wrapped):
+            continue
+        try:
+            fresh = ring.rewrap(wrapped, repo_id=row.repository.storage_key.hex)
+        except (UnknownMasterKey, UnwrapError) as exc:
+            raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: {exc}") from None
+        # Compare-and-swap: a concurrent rotation run re-wrapped it already.
+        done += RepoKey.objects.filter(pk=row.pk, wrapped=row.wrapped).update(wrapped=fresh.to_text())
+    return done, total
