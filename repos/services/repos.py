@@ -17,6 +17,7 @@ from repos.git.gitattributes import DEFAULT_DATASET_GITATTRIBUTES, DEFAULT_MODEL
 from repos.git.paths import validate_repo_name
 from repos.git.repository import GitRepo
 from repos.models import RepoRedirect, Repository, RepoType
+from repos.policy.visibility import PublishRefused, publish_refusal
 from repos.services.index import repo_reindex
 
 
@@ -143,11 +144,14 @@ def repo_update_settings(*, repo: Repository, user: User, private: bool | None =
                          gated: str | None = None, ip: str | None = None) -> Repository:
     """Change visibility and/or gating (`gated` is "", "auto" or "manual"); None = unchanged.
 
-    The caller has checked `gate.can_manage` (the "settings" action).
+    The caller has checked `gate.can_manage` (the "settings" action). Going public is
+    refused (`PublishRefused`, 409) while a registered guard objects (`repos.policy.visibility`).
     """
     fields: list[str] = []
     with transaction.atomic():
         if private is not None and private != repo.private:
+            if not private and (reason := publish_refusal(repo)):
+                raise PublishRefused(reason)
             repo.private = private
             fields.append("private")
             audit(action="repo.visibility", actor=user, target=str(repo), ip=ip, private=private)
