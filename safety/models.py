@@ -1,6 +1,9 @@
 """What the scanners found, per file of a repository, and the owners' safety settings."""
 from __future__ import annotations
 
+import secrets
+
+from django.conf import settings
 from django.db import models
 
 from repos.models import Repository
@@ -69,3 +72,107 @@ class RepoSafetySettings(models.Model):
 
     def __str__(self) -> str:
         return f"safety settings of {self.repository_id}"
+
+
+def _new_pseudonym_secret() -> str:
+    return secrets.token_hex(32)
+
+
+class DatasetReport(models.Model):
+    """The personal-data report of one dataset file (CSV/TSV, JSON Lines, Parquet).
+
+    Keyed by (repository, content id, path): the content id is the LFS sha256 for LFS files
+    and the git blob id otherwise, so a report names exactly the bytes it judged; the same
+    bytes at another revision reuse it. `revision` is the commit the file was first seen at.
+    `columns` holds `safety.scanners.personal_data.ColumnFindings.as_dict()` per column:
+    counts per entity type and a few *masked* examples (never a value). `truncated`: a bound
+    (rows, bytes, time) ended the scan early, so the counts cover only the start of the file.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        CLEAN = "clean"  # scanned to the end, nothing found
+        FINDINGS = "findings"
+        ERROR = "error"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="+")
+    revision = models.CharField(max_length=40)
+    path = models.CharField(max_length=4096)
+    oid = models.CharField(max_length=64)
+    size = models.BigIntegerField(default=0)
+    format = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    rows_scanned = models.BigIntegerField(default=0)
+    totals = models.JSONField(default=dict)  # {entity: count} over every column
+    columns = models.JSONField(default=list)
+    truncated = models.BooleanField(default=False)
+    stopped_by = models.CharField(max_length=300, blank=True, default="")
+    problems = models.JSONField(default=list)
+    error = models.CharField(max_length=500, blank=True, default="")
+    scanner_version = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    scanned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "oid", "path"], name="safety_datasetreport_unique")]
+        indexes = [models.Index(fields=["repository", "path"], name="safety_datasetreport_path")]
+
+    def __str__(self) -> str:
+        return f"{self.path}@{self.oid[:12]}: {self.status}"
+
+    @property
+    def has_findings(self) -> bool:
+        return self.status == self.Status.FINDINGS
+
+
+class DatasetPrivacy(models.Model):
+    """An owner's personal-data choices for one repository.
+
+    `require_clean_report`: the repository cannot be made public while the latest report of a
+    dataset file on its default branch has findings or is not finished (`repos.policy.visibility`).
+    `pseudonym_secret`: the HMAC key of consistent pseudonyms (`safety.redaction`); one per
+    repository, so pseudonyms of two repositories cannot be linked. Never shown or logged.
+    """
+
+    repository = models.OneToOneField(Repository, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    require_clean_report = models.BooleanField(default=False)
+    pseudonym_secret = models.CharField(max_length=128, default=_new_pseudonym_secret, editable=False)
+
+    def __str__(self) -> str:
+        return f"personal-data settings of {self.repository_id}"
+
+
+class DatasetRedaction(models.Model):
+    """One redaction job: de-identify the files with findings at `revision` and open the result
+    as a pull request. States: queued -> running -> succeeded | failed; `error` says why a
+    job failed, `result` holds per-file replacement counts (`RedactionResult.as_dict`)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    class Mode(models.TextChoices):
+        MASK = "mask"
+        PSEUDONYM = "pseudonym"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    revision = models.CharField(max_length=40)
+    branch = models.CharField(max_length=255)
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.MASK)
+    paths = models.JSONField(default=list)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    result = models.JSONField(default=dict)
+    error = models.CharField(max_length=1000, blank=True, default="")
+    pull_request_num = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"redaction {self.pk} of {self.repository_id}@{self.revision[:12]}: {self.state}"

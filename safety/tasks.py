@@ -7,6 +7,7 @@ from celery import shared_task
 
 from repos.git.errors import GitError
 from repos.models import Repository
+from safety.dataset_reports import revision_report
 from safety.scanning import revision_scan
 
 logger = logging.getLogger(__name__)
@@ -26,3 +27,36 @@ def scan_revision(repo_id: int, sha: str) -> dict[str, int] | None:
         # The commit or the repository vanished since enqueueing: nothing left to scan.
         logger.info("scan_revision %s@%s skipped: %s", repo.repo_id, sha, exc)
         return None
+
+
+# Default queue. Each file's scan is bounded (HUB_PII_MAX_ROWS/BYTES/SECONDS); the task limits
+# stop a revision of many large files from holding the worker forever.
+@shared_task(name="safety.report_dataset_revision", acks_late=True, ignore_result=True, soft_time_limit=3600,
+             time_limit=3660)
+def report_dataset_revision(repo_id: int, sha: str) -> dict[str, int] | None:
+    """Personal-data reports of the dataset files of repository `repo_id` at commit `sha`."""
+    repo = Repository.objects.filter(pk=repo_id).first()
+    if repo is None:
+        return None
+    try:
+        return revision_report(repo=repo, sha=sha)
+    except GitError as exc:
+        # The commit or the repository vanished since enqueueing: nothing left to report.
+        logger.info("report_dataset_revision %s@%s skipped: %s", repo.repo_id, sha, exc)
+        return None
+
+
+# Default queue: a redaction streams each file once through the detector, bounded like a scan
+# (safety.redaction.RedactionLimits) and by these limits.
+@shared_task(name="safety.redact_dataset", acks_late=True, ignore_result=True, soft_time_limit=3600,
+             time_limit=3660)
+def redact_dataset(redaction_id: int) -> None:
+    """Run redaction job `redaction_id` (`safety.dataset_redaction.redaction_run`)."""
+    from safety.dataset_redaction import redaction_run
+    from safety.models import DatasetRedaction
+
+    redaction = DatasetRedaction.objects.select_related("repository", "requested_by").filter(
+        pk=redaction_id, state=DatasetRedaction.State.QUEUED).first()
+    if redaction is None:
+        return
+    redaction_run(redaction=redaction)

@@ -327,6 +327,11 @@ HUB_TREE_MAX_ENTRIES = int(os.environ.get("HUB_TREE_MAX_ENTRIES", "100000"))
 HUB_WALK_SECONDS = float(os.environ.get("HUB_WALK_SECONDS", "30"))
 # `siblings` of repo info list at most this many files (the answer says when it stopped).
 HUB_INFO_MAX_SIBLINGS = int(os.environ.get("HUB_INFO_MAX_SIBLINGS", "100000"))
+# Personal-data reports of dataset files (safety/dataset_reports.py): a scan stops at the first
+# bound it reaches and its report says so ("truncated"); a truncated report is not clean.
+HUB_PII_MAX_ROWS = int(os.environ.get("HUB_PII_MAX_ROWS", "1000000"))
+HUB_PII_MAX_BYTES = int(os.environ.get("HUB_PII_MAX_BYTES", str(2 * 1024**3)))
+HUB_PII_MAX_SECONDS = float(os.environ.get("HUB_PII_MAX_SECONDS", "600"))
 
 # git clones/fetches share packs through repos/git/pack_cache.py; HUB_PACK_CACHE=0 turns it off.
 HUB_PACK_CACHE = env_bool("HUB_PACK_CACHE", True)

@@ -18,6 +18,7 @@ from repos.git.paths import validate_repo_name
 from repos.git.repository import GitRepo
 from repos.models import RepoRedirect, Repository, RepoType
 from repos.objects.encryption import repo_encrypted
+from repos.policy.visibility import PublishRefused, publish_refusal
 from repos.services.index import repo_reindex
 
 
@@ -149,11 +150,15 @@ def repo_update_settings(*, repo: Repository, user: User, private: bool | None =
     When that changes whether the repository's LFS objects are encrypted at rest, a task
     (`repos.tasks.repo_objects_settle`) encrypts or decrypts them after the commit; they stay
     readable meanwhile. The caller has checked `gate.can_manage` (the "settings" action).
+    Going public is refused (`PublishRefused`, 409) while a registered guard objects
+    (`repos.policy.visibility`).
     """
     fields: list[str] = []
     was_encrypted = repo_encrypted(repo)
     with transaction.atomic():
         if private is not None and private != repo.private:
+            if not private and (reason := publish_refusal(repo)):
+                raise PublishRefused(reason)
             repo.private = private
             fields.append("private")
             audit(action="repo.visibility", actor=user, target=str(repo), ip=ip, private=private)

@@ -144,6 +144,14 @@ RULES: dict[str, Rule] = {
     API + r"/user-access-request/grant$": Rule(
         "write", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/user-access-request/grant", {"user": "nobody"})),
     API + r"/audit$": Rule("admin", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/audit")),
+    # --- API: personal-data reports of datasets (safety): counts to readers, changes to admins
+    API + r"/personal-data$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/personal-data")),
+    API + r"/personal-data/settings$": Rule("settings", lambda p, i, t, x: req(
+        "PUT", f"/api/{t}/{i}/personal-data/settings", {"requireCleanReport": False})),
+    API + r"/personal-data/redact$": Rule("settings", lambda p, i, t, x: req(
+        "POST", f"/api/{t}/{i}/personal-data/redact", {"mode": "mask"})),
+    API + r"/personal-data/redactions/(?P<redaction_id>[0-9]{1,18})$": Rule("settings", lambda p, i, t, x: req(
+        "GET", f"/api/{t}/{i}/personal-data/redactions/1")),
     # --- API: discussions, reviews, merge rules, diffs (the reviews wing)
     API + r"/discussions$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/discussions")),
     API + DISC + "$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/discussions/1?diff=1")),
