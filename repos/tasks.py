@@ -71,3 +71,24 @@ def xet_collect_garbage() -> dict[str, int]:
 
     stats = collect(grace=timedelta(seconds=settings.HUB_XET_GC_GRACE))
     return {"files": stats.files, "xorbs": stats.xorbs, "xorb_files": stats.xorb_files, "shards": stats.shards}
+
+
+# Default queue: reading a large CSV/JSONL to count its rows is streamed I/O; the limits stop a
+# pathological file from holding the worker.
+@shared_task(name="repos.dataset_preview", acks_late=True, ignore_result=True, soft_time_limit=900, time_limit=960)
+def dataset_preview(repo_id: int, sha: str, path: str) -> None:
+    """Compute the dataset viewer's preview of `path` at `sha` (`repos.services.dataset_preview`)."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from repos.services.dataset_preview import dataset_preview_build, dataset_preview_give_up
+
+    repo = Repository.objects.filter(pk=repo_id).first()
+    if repo is None:
+        return
+    try:
+        dataset_preview_build(repo=repo, sha=sha, path=path)
+    except GitError as exc:
+        logger.info("dataset_preview %s@%s:%s skipped: %s", repo.repo_id, sha, path, exc)
+    except SoftTimeLimitExceeded:
+        # Cached as an error: queueing it again on every view would hold the worker forever.
+        dataset_preview_give_up(repo=repo, sha=sha, path=path, reason="reading it took too long")

@@ -19,6 +19,7 @@ from repos.revisions import RevisionPath, git_errors_as_http, resolve_revision_p
 from repos.selectors import browse
 from repos.selectors.history import CommitRow, FileChange, commit_changes, commit_page
 from repos.selectors.usage import UsagePanel, repo_usage
+from repos.services.dataset_preview import PreviewView, dataset_preview
 
 
 @dataclass
@@ -75,11 +76,13 @@ class BlobPage:
     latest: CommitInfo | None = None
     refs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     on_branch: bool = False
+    table: PreviewView | None = None  # the dataset viewer, for CSV/JSONL/Parquet files
 
 
 def blob_page(*, repo: Repository, remainder: str, links: RepoLinks, can_download: bool, code: bool) -> BlobPage:
     """The file a blob URL names (or `is_dir` when it names a folder); readers without download
-    rights on a gated repository see its size, not its content."""
+    rights on a gated repository see its size, not its content. Data files (CSV, JSONL,
+    Parquet) come with the dataset viewer's table unless `code` asks for the text."""
     git = git_repo_for_read(repo)
     at = resolve_revision_path(git, remainder)
     with git_errors_as_http():
@@ -88,13 +91,16 @@ def blob_page(*, repo: Repository, remainder: str, links: RepoLinks, can_downloa
             raise EntryNotFound(f"{at.path or '(empty path)'} does not exist at {at.rev}")
         if entry.type == "directory":
             return BlobPage(at=at, is_dir=True)
+        table = None
         if can_download:
             view = browse.file_view(repo=repo, git=git, entry=entry, links=links, rev=at.rev, code=code)
+            if not code and view.kind not in ("empty",) and not view.error:
+                table = dataset_preview(repo=repo, git=git, sha=at.sha, entry=entry)
         else:
             view = browse.gated_view(git=git, entry=entry)
         refs = browse.ref_choices(git=git, links=links, current=at.rev, path=at.path, view="blob")
         return BlobPage(at=at, view=view, latest=browse.latest_commit(git=git, sha=at.sha, path=at.path), refs=refs,
-                        on_branch=at.rev in {r["name"] for r in refs["branches"]})
+                        on_branch=at.rev in {r["name"] for r in refs["branches"]}, table=table)
 
 
 @dataclass

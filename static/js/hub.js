@@ -110,6 +110,23 @@
     });
   });
 
+  // Dataset viewer being prepared by the worker: check every 2 s (for at most 10 minutes)
+  // and reload once the page no longer says so.
+  var pending = document.querySelector("[data-preview-pending]");
+  if (pending && window.fetch) {
+    var started = Date.now();
+    var check = function () {
+      if (Date.now() - started > 600000) return;
+      fetch(window.location.href, {credentials: "same-origin"}).then(function (response) {
+        return response.ok ? response.text() : "data-preview-pending";
+      }).then(function (text) {
+        if (text.indexOf("data-preview-pending") === -1) window.location.reload();
+        else setTimeout(check, 2000);
+      }, function () { setTimeout(check, 2000); });
+    };
+    setTimeout(check, 2000);
+  }
+
   // Long uploads: show that something is happening and prevent a double submit.
   document.querySelectorAll("form[data-upload-form]").forEach(function (form) {
     form.addEventListener("submit", function () {
