@@ -48,6 +48,14 @@
     }, function () {});
   });
 
+  // Panels open on wide screens (the search filters) start closed on narrow ones, so the
+  // results come first; the summary still opens them. Without JS they simply stay open.
+  if (window.matchMedia && window.matchMedia("(max-width: 900px)").matches) {
+    document.querySelectorAll("details[data-collapse-narrow]").forEach(function (panel) {
+      panel.removeAttribute("open");
+    });
+  }
+
   // <details> menus: close on outside click and on Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {
