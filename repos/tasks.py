@@ -44,6 +44,21 @@ def tensor_diff(diff_id: int) -> None:
     tensor_diff_run(diff=diff)
 
 
+# Default queue: rewriting a repository's objects is disk-bound; a many-GB repository takes
+# minutes. acks_late + an idempotent service: a crashed run is simply run again.
+@shared_task(name="repos.repo_objects_settle", acks_late=True, ignore_result=True, soft_time_limit=6 * 3600,
+             time_limit=6 * 3600 + 60)
+def repo_objects_settle(repo_id: int) -> dict[str, int] | None:
+    """Encrypt or decrypt the LFS objects of repository `repo_id` as its visibility now asks
+    (`repos.objects.moves`); the hub serves them throughout."""
+    from repos.objects.moves import repo_objects_settle as settle
+
+    repo = Repository.objects.filter(pk=repo_id).first()
+    if repo is None:
+        return None
+    return settle(repo=repo)
+
+
 @shared_task(name="repos.xet_collect_garbage", acks_late=True, ignore_result=True, soft_time_limit=1800,
              time_limit=1900)
 def xet_collect_garbage() -> dict[str, int]:
