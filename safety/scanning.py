@@ -85,8 +85,9 @@ def scan_bytes(open_content: Opener, *, size: int, encrypted: bool = False,
 
     `encrypted`: the content must never touch the disk in plaintext (a repository whose
     objects are encrypted at rest), so the one case where the pickle scanner copies bytes to a
-    temporary file (a zip inside a compressed stream) is refused and reads as "unscanned". `on_hub_token(value)` gets each hub-format token
-    found in the text (the value itself: for revocation, never stored)."""
+    temporary file (a zip inside a compressed stream) is refused and reads as "unscanned".
+    `on_hub_token(value)` gets each hub-format token found in the text (the value itself: for
+    revocation, never stored)."""
     limits = replace(PICKLE_LIMITS, max_spool_bytes=0) if encrypted else PICKLE_LIMITS
     with tempfile.TemporaryDirectory(prefix="hub-scan-") as spool, open_content() as f:
         verdict = scan_model_file(f, limits=limits, spool_dir=spool)
