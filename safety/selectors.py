@@ -27,9 +27,9 @@ def scans_for(*, repo: Repository, files: Sequence[tuple[str, str]]) -> dict[str
         by_oid.setdefault(scan.oid, scan)
     out: dict[str, FileScan] = {}
     for path, oid in files:
-        scan = by_key.get((path, oid)) or by_oid.get(oid)
-        if scan is not None:
-            out[path] = scan
+        found = by_key.get((path, oid)) or by_oid.get(oid)
+        if found is not None:
+            out[path] = found
     return out
 
 
@@ -94,6 +94,12 @@ class SafetyReporter:
 
     def repo_status(self, repo: Repository, files: Sequence[tuple[str, str]]) -> dict[str, Any]:
         return security_repo_status(repo=repo, files=files)
+
+    def flagged_paths(self, repo: Repository, revision: str) -> set[str]:
+        return flagged_paths(repo, revision)
+
+    def pending_paths(self, repo: Repository, revision: str) -> set[str]:
+        return pending_paths(repo, revision)
 
 
 @dataclass(frozen=True)
