@@ -20,7 +20,7 @@ from accounts.permissions import Principal
 from repos.cards import FACET_KINDS, MAX_FACET_VALUE, SIZE_ORDER
 from repos.gate import repos_visible_to
 from repos.models import RepoFacet, Repository, RepoType
-from repos.selectors.repo_list import MAX_QUERY, SORTS, _with_tag
+from repos.selectors.repo_list import CARD_FIELDS, MAX_QUERY, SORTS, _with_tag
 
 FACET_LABELS = {"task": "Tasks", "library": "Libraries", "license": "Licenses", "language": "Languages",
                 "size": "Size"}
@@ -31,9 +31,6 @@ MAX_CHOSEN = 10
 # (facet, value) count rows read per query, most frequent first.
 MAX_COUNTED_ROWS = 2000
 SEARCH_KINDS = (RepoType.MODEL, RepoType.DATASET)
-# Only what a list card shows is loaded.
-_CARD_FIELDS = ("repo_type", "namespace", "name", "private", "pipeline_tag", "library_name",
-                "last_modified", "downloads", "likes", "gated")
 
 
 @dataclass(frozen=True)
@@ -110,7 +107,7 @@ def repo_faceted_search(
         per_kind = {row["repo_type"]: row["n"] for row in
                     narrowed(base).filter(repo_type__in=SEARCH_KINDS).values("repo_type")
                     .annotate(n=Count("pk")).order_by()}
-    repos = narrowed(by_kind).order_by(*SORTS.get(sort, SORTS["updated"])[1]).only(*_CARD_FIELDS)
+    repos = narrowed(by_kind).order_by(*SORTS.get(sort, SORTS["updated"])[1]).only(*CARD_FIELDS)
     return SearchResult(repos=repos, facets=groups, kind_counts=per_kind)
 
 
