@@ -8,7 +8,8 @@
 3. /resolve/             file bytes
 4. HTML last             admin; account and organization pages (before the repository routes,
                          which would read `{org}/settings/members` as a repository); then
-                         repositories and `/{name}` profiles
+                         safety's dataset pages (`{ns}/{name}/personal-data`), repositories
+                         and `/{name}` profiles
 """
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", include("repos.transport.urls")),
     path("admin/", admin.site.urls),
     path("", include("accounts.web.urls")),
+    path("", include("safety.web_urls")),
     path("", include("repos.views.urls")),
 ]
 

@@ -224,3 +224,39 @@ def test_api_report_settings_redact_and_visibility(client, dataset: Repository, 
     job = client.get(f"{base}/redactions/{queued.json()['id']}", **owner).json()
     assert job["state"] == "queued" and job["pullRequest"] is None
     assert client.get(f"{base}/redactions/999999", **owner).status_code == 404
+
+
+@pytest.mark.django_db
+def test_page_shows_counts_to_readers_examples_to_writers_and_takes_actions(
+        client, dataset: Repository, alice, bob, django_capture_on_commit_callbacks) -> None:
+    from django.test import Client
+
+    sha = pushed(dataset)
+    revision_report(repo=dataset, sha=sha)
+    url = f"/datasets/{dataset.repo_id}/personal-data"
+    owner = Client()
+    owner.force_login(alice)
+    page = owner.get(url).content.decode()
+    assert 'data-pii-file="data/people.csv"' in page and "Masked examples</th>" in page
+    assert "data-redact-form" in page and "data-require-clean-form" in page
+    assert f'href="/datasets/{dataset.repo_id}/personal-data"' in page  # the tab
+    for entity in CHECKED:
+        assert not any(value in page for value in DATA.planted[entity]), entity
+
+    CollaboratorFactory(repo=dataset, user=bob, role="read")
+    reader = Client()
+    reader.force_login(bob)
+    seen = reader.get(url).content.decode()
+    assert 'data-pii-column="email"' in seen and "Masked examples</th>" not in seen and "data-redact-form" not in seen
+    assert reader.post(f"{url}/redact", {"mode": "mask"}).status_code == 403
+
+    answer = owner.post(f"{url}/settings", {"require_clean_report": "on"})
+    assert answer.status_code == 302
+    refused = owner.post(f"/datasets/{dataset.repo_id}/settings/visibility", {"visibility": "public"}, follow=True)
+    assert "has findings in 3 file" in refused.content.decode()
+    dataset.refresh_from_db()
+    assert dataset.private
+    with django_capture_on_commit_callbacks(execute=False):
+        started = owner.post(f"{url}/redact", {"mode": "pseudonym"}, follow=True).content.decode()
+    assert "Redaction started" in started and 'data-redaction="' in started
+    assert DatasetRedaction.objects.get(repository=dataset).mode == "pseudonym"
