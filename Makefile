@@ -44,7 +44,7 @@ venv-xet: $(XET_A_STAMP) $(XET_B_STAMP)
 # object store and crypto) and, with django-stubs, the gate, services, selectors, the doors and
 # the policy. import-linter holds the import contract of pyproject.toml.
 MYPY_PATHS := repos/git repos/lfs repos/weights repos/cards.py repos/links.py repos/xet repos/objects \
-	repos/snippets.py hub/units.py repos/gate.py repos/events.py repos/policy repos/services repos/selectors repos/token_scopes.py repos/reviews \
+	repos/snippets.py repos/tabular hub/units.py repos/gate.py repos/events.py repos/policy repos/services repos/selectors repos/token_scopes.py repos/reviews \
 	accounts/names.py accounts/permissions.py accounts/services accounts/selectors.py \
 	jobs/models.py jobs/services jobs/snapshots.py jobs/tasks.py
 lint: $(VENV)/.installed-dev

@@ -17,6 +17,7 @@ import nh3
 import yaml
 from markdown_it import MarkdownIt
 
+from repos.card_validation import metadata_errors, metadata_warnings
 from repos.highlight import highlight_code
 
 # huggingface_hub repocard.py REGEX_YAML_BLOCK; ``re.search`` with ``^`` and no MULTILINE
@@ -55,11 +56,14 @@ def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str, str | Non
     return data, body, None
 
 
-def validate_yaml_front_matter(text: str) -> list[str]:
-    """Errors for ``/api/validate-yaml``. Only syntax and shape are checked: the Hub accepts
-    unknown keys and odd values, and so must we, or real cards would fail to upload."""
-    _, _, error = split_front_matter(text)
-    return [error] if error else []
+def validate_yaml_front_matter(text: str, repo_type: str = "model") -> tuple[list[str], list[str]]:
+    """``(errors, warnings)`` for ``/api/validate-yaml``: YAML syntax and shape, then the
+    Hub's rules on known keys (`repos.card_validation`). Unknown keys and values the Hub
+    accepts pass, or real cards would fail to upload."""
+    data, _, error = split_front_matter(text)
+    if error:
+        return [error], []
+    return metadata_errors(data or {}, repo_type), metadata_warnings(data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,21 @@ def tensor_diff(diff_id: int) -> None:
     tensor_diff_run(diff=diff)
 
 
+# Default queue: rewriting a repository's objects is disk-bound; a many-GB repository takes
+# minutes. acks_late + an idempotent service: a crashed run is simply run again.
+@shared_task(name="repos.repo_objects_settle", acks_late=True, ignore_result=True, soft_time_limit=6 * 3600,
+             time_limit=6 * 3600 + 60)
+def repo_objects_settle(repo_id: int) -> dict[str, int] | None:
+    """Encrypt or decrypt the LFS objects of repository `repo_id` as its visibility now asks
+    (`repos.objects.moves`); the hub serves them throughout."""
+    from repos.objects.moves import repo_objects_settle as settle
+
+    repo = Repository.objects.filter(pk=repo_id).first()
+    if repo is None:
+        return None
+    return settle(repo=repo)
+
+
 @shared_task(name="repos.xet_collect_garbage", acks_late=True, ignore_result=True, soft_time_limit=1800,
              time_limit=1900)
 def xet_collect_garbage() -> dict[str, int]:
@@ -56,3 +71,24 @@ def xet_collect_garbage() -> dict[str, int]:
 
     stats = collect(grace=timedelta(seconds=settings.HUB_XET_GC_GRACE))
     return {"files": stats.files, "xorbs": stats.xorbs, "xorb_files": stats.xorb_files, "shards": stats.shards}
+
+
+# Default queue: reading a large CSV/JSONL to count its rows is streamed I/O; the limits stop a
+# pathological file from holding the worker.
+@shared_task(name="repos.dataset_preview", acks_late=True, ignore_result=True, soft_time_limit=900, time_limit=960)
+def dataset_preview(repo_id: int, sha: str, path: str) -> None:
+    """Compute the dataset viewer's preview of `path` at `sha` (`repos.services.dataset_preview`)."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from repos.services.dataset_preview import dataset_preview_build, dataset_preview_give_up
+
+    repo = Repository.objects.filter(pk=repo_id).first()
+    if repo is None:
+        return
+    try:
+        dataset_preview_build(repo=repo, sha=sha, path=path)
+    except GitError as exc:
+        logger.info("dataset_preview %s@%s:%s skipped: %s", repo.repo_id, sha, path, exc)
+    except SoftTimeLimitExceeded:
+        # Cached as an error: queueing it again on every view would hold the worker forever.
+        dataset_preview_give_up(repo=repo, sha=sha, path=path, reason="reading it took too long")

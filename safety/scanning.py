@@ -14,7 +14,7 @@ import io
 import logging
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from django.db import IntegrityError, transaction
@@ -25,6 +25,7 @@ from repos.git.errors import GitError, TreeTooLarge
 from repos.git.repository import GitRepo
 from repos.handles import git_repo, walk_limits
 from repos.models import Repository
+from repos.objects.encryption import repo_encrypted
 from repos.selectors.files import repo_entry
 from safety.models import FileScan
 from safety.scanners.pickles import ModelFileScan, ScanLimits, scan_model_file
@@ -74,10 +75,15 @@ def opener_for(*, repo: Repository, git: GitRepo, file: RevisionFile) -> Opener:
     return lambda: io.BytesIO(git.read_blob(file.blob_oid))
 
 
-def scan_bytes(open_content: Opener, *, size: int) -> tuple[ModelFileScan, SecretsScan | None]:
-    """Both scanners over one file's content (opened once per scanner, streamed)."""
+def scan_bytes(open_content: Opener, *, size: int, encrypted: bool = False) -> tuple[ModelFileScan, SecretsScan | None]:
+    """Both scanners over one file's content (opened once per scanner, streamed).
+
+    `encrypted`: the content must never touch the disk in plaintext (a repository whose
+    objects are encrypted at rest), so the one case where the pickle scanner copies bytes to a
+    temporary file (a zip inside a compressed stream) is refused and reads as "unscanned"."""
+    limits = replace(PICKLE_LIMITS, max_spool_bytes=0) if encrypted else PICKLE_LIMITS
     with tempfile.TemporaryDirectory(prefix="hub-scan-") as spool, open_content() as f:
-        verdict = scan_model_file(f, limits=PICKLE_LIMITS, spool_dir=spool)
+        verdict = scan_model_file(f, limits=limits, spool_dir=spool)
     secrets = None
     if size <= SECRETS_MAX_BYTES and not verdict.pickle_found:
         with open_content() as f:
@@ -117,7 +123,7 @@ def file_scan(*, repo: Repository, path: str, oid: str, size: int, open_content:
         fields = _copy_fields(other)
     else:
         try:
-            verdict, secrets = scan_bytes(open_content, size=size)
+            verdict, secrets = scan_bytes(open_content, size=size, encrypted=repo_encrypted(repo))
             fields = _fields(verdict, secrets)
         except Exception as exc:  # noqa: BLE001 - the object vanished, the disk failed: a status too
             logger.exception("scan of %s:%s (%s) failed", repo.repo_id, path, oid)

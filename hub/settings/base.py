@@ -240,6 +240,9 @@ REST_FRAMEWORK = {
 # larger ones by the worker, the page showing progress.
 HUB_TENSOR_DIFF_INLINE_BYTES = int(os.environ.get("HUB_TENSOR_DIFF_INLINE_BYTES", str(64 * 1024 * 1024)))
 HUB_TENSOR_DIFF_INLINE_SECONDS = float(os.environ.get("HUB_TENSOR_DIFF_INLINE_SECONDS", "5"))
+# Dataset viewer (repos/services/dataset_preview.py): CSV/JSONL/Parquet files up to this size
+# are previewed in the request, larger ones by the worker ("being prepared" until then).
+HUB_DATASET_PREVIEW_INLINE_BYTES = int(os.environ.get("HUB_DATASET_PREVIEW_INLINE_BYTES", str(4 * 1000 * 1000)))
 DEFAULT_FROM_EMAIL = (os.environ.get("HUB_EMAIL_FROM") or os.environ.get("DEFAULT_FROM_EMAIL")
                       or "ModelHub <noreply@modelhub.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

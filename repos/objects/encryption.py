@@ -81,9 +81,18 @@ def _unwrap(repo: Repository, row: RepoKey) -> DataKey:
     found = _data_keys.get(cache_key)
     if found is not None:
         return found
-    ring = keyring()
     try:
-        data_key = ring.unwrap(WrappedKey.from_text(row.wrapped), repo_id=repo.storage_key.hex)
+        wrapped = WrappedKey.from_text(row.wrapped)
+    except CryptoError as exc:
+        raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: data key {row.key_id}: {exc}") from None
+    ring = keyring()
+    if wrapped.master_fingerprint not in ring.fingerprints:
+        # Another process rotated the key file (`rotate_master_key`): read it again, once.
+        with _lock:
+            _keyrings.clear()
+        ring = keyring()
+    try:
+        data_key = ring.unwrap(wrapped, repo_id=repo.storage_key.hex)
     except (UnknownMasterKey, UnwrapError) as exc:
         logger.error("encryption at rest: data key %s of %s cannot be unwrapped: %s", row.key_id, repo, exc)
         raise EncryptionKeyUnavailable(

@@ -17,6 +17,7 @@ from repos.git.gitattributes import DEFAULT_DATASET_GITATTRIBUTES, DEFAULT_MODEL
 from repos.git.paths import validate_repo_name
 from repos.git.repository import GitRepo
 from repos.models import RepoRedirect, Repository, RepoType
+from repos.objects.encryption import repo_encrypted
 from repos.policy.visibility import PublishRefused, publish_refusal
 from repos.services.index import repo_reindex
 
@@ -141,13 +142,19 @@ def repo_move(*, repo: Repository, user: User, namespace: str, name: str,
 
 
 def repo_update_settings(*, repo: Repository, user: User, private: bool | None = None,
-                         gated: str | None = None, ip: str | None = None) -> Repository:
-    """Change visibility and/or gating (`gated` is "", "auto" or "manual"); None = unchanged.
+                         gated: str | None = None, encrypt_objects: bool | None = None,
+                         ip: str | None = None) -> Repository:
+    """Change visibility, gating (`gated` is "", "auto" or "manual") and/or the encryption
+    opt-in of a public repository; None = unchanged.
 
-    The caller has checked `gate.can_manage` (the "settings" action). Going public is
-    refused (`PublishRefused`, 409) while a registered guard objects (`repos.policy.visibility`).
+    When that changes whether the repository's LFS objects are encrypted at rest, a task
+    (`repos.tasks.repo_objects_settle`) encrypts or decrypts them after the commit; they stay
+    readable meanwhile. The caller has checked `gate.can_manage` (the "settings" action).
+    Going public is refused (`PublishRefused`, 409) while a registered guard objects
+    (`repos.policy.visibility`).
     """
     fields: list[str] = []
+    was_encrypted = repo_encrypted(repo)
     with transaction.atomic():
         if private is not None and private != repo.private:
             if not private and (reason := publish_refusal(repo)):
@@ -155,6 +162,10 @@ def repo_update_settings(*, repo: Repository, user: User, private: bool | None =
             repo.private = private
             fields.append("private")
             audit(action="repo.visibility", actor=user, target=str(repo), ip=ip, private=private)
+        if encrypt_objects is not None and encrypt_objects != repo.encrypt_objects:
+            repo.encrypt_objects = encrypt_objects
+            fields.append("encrypt_objects")
+            audit(action="repo.encrypt_objects", actor=user, target=str(repo), ip=ip, encrypt_objects=encrypt_objects)
         if gated is not None and gated != repo.gated:
             if gated not in Repository.Gated.values:
                 raise BadRequest(f"Invalid gated value {gated!r}")
@@ -163,4 +174,9 @@ def repo_update_settings(*, repo: Repository, user: User, private: bool | None =
             audit(action="repo.gated", actor=user, target=str(repo), ip=ip, gated=gated)
         if fields:
             repo.save(update_fields=fields)
+        if repo_encrypted(repo) != was_encrypted:
+            from repos.tasks import repo_objects_settle  # the task module imports the services
+
+            repo_pk = repo.pk
+            transaction.on_commit(lambda: repo_objects_settle.delay(repo_pk), robust=True)
     return repo

@@ -11,6 +11,7 @@ from repos.links import RepoLinks, breadcrumbs, human_count
 from repos.models import Repository
 from repos.selectors import pages
 from repos.selectors.access import access_request_of
+from repos.tabular.preview import preview_format
 from repos.views.context import header_at_revision, load_repo, repo_header
 from repos.views.files import may_propose
 
@@ -98,6 +99,7 @@ def blob(request: HttpRequest, namespace: str, name: str, remainder: str, prefix
     header_at_revision(ctx, rev)
     ctx.update({
         "sha": page.at.sha, "path": path, "filename": path.rsplit("/", 1)[-1], "view": view, "code": code,
+        "security": page.security,
         "latest": page.latest, "latest_url": links.commit(page.latest.sha) if page.latest else "",
         "refs": page.refs, "crumbs": breadcrumbs(links, rev, path),
         "raw_url": links.resolve(rev, path),
@@ -106,7 +108,12 @@ def blob(request: HttpRequest, namespace: str, name: str, remainder: str, prefix
         "edit_url": "",
         "code_url": f"{links.blob(rev, path)}?code=true" if view.kind == "markdown" else "",
         "preview_url": links.blob(rev, path) if code and path.lower().endswith((".md", ".markdown")) else "",
+        "table": page.table,
     })
+    if page.table is not None and view.kind == "text":
+        ctx["code_url"] = f"{links.blob(rev, path)}?code=true"  # the data file's text
+    elif code and view.kind == "text" and preview_format(path):
+        ctx["preview_url"] = links.blob(rev, path)
     ctx.update(_change_links(request, repo, ctx, rev=rev, path=path, on_branch=page.on_branch, folder=False))
     if ctx["can_propose"] and view.editable and ctx["can_download"]:
         ctx["edit_url"] = links.edit(rev, path)

@@ -48,6 +48,14 @@
     }, function () {});
   });
 
+  // Panels open on wide screens (the search filters) start closed on narrow ones, so the
+  // results come first; the summary still opens them. Without JS they simply stay open.
+  if (window.matchMedia && window.matchMedia("(max-width: 900px)").matches) {
+    document.querySelectorAll("details[data-collapse-narrow]").forEach(function (panel) {
+      panel.removeAttribute("open");
+    });
+  }
+
   // <details> menus: close on outside click and on Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {
@@ -109,6 +117,23 @@
       });
     });
   });
+
+  // Dataset viewer being prepared by the worker: check every 2 s (for at most 10 minutes)
+  // and reload once the page no longer says so.
+  var pending = document.querySelector("[data-preview-pending]");
+  if (pending && window.fetch) {
+    var started = Date.now();
+    var check = function () {
+      if (Date.now() - started > 600000) return;
+      fetch(window.location.href, {credentials: "same-origin"}).then(function (response) {
+        return response.ok ? response.text() : "data-preview-pending";
+      }).then(function (text) {
+        if (text.indexOf("data-preview-pending") === -1) window.location.reload();
+        else setTimeout(check, 2000);
+      }, function () { setTimeout(check, 2000); });
+    };
+    setTimeout(check, 2000);
+  }
 
   // Long uploads: show that something is happening and prevent a double submit.
   document.querySelectorAll("form[data-upload-form]").forEach(function (form) {

@@ -83,5 +83,16 @@ def test_list_models_full_has_siblings(calls):
     assert calls["out"]["list_full_siblings"] == [".gitattributes", "case.txt", "config.json"]
 
 
+def test_card_metadata_is_validated_like_the_hub(calls):
+    no_errors(calls, "card_license", "card_model_index", "card_empty")
+    out = calls["out"]
+    assert out["card_license"].startswith("Invalid metadata in README.md.") and '"license"' in out["card_license"]
+    assert "asdf" in out["card_license"]
+    assert out["card_model_index"].startswith("Invalid metadata in README.md.")
+    assert '"model-index" must be an array' in out["card_model_index"]
+    [warning] = out["card_empty_warnings"]
+    assert "Empty or missing yaml metadata in repo card" in warning
+
+
 def got_model(calls) -> str:
     return f"{calls['owner']}/parity-{calls['suffix']}"

@@ -5,6 +5,7 @@ import pytest
 from huggingface_hub.repocard import REGEX_YAML_BLOCK
 from pygments.token import STANDARD_TYPES
 
+from repos.card_validation import EMPTY_METADATA_WARNING
 from repos.cards import (
     FRONT_MATTER_RE,
     MAX_HIGHLIGHTED_CHARS,
@@ -92,12 +93,34 @@ def test_alias_bomb_is_refused_quickly() -> None:
 
 
 def test_validate_yaml_front_matter() -> None:
-    assert validate_yaml_front_matter(CARD) == []
-    assert validate_yaml_front_matter("no metadata at all") == []
-    assert validate_yaml_front_matter("---\nunknown_key: {x: [1, 2]}\n---\n") == []
-    [error] = validate_yaml_front_matter("---\na: b: c\n---\n")
+    assert validate_yaml_front_matter(CARD) == ([], [])
+    assert validate_yaml_front_matter("no metadata at all") == ([], [EMPTY_METADATA_WARNING])
+    assert validate_yaml_front_matter("---\n---\n# Empty block") == ([], [EMPTY_METADATA_WARNING])
+    assert validate_yaml_front_matter("---\nunknown_key: {x: [1, 2]}\n---\n") == ([], [])
+    [error], _ = validate_yaml_front_matter("---\na: b: c\n---\n")
     assert "Invalid YAML" in error
-    assert validate_yaml_front_matter("---\njust a string\n---\n") != []
+    assert validate_yaml_front_matter("---\njust a string\n---\n")[0] != []
+
+
+@pytest.mark.parametrize("meta", ["license: asdf", "license: [mit, nope]", "license: 3", "model-index: foo",
+                                  "model-index: [foo]", "model-index: [{name: x}]",
+                                  "model-index: [{name: x, results: [{task: {type: t}}]}]", "tags: {a: b}",
+                                  "pipeline_tag: [a, b]", "datasets: [1, 2]"])
+def test_the_hubs_rules_refuse(meta: str) -> None:
+    errors, _ = validate_yaml_front_matter(f"---\n{meta}\n---\n")
+    assert errors and all(isinstance(e, str) and e for e in errors)
+
+
+@pytest.mark.parametrize("meta", ["license: MIT", "license: [apache-2.0, other]", "license: other\nlicense_name: x",
+                                  "model-index: []", "tags: text", "language: [en, fr]", "base_model: a/b",
+                                  "model-index:\n- name: m\n  results:\n  - task: {type: text-classification}\n"
+                                  "    dataset: {type: imdb, name: IMDB}\n    metrics: [{type: accuracy, value: 0.9}]"])
+def test_the_hubs_rules_accept(meta: str) -> None:
+    assert validate_yaml_front_matter(f"---\n{meta}\n---\n") == ([], [])
+
+
+def test_model_index_is_a_model_rule() -> None:
+    assert validate_yaml_front_matter("---\nmodel-index: foo\n---\n", "dataset") == ([], [])
 
 
 def test_card_index_model() -> None:

@@ -24,21 +24,7 @@ from safety.dataset_redaction import redaction_request, redaction_run
 from safety.dataset_reports import privacy_settings_update, revision_report
 from safety.models import DatasetRedaction, DatasetReport
 from tests.factories import CollaboratorFactory, RepositoryFactory, bearer, commit, commit_service
-from tests.safety.pii_dataset import make_dataset
-
-DATA = make_dataset(n=40, seed=4321)
-TOKENS = {"EMAIL_ADDRESS": "<EMAIL_ADDRESS>", "PHONE_NUMBER": "<PHONE_NUMBER>", "IP_ADDRESS": "<IP_ADDRESS>",
-          "CREDIT_CARD": "<CREDIT_CARD>", "IBAN_CODE": "<IBAN_CODE>"}
-CHECKED = ("EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD")
-
-
-def expected_text(text: str) -> str:
-    """`text` with each planted value replaced by its mask (longest first: no value is
-    replaced inside another)."""
-    pairs = sorted({(v, TOKENS[e]) for e, values in DATA.planted.items() for v in values}, key=lambda p: -len(p[0]))
-    for value, token in pairs:
-        text = text.replace(value, token)
-    return text
+from tests.safety.planted import CHECKED, DATA, expected_text
 
 
 @pytest.fixture(autouse=True)

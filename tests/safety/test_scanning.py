@@ -118,3 +118,12 @@ def test_api_shows_the_hub_shapes(repo: Repository, alice_client, canary) -> Non
 def test_unknown_revision_has_no_flags(repo: Repository) -> None:
     assert flagged_paths(repo, "nope") == set()
     assert git_repo(repo) is not None
+
+
+@pytest.mark.django_db
+def test_encrypted_objects_of_private_repositories_are_scanned(make_repo, canary) -> None:
+    private = make_repo("secret-model", private=True)
+    hostile = hostile_files(canary)
+    sha = commit(private, lfs={"evil.pt": hostile["torch_evil.pt"], "model.safetensors": hostile["model.safetensors"]})
+    revision_scan(repo=private, sha=sha)
+    assert flagged_paths(private, sha) == {"evil.pt", "model.safetensors"}

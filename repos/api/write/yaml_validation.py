@@ -2,7 +2,9 @@
 
 huggingface_hub reads `response.json()` before looking at the status, so even a malformed
 request gets `{"errors": [...], "warnings": []}`. `RepoCard.validate` asks for text/plain
-and shows the body of a 400 verbatim; it gets the messages as plain lines.
+and shows the body of a 400 verbatim; it gets the messages as plain lines. What is checked:
+`repos.cards.validate_yaml_front_matter` (syntax) and `repos.card_validation` (the Hub's rules:
+license identifiers, model-index shape; a warning for a card without metadata).
 """
 from __future__ import annotations
 
@@ -18,32 +20,38 @@ from repos.cards import validate_yaml_front_matter
 MAX_README_BYTES = 10 * 1024 * 1024
 
 
-def _answer(request: HttpRequest, errors: list[str], status: int | None = None) -> HttpResponse:
+def _answer(request: HttpRequest, errors: list[str], status: int | None = None,
+            warnings: list[str] | None = None) -> HttpResponse:
     status = status or (400 if errors else 200)
     response: HttpResponse
     if errors and "text/plain" in request.headers.get("Accept", "") and "json" not in request.headers.get("Accept", ""):
         response = HttpResponse("\n".join(errors), status=status, content_type="text/plain; charset=utf-8")
     else:
-        response = JsonResponse({"errors": [{"message": e} for e in errors], "warnings": []}, status=status)
+        response = JsonResponse({"errors": [{"message": e} for e in errors],
+                                 "warnings": [{"message": w} for w in warnings or []]}, status=status)
     if errors:
         response["X-Error-Message"] = header_value(errors[0])
     return response
 
 
-def _content(request: HttpRequest) -> str | None:
+def _content(request: HttpRequest) -> tuple[str | None, str]:
+    """The card text and the repository type of the request (JSON, or 0.x's form)."""
     if request.content_type == "application/json" or not request.content_type.startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
         try:
             data = parse_json(request.body or b"null")
         except BadRequest:
-            return None
-        content = data.get("content") if isinstance(data, dict) else None
+            return None, "model"
+        if not isinstance(data, dict):
+            return None, "model"
+        content, repo_type = data.get("content"), data.get("repoType")
     else:
         try:
-            content = request.POST.get("content")  # huggingface_hub 0.x posts a form
+            # huggingface_hub 0.x posts a form
+            content, repo_type = request.POST.get("content"), request.POST.get("repoType")
         except MultiPartParserError:
-            return None
-    return content if isinstance(content, str) else None
+            return None, "model"
+    return (content if isinstance(content, str) else None), (repo_type if isinstance(repo_type, str) else "model")
 
 
 @csrf_exempt
@@ -56,7 +64,8 @@ def validate_yaml(request: HttpRequest) -> HttpResponse:
         length = 0
     if length > MAX_README_BYTES:
         return _answer(request, ["README.md is too large to validate"], status=413)
-    content = _content(request)
+    content, repo_type = _content(request)
     if content is None:
         return _answer(request, ["Expected a JSON body with a string 'content'"])
-    return _answer(request, validate_yaml_front_matter(content))
+    errors, warnings = validate_yaml_front_matter(content, repo_type)
+    return _answer(request, errors, warnings=warnings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -61,6 +62,20 @@ def main() -> None:
 
     rec.expect_error("tag_on_missing_revision", api.create_tag, model, tag="invalid tag", revision="foobar")
     rec.expect_error("tag_invalid_name", api.create_tag, model, tag="invalid tag")
+
+    bad_cards = {"license": "---\nlicense: asdf\n---\n# Card\n", "model_index": "---\nmodel-index: foo\n---\n"}
+    for name, card in bad_cards.items():
+        with rec.step(f"card_{name}"):
+            try:
+                api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=model)
+                out[f"card_{name}"] = "accepted"
+            except ValueError as exc:
+                out[f"card_{name}"] = str(exc)
+    with rec.step("card_empty"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        api.upload_file(path_or_fileobj=b"# A card without metadata\n", path_in_repo="README.md", repo_id=model)
+        out["card_empty_warnings"] = [str(w.message) for w in caught if "README.md" in str(w.message)]
+        api.delete_file("README.md", repo_id=model)
 
     gated = f"{owner}/gated-{suffix}"
     with rec.step("access_setup"):

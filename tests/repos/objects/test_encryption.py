@@ -6,16 +6,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from safetensors.numpy import save
 
+from hub.exceptions import EncryptionKeyUnavailable
 from repos import objects
 from repos.models import RepoKey
+from repos.objects.crypto.format import read_header
 from repos.objects.encryption import forget_keys
+from repos.objects.moves import repo_objects_settle
+from repos.services.repos import repo_update_settings
 from tests.factories import bearer, commit
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +160,118 @@ def test_a_tampered_object_is_refused_not_served(make_repo, alice):
     path.write_bytes(bytes(raw))
     r = Client().get(f"/{repo.repo_id}/resolve/main/w.bin", **bearer(alice))
     assert r.status_code == 503 and r["X-Error-Code"] == "EncryptedObjectUnreadable"
+
+
+# ------------------------------------------------------------------ visibility changes, rotation
+
+
+def _read(repo, oid) -> bytes:
+    with objects.open_object(repo=repo, oid=oid) as f:
+        return f.read()
+
+
+def test_private_public_private_round_trip_keeps_every_object_readable(make_repo, alice, settings):
+    repo = make_repo("flip", private=True)
+    data = {"a.bin": MARKER * 300, "b.bin": os.urandom(70_000)}
+    commit(repo, lfs=data)
+    oids = {hashlib.sha256(v).hexdigest(): v for v in data.values()}
+    enclave, shared = objects.encrypted_store(repo), objects.storage_backend()
+
+    repo_update_settings(repo=repo, user=alice, private=False)
+    reader = objects.open_object(repo=repo, oid=next(iter(oids)))  # open across the move
+    assert repo_objects_settle(repo=repo) == {"decrypted": 2}
+    for oid, content in oids.items():
+        assert shared.path_for(oid).read_bytes() == content and not enclave.exists(oid)
+        assert _read(repo, oid) == content
+    with reader:
+        assert reader.read() == next(iter(oids.values()))  # the old file, read to its end
+
+    repo_update_settings(repo=repo, user=alice, private=True)
+    assert repo_objects_settle(repo=repo) == {"encrypted": 2}
+    for oid, content in oids.items():
+        assert not shared.exists(oid) and _read(repo, oid) == content
+    assert repo_objects_settle(repo=repo) == {"unchanged": 2}  # idempotent
+    for path in files_under(Path(settings.LFS_ROOT)):
+        assert MARKER not in path.read_bytes(), path
+
+
+def test_making_private_keeps_the_plain_copy_another_public_repository_reads(make_repo, alice):
+    shared_content = MARKER * 40
+    public, flipping = make_repo("pub"), make_repo("flipping")
+    commit(public, lfs={"x.bin": shared_content})
+    commit(flipping, lfs={"x.bin": shared_content})
+    oid = hashlib.sha256(shared_content).hexdigest()
+    repo_update_settings(repo=flipping, user=alice, private=True)
+    assert repo_objects_settle(repo=flipping) == {"encrypted": 1}
+    assert objects.encrypted_store(flipping).exists(oid) and objects.storage_backend().exists(oid)
+    assert _read(public, oid) == shared_content and _read(flipping, oid) == shared_content
+
+
+def test_opting_a_public_repository_in_encrypts_it(make_repo, alice):
+    repo = make_repo("optin")
+    commit(repo, lfs={"w.bin": MARKER * 20})
+    oid = hashlib.sha256(MARKER * 20).hexdigest()
+    repo_update_settings(repo=repo, user=alice, encrypt_objects=True)
+    assert repo_objects_settle(repo=repo) == {"encrypted": 1}
+    assert not objects.storage_backend().exists(oid) and _read(repo, oid) == MARKER * 20
+
+
+def test_rotating_a_key_file_master_key_keeps_everything_readable(make_repo, settings, tmp_path):
+    settings.HUB_MASTER_KEY = None
+    settings.HUB_MASTER_KEY_FILE = str(tmp_path / "keys" / "master.key")
+    settings.HUB_MASTER_KEY_GENERATE = True
+    forget_keys()
+    repo = make_repo("rotated", private=True)
+    commit(repo, lfs={"w.bin": MARKER * 30})
+    oid = hashlib.sha256(MARKER * 30).hexdigest()
+    key_file = Path(settings.HUB_MASTER_KEY_FILE)
+    first = [line for line in key_file.read_text().splitlines() if not line.startswith("#")]
+    assert len(first) == 1 and oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+    out = StringIO()
+    call_command("rotate_master_key", stdout=out)
+    assert "re-wrapped 1 of 1 data keys" in out.getvalue()
+    keys = [line for line in key_file.read_text().splitlines() if not line.startswith("#")]
+    assert len(keys) == 2 and keys[1] == first[0]
+    forget_keys()
+    assert _read(repo, oid) == MARKER * 30
+
+    call_command("rotate_master_key", "--retire", stdout=StringIO())
+    keys_after = [line for line in key_file.read_text().splitlines() if not line.startswith("#")]
+    assert len(keys_after) == 1 and keys_after[0] not in keys
+    forget_keys()
+    assert _read(repo, oid) == MARKER * 30
+    # The retired key alone no longer opens anything: the rotation really re-wrapped.
+    key_file.write_text(first[0] + "\n")
+    forget_keys()
+    with pytest.raises(EncryptionKeyUnavailable):
+        _read(repo, oid)
+
+
+def test_rotating_an_environment_master_key(make_repo, settings):
+    repo = make_repo("envrot", private=True)
+    commit(repo, lfs={"w.bin": MARKER * 30})
+    oid = hashlib.sha256(MARKER * 30).hexdigest()
+    settings.HUB_MASTER_KEY, settings.HUB_MASTER_KEY_PREVIOUS = KEY_B, KEY_A
+    forget_keys()
+    call_command("rotate_master_key", stdout=StringIO())
+    settings.HUB_MASTER_KEY_PREVIOUS = None  # the old key retired
+    forget_keys()
+    assert _read(repo, oid) == MARKER * 30
+
+
+def test_reencrypt_objects_under_a_new_data_key(make_repo):
+    repo = make_repo("rekey", private=True)
+    commit(repo, lfs={"w.bin": MARKER * 30})
+    oid = hashlib.sha256(MARKER * 30).hexdigest()
+    old_key = RepoKey.objects.get(repository=repo, active=True).key_id
+    out = StringIO()
+    call_command("reencrypt_objects", repo.repo_id, "--new-data-key", stdout=out)
+    assert "rekeyed=1" in out.getvalue()
+    new_key = RepoKey.objects.get(repository=repo, active=True).key_id
+    assert new_key != old_key
+    with objects.encrypted_store(repo).path_for(oid).open("rb") as f:
+        assert read_header(f).key_id == new_key
+    assert _read(repo, oid) == MARKER * 30
+    with pytest.raises(CommandError, match="no such model repository"):
+        call_command("reencrypt_objects", "alice/nope", stdout=StringIO())

@@ -1,0 +1,1 @@
+"""Reading tabular data files for the dataset viewer (pure)."""
