@@ -27,9 +27,9 @@ def scans_for(*, repo: Repository, files: Sequence[tuple[str, str]]) -> dict[str
         by_oid.setdefault(scan.oid, scan)
     out: dict[str, FileScan] = {}
     for path, oid in files:
-        scan = by_key.get((path, oid)) or by_oid.get(oid)
-        if scan is not None:
-            out[path] = scan
+        found = by_key.get((path, oid)) or by_oid.get(oid)
+        if found is not None:
+            out[path] = found
     return out
 
 

@@ -232,6 +232,7 @@ RULES: dict[str, Rule] = {
     "models": Rule("public", lambda p, i, t, x: req("GET", "/models"), repo=False),
     "datasets": Rule("public", lambda p, i, t, x: req("GET", "/datasets"), repo=False),
     "spaces": Rule("public", lambda p, i, t, x: req("GET", "/spaces"), repo=False),
+    "favicon.ico": Rule("public", lambda p, i, t, x: req("GET", "/favicon.ico"), repo=False),
     "search": Rule("public", lambda p, i, t, x: req("GET", "/search?search=a&license=mit"), repo=False),
     "new": Rule("create", lambda p, i, t, x: req("GET", "/new"), repo=False),
     "new-dataset": Rule("create", lambda p, i, t, x: req("GET", "/new-dataset"), repo=False),
