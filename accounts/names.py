@@ -17,6 +17,8 @@ _NAME_RE = re.compile(r"[\w\-.]{1,96}", re.ASCII)
 RESERVED_NAMESPACES = frozenset({
     "admin", "api", "datasets", "docs", "join", "login", "logout", "models", "new", "new-dataset", "notifications",
     "organizations", "password-reset", "search", "settings", "signup", "spaces", "static", "lfs-upload", "xet",
+    # The hub's own account (settings HUB_BOT_USERNAME, jobs/bot.py): nobody may sign up as it.
+    "modelhub-bot",
 })
 
 

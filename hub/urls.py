@@ -7,8 +7,8 @@
                          /{ns}/{name}.git/info/lfs/..., the signed /lfs-upload/, datasets/ forms
 3. /resolve/             file bytes
 4. HTML last             admin; account and organization pages (before the repository routes,
-                         which would read `{org}/settings/members` as a repository); then
-                         repositories and `/{name}` profiles
+                         which would read `{org}/settings/members` as a repository); the
+                         safety pages (`{repo}/security`); then repositories and `/{name}` profiles
 """
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("repos.transport.urls")),
     path("admin/", admin.site.urls),
     path("", include("accounts.web.urls")),
+    path("", include("safety.urls")),
     path("", include("repos.views.urls")),
 ]
 

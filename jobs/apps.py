@@ -4,3 +4,22 @@ from django.apps import AppConfig
 class JobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "jobs"
+
+    def ready(self) -> None:
+        # The jobs app reacts to the event door and provides the "evaluation" merge check;
+        # repos imports nothing of it (ARCHITECTURE.md: jobs -> repos).
+        from jobs.models import Job
+        from jobs.pr_evaluation import (
+            evaluation_check,
+            evaluation_finisher,
+            evaluation_notifier,
+            evaluation_on_refs_updated,
+        )
+        from jobs.services.execution import register_finisher, register_notifier
+        from repos import events
+        from repos.reviews.checks import register_merge_check
+
+        events.subscribe(evaluation_on_refs_updated)
+        register_merge_check("evaluation", "Evaluation of the pull request passes", evaluation_check)
+        register_finisher(Job.Kind.EVALUATE, evaluation_finisher)
+        register_notifier(Job.Kind.EVALUATE, evaluation_notifier)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from repos.git.repository import GitRepo
@@ -26,9 +27,9 @@ def scans_for(*, repo: Repository, files: Sequence[tuple[str, str]]) -> dict[str
         by_oid.setdefault(scan.oid, scan)
     out: dict[str, FileScan] = {}
     for path, oid in files:
-        scan = by_key.get((path, oid)) or by_oid.get(oid)
-        if scan is not None:
-            out[path] = scan
+        found = by_key.get((path, oid)) or by_oid.get(oid)
+        if found is not None:
+            out[path] = found
     return out
 
 
@@ -93,3 +94,52 @@ class SafetyReporter:
 
     def repo_status(self, repo: Repository, files: Sequence[tuple[str, str]]) -> dict[str, Any]:
         return security_repo_status(repo=repo, files=files)
+
+    def flagged_paths(self, repo: Repository, revision: str) -> set[str]:
+        return flagged_paths(repo, revision)
+
+    def pending_paths(self, repo: Repository, revision: str) -> set[str]:
+        return pending_paths(repo, revision)
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    path: str
+    status: str
+    imports: list[dict[str, str]]
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class SecretsRow:
+    path: str
+    findings: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class SecurityReport:
+    """What the security page shows for one revision: the flagged files, how many are judged
+    and pending, and (for writers only: `secrets` is None otherwise) the masked secrets found."""
+
+    revision: str
+    files: int
+    scanned: int
+    flagged: list[ReportRow] = field(default_factory=list)
+    secrets: list[SecretsRow] | None = None
+
+    @property
+    def pending(self) -> int:
+        return self.files - self.scanned
+
+
+def security_report(*, repo: Repository, revision: str, with_secrets: bool) -> SecurityReport:
+    """The report of `revision` (empty for an unknown one); `with_secrets` only for writers."""
+    files, scans = revision_scans(repo=repo, revision=revision)
+    flagged = [ReportRow(path=f.path, status=scans[f.path].status, imports=scans[f.path].imports,
+                         reasons=scans[f.path].reasons[:5])
+               for f in files if f.path in scans and not scans[f.path].is_safe]
+    secrets = None
+    if with_secrets:
+        secrets = [SecretsRow(path=f.path, findings=scans[f.path].secrets[:50])
+                   for f in files if f.path in scans and scans[f.path].secrets]
+    return SecurityReport(revision=revision, files=len(files), scanned=len(scans), flagged=flagged, secrets=secrets)

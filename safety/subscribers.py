@@ -1,6 +1,9 @@
 """Subscribers of the event door (`repos.events`): every new commit of any ref is scanned."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db import transaction
 
 from repos.events import RefsUpdated
@@ -14,4 +17,8 @@ def scan_on_refs_updated(event: RefsUpdated) -> None:
 
     repo_pk = event.repo.pk
     for sha in dict.fromkeys(c.new for c in event.changes if c.new is not None):
-        transaction.on_commit(lambda sha=sha: scan_revision.delay(repo_pk, sha), robust=True)
+        transaction.on_commit(_enqueue(scan_revision, repo_pk, sha), robust=True)
+
+
+def _enqueue(task: Any, repo_pk: int, sha: str) -> Callable[[], None]:
+    return lambda: task.delay(repo_pk, sha)

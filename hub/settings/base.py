@@ -387,6 +387,13 @@ HUB_JOB_HEARTBEAT_SECONDS = float(os.environ.get("HUB_JOB_HEARTBEAT_SECONDS", "5
 HUB_JOB_STALE_SECONDS = float(os.environ.get("HUB_JOB_STALE_SECONDS", "120"))
 HUB_JOB_QUEUED_STALE_SECONDS = float(os.environ.get("HUB_JOB_QUEUED_STALE_SECONDS", "900"))
 HUB_JOB_LOG_MAX_CHARS = int(os.environ.get("HUB_JOB_LOG_MAX_CHARS", str(256 * 1024)))
+# Jobs refuse inputs holding a file any of these flags (dotted paths, `guard(repo, sha) -> paths`):
+# the safety scanner's verdicts (unsafe, caution, unscanned, error). jobs does not import safety.
+HUB_JOB_FILE_GUARDS = ["safety.selectors.flagged_paths"]
+# The hub's own account (jobs/bot.py): evaluation comments and fine-tuning PRs. Reserved name.
+HUB_BOT_USERNAME = os.environ.get("HUB_BOT_USERNAME", "modelhub-bot")
+# A PR evaluation "regresses" when a declared metric gets worse than the base by more than this.
+HUB_EVAL_REGRESSION_TOLERANCE = float(os.environ.get("HUB_EVAL_REGRESSION_TOLERANCE", "0"))
 HUB_JOB_SNAPSHOT_MAX_BYTES = int(os.environ.get("HUB_JOB_SNAPSHOT_MAX_BYTES", str(20 * 1024**3)))
 # Paths whose Authorization header carries a CAS token, not a hub token (accounts' middleware).
 TOKEN_AUTH_EXEMPT_PREFIXES = ("/xet/",)

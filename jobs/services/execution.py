@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from jobs.models import Job, JobStateError
 from jobs.sandbox import SandboxError, SandboxJob, SandboxLimits, SandboxOutcome, run_job
@@ -220,6 +221,11 @@ def _run(job: Job) -> None:
         stack.callback(shutil.rmtree, work, ignore_errors=True)
         for i, plan in enumerate(plans):
             reporter = _Reporter(job, offset=i / len(plans), share=1 / len(plans), label=plan.label)
+            refusal = _guard_refusal(plan)
+            if refusal is not None:
+                outcomes[plan.label] = SandboxOutcome(status="failed", reason=refusal, result=None, sandboxed=False)
+                job_log_append(job=job, lines=[f"[{plan.label}] {refusal}"])
+                continue
             inputs = {name: stack.enter_context(snapshot(repo=repo, sha=sha, root=root / "snapshots",
                                                          limits=snap_limits))
                       for name, (repo, sha) in plan.inputs.items()}
@@ -247,6 +253,22 @@ def _run(job: Job) -> None:
         reasons = "; ".join(f"{label}: {o.reason}" if len(outcomes) > 1 else str(o.reason)
                             for label, o in outcomes.items() if o.status != "succeeded")
         _finish(job, Job.State.FAILED, result=result, error=reasons)
+
+
+def _guard_refusal(plan: RunPlan) -> str | None:
+    """The reason to refuse `plan`, if a file guard (settings HUB_JOB_FILE_GUARDS, dotted paths
+    of `guard(repo, sha) -> set of paths`, e.g. the safety scanner's verdicts) flags a file of
+    one of its inputs. The runners' safe loading (safetensors only, no remote code, no
+    templates) applies anyway; this refuses before a single byte is read."""
+    for repo, sha in plan.inputs.values():
+        flagged: set[str] = set()
+        for dotted in settings.HUB_JOB_FILE_GUARDS:
+            flagged |= set(import_string(dotted)(repo, sha))
+        if flagged:
+            listed = ", ".join(sorted(flagged)[:10]) + (" and more" if len(flagged) > 10 else "")
+            return (f"{repo.repo_id} at {sha[:12]} holds files flagged unsafe by the hub's scanner, which jobs "
+                    f"never load: {listed}")
+    return None
 
 
 def _outcome_json(outcome: SandboxOutcome) -> dict[str, Any]:

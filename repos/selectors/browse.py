@@ -70,6 +70,8 @@ class TreeRow:
     url: str
     commit: CommitInfo | None = None
     commit_url: str = ""
+    oid: str = ""  # content id: the LFS sha256, or the git blob id
+    security: str = ""  # the scan status ("safe", "unsafe", "queued", ...); "" when no scanner reports
 
 
 def _pointer_of(git: GitRepo, entry: TreeEntry) -> LfsPointer | None:
@@ -97,6 +99,7 @@ def tree_rows(*, git: GitRepo, links: RepoLinks, sha: str, rev: str, path: str
             size=pointer.size if pointer else entry.size,
             is_lfs=pointer is not None,
             url=links.tree(rev, entry.path) if entry.type == "directory" else links.blob(rev, entry.path),
+            oid=pointer.oid if pointer else entry.oid,
         ))
     last = git.last_commit_for_paths(sha, [r.path for r in rows], max_commits=LAST_COMMIT_WALK)
     for row in rows:

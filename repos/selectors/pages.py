@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.exceptions import BadRequest, EntryNotFound
+from repos.file_security import file_security_statuses
 from repos.git import errors as git_errors
 from repos.git.repository import CommitInfo
 from repos.handles import git_repo_for_read, walk_limits
@@ -17,6 +18,7 @@ from repos.links import RepoLinks
 from repos.models import Repository
 from repos.revisions import RevisionPath, git_errors_as_http, resolve_revision_path
 from repos.selectors import browse
+from repos.selectors.files import lfs_pointer_of
 from repos.selectors.history import CommitRow, FileChange, commit_changes, commit_page
 from repos.selectors.usage import UsagePanel, repo_usage
 from repos.services.dataset_preview import PreviewView, dataset_preview
@@ -63,6 +65,9 @@ def tree_page(*, repo: Repository, remainder: str, links: RepoLinks) -> TreePage
         if entry.type == "file":
             return TreePage(at=at, is_file=True)
         rows, total = browse.tree_rows(git=git, links=links, sha=at.sha, rev=at.rev, path=at.path)
+        security = file_security_statuses(repo, [(r.path, r.oid) for r in rows if r.type == "file"])
+        for row in rows:
+            row.security = security.get(row.path, {}).get("status", "")
         refs = browse.ref_choices(git=git, links=links, current=at.rev, path=at.path)
         return TreePage(at=at, rows=rows, total=total, latest=browse.latest_commit(git=git, sha=at.sha, path=at.path),
                         refs=refs, on_branch=at.rev in {r["name"] for r in refs["branches"]})
@@ -76,6 +81,8 @@ class BlobPage:
     latest: CommitInfo | None = None
     refs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     on_branch: bool = False
+    # The file's `securityFileStatus` (None when no scanner reports), for the badge and imports.
+    security: dict[str, Any] | None = None
     table: PreviewView | None = None  # the dataset viewer, for CSV/JSONL/Parquet files
 
 
@@ -99,8 +106,11 @@ def blob_page(*, repo: Repository, remainder: str, links: RepoLinks, can_downloa
         else:
             view = browse.gated_view(git=git, entry=entry)
         refs = browse.ref_choices(git=git, links=links, current=at.rev, path=at.path, view="blob")
+        pointer = lfs_pointer_of(git, entry)
+        content_oid = pointer.oid if pointer is not None else entry.oid
+        security = file_security_statuses(repo, [(at.path, content_oid)]).get(at.path)
         return BlobPage(at=at, view=view, latest=browse.latest_commit(git=git, sha=at.sha, path=at.path), refs=refs,
-                        on_branch=at.rev in {r["name"] for r in refs["branches"]}, table=table)
+                        on_branch=at.rev in {r["name"] for r in refs["branches"]}, security=security, table=table)
 
 
 @dataclass

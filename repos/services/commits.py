@@ -251,6 +251,10 @@ def _bytes_reader(data: bytes) -> Callable[[], BinaryIO]:
     return lambda: io.BytesIO(data)
 
 
+def _object_reader(repo: Repository, oid: str) -> Callable[[], BinaryIO]:
+    return lambda: objects.open_object(repo=repo, oid=oid)
+
+
 def _check_content(*, repo: Repository, staged: _Staged) -> None:
     """The content rules (`repos.policy.content`) on the files the commit adds."""
     if not content_rules():
@@ -271,9 +275,7 @@ def _resolve_lfs(*, repo: Repository, git: GitRepo, staged: _Staged,
     for (index, item), pointer in zip(pending, check.pointers, strict=True):
         assert pointer is not None  # no rejections: every reference resolved
         staged.ops[index] = git_commit.PutBlob(item.path, write_blob(git, pointer.to_bytes()))
-        oid = pointer.oid
-        staged.new_files.append(NewFile(item.path, oid, pointer.size, True,
-                                        lambda oid=oid: objects.open_object(repo=repo, oid=oid)))
+        staged.new_files.append(NewFile(item.path, pointer.oid, pointer.size, True, _object_reader(repo, pointer.oid)))
 
 
 def _attributes_text(git: GitRepo, base_sha: str | None, staged: _Staged) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.http import require_safe
 
 from repos.cards import FACET_KINDS
@@ -20,6 +21,12 @@ PER_PAGE = 30
 
 def _card(repo: Repository) -> dict[str, object]:
     return {"repo": repo, "url": "/" + repo.url_path}
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """`/favicon.ico`: pages name their icon, but feed readers, bookmarks and file views ask here."""
+    return HttpResponseRedirect(static("img/logo.svg"))
 
 
 @require_safe

@@ -99,6 +99,7 @@ def blob(request: HttpRequest, namespace: str, name: str, remainder: str, prefix
     header_at_revision(ctx, rev)
     ctx.update({
         "sha": page.at.sha, "path": path, "filename": path.rsplit("/", 1)[-1], "view": view, "code": code,
+        "security": page.security,
         "latest": page.latest, "latest_url": links.commit(page.latest.sha) if page.latest else "",
         "refs": page.refs, "crumbs": breadcrumbs(links, rev, path),
         "raw_url": links.resolve(rev, path),

@@ -226,3 +226,28 @@ def test_the_log_keeps_its_tail(model_and_data, settings):
     text = Job.objects.get(pk=job.pk).log
     assert len(text) <= 200 and text.startswith("[... earlier log lines dropped ...]\n")
     assert text.endswith("line 099\n") and "line 000" not in text
+
+
+def flag_safetensors(repo, sha) -> set[str]:
+    """A file guard for the test below (settings HUB_JOB_FILE_GUARDS)."""
+    return {"model.safetensors"} if repo.repo_type == "model" else set()
+
+
+def test_inputs_with_flagged_files_are_refused_before_loading(model_and_data, settings):
+    settings.HUB_JOB_FILE_GUARDS = ["tests.jobs.test_execution.flag_safetensors"]
+    model, sha, data, data_sha, _rows = model_and_data
+    job = job_submit(kind="evaluate", repo=model, revision=sha,
+                     params={"dataset": {"id": data.pk, "revision": data_sha},
+                             "runner_params": eval_params(data.repo_id)})
+    job_execute(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == "failed"
+    assert job.error == (f"alice/clf at {sha[:12]} holds files flagged unsafe by the hub's scanner, "
+                         "which jobs never load: model.safetensors")
+    assert job.result["runs"]["head"]["status"] == "failed"
+
+
+def test_the_default_guard_is_the_safety_scanner(settings):
+    from django.utils.module_loading import import_string
+
+    assert [import_string(g).__module__ for g in settings.HUB_JOB_FILE_GUARDS] == ["safety.selectors"]

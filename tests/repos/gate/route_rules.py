@@ -232,6 +232,7 @@ RULES: dict[str, Rule] = {
     "models": Rule("public", lambda p, i, t, x: req("GET", "/models"), repo=False),
     "datasets": Rule("public", lambda p, i, t, x: req("GET", "/datasets"), repo=False),
     "spaces": Rule("public", lambda p, i, t, x: req("GET", "/spaces"), repo=False),
+    "favicon.ico": Rule("public", lambda p, i, t, x: req("GET", "/favicon.ico"), repo=False),
     "search": Rule("public", lambda p, i, t, x: req("GET", "/search?search=a&license=mit"), repo=False),
     "new": Rule("create", lambda p, i, t, x: req("GET", "/new"), repo=False),
     "new-dataset": Rule("create", lambda p, i, t, x: req("GET", "/new-dataset"), repo=False),
@@ -311,6 +312,9 @@ RULES: dict[str, Rule] = {
                                                                     FORM)),
     HTML + r"/compare/(?P<spec>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/compare/main...refs%2Fpr%2F1")),
     HTML + r"/watch$": Rule("auth_read", lambda p, i, t, x: req("POST", f"/{p}/watch", "watching=1", FORM)),
+    HTML + r"/security$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/security")),
+    HTML + r"/settings/security$": Rule("settings", lambda p, i, t, x: req(
+        "POST", f"/{p}/settings/security", "block_unsafe_files=", FORM)),
     HTML + r"/settings/merge-rules$": Rule("admin", lambda p, i, t, x: req(
         "POST", f"/{p}/settings/merge-rules", "required_approvals=0", FORM)),
     "notifications": Rule("auth", lambda p, i, t, x: req("GET", "/notifications"), repo=False),

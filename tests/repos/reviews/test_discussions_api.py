@@ -282,24 +282,25 @@ def test_merge_checks_registry_blocks_until_its_provider_passes(client, repo, to
     from repos.models import MergeRules
     from repos.reviews.checks import CheckResult, register_merge_check, unregister_merge_check
 
+    # "evaluation" has a provider (the jobs app); a check nobody provides blocks every merge.
     _main(repo, {"a.txt": b"a\n"})
     opened = commit_create(repo=repo, user=bob, revision="main", header=CommitHeader(summary="p"),
                            operations=[AddFile("p.txt", b"p\n")], create_pr=True)
     num = opened.pull_request.num
     post(client, f"{_api(repo)}/{num}/status", {"status": "open"}, tokens["bob"])
-    MergeRules.objects.create(repository=repo, required_checks=["evaluation"])
+    MergeRules.objects.create(repository=repo, required_checks=["house-style"])
     r = post(client, f"{_api(repo)}/{num}/merge", None, tokens["alice"])
-    assert r.status_code == 409 and "no provider for the required check 'evaluation'" in r.json()["error"]
+    assert r.status_code == 409 and "no provider for the required check 'house-style'" in r.json()["error"]
     verdict = {"state": "pending"}
-    register_merge_check("evaluation", "Evaluation passes",
-                         lambda ctx: CheckResult("evaluation", "Evaluation passes", verdict["state"],
+    register_merge_check("house-style", "House style",
+                         lambda ctx: CheckResult("house-style", "House style", verdict["state"],
                                                  f"head {ctx.head[:7]}"))
     try:
         assert post(client, f"{_api(repo)}/{num}/merge", None, tokens["alice"]).status_code == 409
         checks = client.get(f"{_api(repo)}/{num}/merge-status").json()["checks"]
-        assert {"key": "evaluation", "label": "Evaluation passes", "state": "pending",
+        assert {"key": "house-style", "label": "House style", "state": "pending",
                 "detail": f"head {opened.sha[:7]}"} in checks
         verdict["state"] = "passed"
         assert post(client, f"{_api(repo)}/{num}/merge", None, tokens["alice"]).status_code == 200
     finally:
-        unregister_merge_check("evaluation")
+        unregister_merge_check("house-style")
