@@ -1,5 +1,6 @@
 """The URL space, composed from every app's routes. Order matters (ARCHITECTURE.md):
 
+0. the OpenAPI schema    /.well-known/openapi.json, /api/schema, /api/docs (hub/http/openapi.py)
 1. /api/...              the HF-compatible API and our own: accounts' (whoami, organizations,
                          tokens), then repositories', then safety's (personal-data reports);
                          unknown /api/ routes answer a JSON 404
@@ -14,8 +15,13 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from hub.http.handlers import api_not_found
+from hub.http.openapi_views import ApiSchemaApi, api_docs
 
 urlpatterns = [
+    # The published schema of every client route (hub/http/openapi.py) and its page.
+    path(".well-known/openapi.json", ApiSchemaApi.as_view()),
+    path("api/schema", ApiSchemaApi.as_view()),
+    path("api/docs", api_docs),
     path("api/", include("accounts.api.urls")),
     path("api/", include("repos.api.urls")),
     path("api/", include("safety.api_urls")),

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "guardian",
     "accounts",
     "repos",
@@ -232,7 +233,21 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "EXCEPTION_HANDLER": "hub.http.drf.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# The published API schema (hub/http/openapi.py): every client route, DRF views and plain ones.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ModelHub API",
+    "DESCRIPTION": "The Hugging Face Hub compatible API (huggingface_hub, transformers, git, git-lfs, hf_xet) "
+                   "and ModelHub's own endpoints. Errors carry X-Error-Code and X-Error-Message; every "
+                   "response carries X-Request-Id.",
+    "VERSION": "1",
+    "DEFAULT_GENERATOR_CLASS": "hub.http.openapi.HubSchemaGenerator",
+    # APIViews without serializers are documented by path and method; no console noise.
+    "DISABLE_ERRORS_AND_WARNINGS": True,
+    "SERVE_INCLUDE_SCHEMA": True,
 }
 
 # Tensor diffs (repos/reviews/services/tensor_diffs.py): pairs with at most this many bytes of

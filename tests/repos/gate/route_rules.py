@@ -78,11 +78,16 @@ def lfs_batch(path: str) -> dict[str, Any]:
 
 RULES: dict[str, Rule] = {
     # --- API: ours and HF's, no repository in the URL
+    # The published OpenAPI schema and its page (hub/http/openapi.py).
+    ".well-known/openapi.json": Rule("public", lambda p, i, t, x: req("GET", "/.well-known/openapi.json"),
+                                    repo=False),
+    "api/schema": Rule("public", lambda p, i, t, x: req("GET", "/api/schema"), repo=False),
+    "api/docs": Rule("public", lambda p, i, t, x: req("GET", "/api/docs"), repo=False),
     r"api/^agent-harnesses$": Rule("public", lambda p, i, t, x: req("GET", "/api/agent-harnesses"), repo=False),
     r"api/^whoami-v2$": Rule("auth", lambda p, i, t, x: req("GET", "/api/whoami-v2"), repo=False),
     r"api/^" + T + "$": Rule("public", lambda p, i, t, x: req("GET", f"/api/{t}"), repo=False),
     # An id without a namespace names no repository: RepoNotFound to anyone.
-    r"api/^" + T + r"/(?P<name>[\w.\-]+)(?:/revision/.+)?$": Rule(
+    r"api/^" + T + r"/(?P<name>[\w.\-]+)(?:/revision/(?P<rev>.+))?$": Rule(
         "nothing", lambda p, i, t, x: req("GET", f"/api/{t}/gpt2"), repo=False),
     r"api/^validate-yaml$": Rule("public", lambda p, i, t, x: req(
         "POST", "/api/validate-yaml", {"content": "---\nlicense: mit\n---\n", "repoType": "model"}), repo=False),
