@@ -1,5 +1,6 @@
 """The URL space, composed from every app's routes. Order matters (ARCHITECTURE.md):
 
+0. the OpenAPI schema    /.well-known/openapi.json, /api/schema, /api/docs (hub/http/openapi.py)
 1. /api/...              the HF-compatible API and our own: accounts' (whoami, organizations,
                          tokens), then repositories', then safety's (personal-data reports), then jobs';
                          unknown /api/ routes answer a JSON 404
@@ -8,14 +9,20 @@
 3. /resolve/             file bytes
 4. HTML last             admin; account and organization pages (before the repository routes,
                          which would read `{org}/settings/members` as a repository); the
-                         safety pages (`{repo}/security`); then repositories and `/{name}` profiles
+                         safety pages (`{repo}/security`, `{repo}/personal-data`); then repositories
+                         and `/{name}` profiles
 """
 from django.contrib import admin
 from django.urls import include, path, re_path
 
 from hub.http.handlers import api_not_found
+from hub.http.openapi_views import ApiSchemaApi, api_docs
 
 urlpatterns = [
+    # The published schema of every client route (hub/http/openapi.py) and its page.
+    path(".well-known/openapi.json", ApiSchemaApi.as_view()),
+    path("api/schema", ApiSchemaApi.as_view()),
+    path("api/docs", api_docs),
     path("api/", include("accounts.api.urls")),
     path("api/", include("repos.api.urls")),
     path("api/", include("safety.api_urls")),

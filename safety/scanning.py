@@ -20,6 +20,7 @@ from typing import BinaryIO
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.services.tokens import token_revoke_leaked
 from repos import objects
 from repos.git.errors import GitError, TreeTooLarge
 from repos.git.repository import GitRepo
@@ -29,7 +30,7 @@ from repos.objects.encryption import repo_encrypted
 from repos.selectors.files import repo_entry
 from safety.models import FileScan
 from safety.scanners.pickles import ModelFileScan, ScanLimits, scan_model_file
-from safety.scanners.secrets import SecretScanLimits, SecretsScan, scan_text_for_secrets
+from safety.scanners.secrets import SecretFinding, SecretScanLimits, SecretsScan, scan_text_for_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -75,19 +76,31 @@ def opener_for(*, repo: Repository, git: GitRepo, file: RevisionFile) -> Opener:
     return lambda: io.BytesIO(git.read_blob(file.blob_oid))
 
 
-def scan_bytes(open_content: Opener, *, size: int, encrypted: bool = False) -> tuple[ModelFileScan, SecretsScan | None]:
+HUB_TOKEN_TYPE = "Hugging Face Token"
+# The reason of an "error" verdict whose bytes could not be read (not a verdict on the content).
+FAILED_PREFIX = "scan failed: "
+
+
+def scan_bytes(open_content: Opener, *, size: int, encrypted: bool = False,
+               on_hub_token: Callable[[str], None] | None = None) -> tuple[ModelFileScan, SecretsScan | None]:
     """Both scanners over one file's content (opened once per scanner, streamed).
 
     `encrypted`: the content must never touch the disk in plaintext (a repository whose
     objects are encrypted at rest), so the one case where the pickle scanner copies bytes to a
-    temporary file (a zip inside a compressed stream) is refused and reads as "unscanned"."""
+    temporary file (a zip inside a compressed stream) is refused and reads as "unscanned".
+    `on_hub_token(value)` gets each hub-format token found in the text (the value itself: for
+    revocation, never stored)."""
     limits = replace(PICKLE_LIMITS, max_spool_bytes=0) if encrypted else PICKLE_LIMITS
     with tempfile.TemporaryDirectory(prefix="hub-scan-") as spool, open_content() as f:
         verdict = scan_model_file(f, limits=limits, spool_dir=spool)
     secrets = None
     if size <= SECRETS_MAX_BYTES and not verdict.pickle_found:
+        def on_secret(finding: SecretFinding, value: str) -> None:
+            if on_hub_token is not None and finding.type == HUB_TOKEN_TYPE:
+                on_hub_token(value)
+
         with open_content() as f:
-            secrets = scan_text_for_secrets(f, limits=SECRET_LIMITS)
+            secrets = scan_text_for_secrets(f, limits=SECRET_LIMITS, on_secret=on_secret)
     return verdict, secrets
 
 
@@ -113,8 +126,10 @@ def file_scan(*, repo: Repository, path: str, oid: str, size: int, open_content:
     """The current verdict on content `oid` at `path` of `repo`: an existing one (of any path
     with the same content) is reused, otherwise the content is scanned now. Never raises for
     the content: a scanner failure is the verdict "error"."""
+    # A verdict stands unless the scan itself failed (the bytes could not be read): that one is
+    # retried on the next scan of a revision holding the file (`FAILED_PREFIX`).
     done = FileScan.objects.filter(repository=repo, oid=oid, scanner_version=SCANNER_VERSION).exclude(
-        status=FileScan.Status.QUEUED)
+        status=FileScan.Status.QUEUED).exclude(status=FileScan.Status.ERROR, reasons__0__startswith=FAILED_PREFIX)
     same = done.filter(path=path).first()
     if same is not None:
         return same
@@ -123,13 +138,31 @@ def file_scan(*, repo: Repository, path: str, oid: str, size: int, open_content:
         fields = _copy_fields(other)
     else:
         try:
-            verdict, secrets = scan_bytes(open_content, size=size, encrypted=repo_encrypted(repo))
+            leaked: list[str] = []
+            verdict, secrets = scan_bytes(open_content, size=size, encrypted=repo_encrypted(repo),
+                                          on_hub_token=leaked.append)
             fields = _fields(verdict, secrets)
+            fields["secrets"] = _revoke_leaked(repo=repo, path=path, tokens=leaked, findings=fields["secrets"])
         except Exception as exc:  # noqa: BLE001 - the object vanished, the disk failed: a status too
             logger.exception("scan of %s:%s (%s) failed", repo.repo_id, path, oid)
-            fields = {"status": FileScan.Status.ERROR, "reasons": [f"scan failed: {type(exc).__name__}"],
+            fields = {"status": FileScan.Status.ERROR, "reasons": [f"{FAILED_PREFIX}{type(exc).__name__}"],
                       "scanner_version": SCANNER_VERSION, "scanned_at": timezone.now()}
     return _store(repo=repo, oid=oid, path=path, size=size, fields=fields)
+
+
+def _revoke_leaked(*, repo: Repository, path: str, tokens: list[str], findings: list[dict]) -> list[dict]:
+    """Revoke this hub's tokens found in a public repository's file (SECURITY.md T55: anyone
+    can read them there); the findings say so. Tokens in private repositories are reported to
+    the writers, not revoked: they may be the owner's own, in a place only they can read."""
+    if not tokens or repo.private:
+        return findings
+    revoked = sum(token_revoke_leaked(key=key, where=f"{repo.repo_id}:{path}") for key in dict.fromkeys(tokens))
+    if revoked:
+        for finding in findings:
+            if finding.get("type") == HUB_TOKEN_TYPE:
+                finding["revoked"] = True
+        logger.warning("revoked %d hub token(s) found in %s:%s", revoked, repo.repo_id, path)
+    return findings
 
 
 def _store(*, repo: Repository, oid: str, path: str, size: int, fields: dict) -> FileScan:
@@ -144,13 +177,16 @@ def _store(*, repo: Repository, oid: str, path: str, size: int, fields: dict) ->
 
 def revision_scan(*, repo: Repository, sha: str) -> dict[str, int]:
     """Scan every file of commit `sha` of `repo` that has no current verdict; returns counts
-    by status. Runs in the worker (`safety.scan_revision`)."""
+    by status, plus "failed": the errors that were read failures (the task retries those).
+    Runs in the worker (`safety.scan_revision`)."""
     git = git_repo(repo)
     counts: dict[str, int] = {}
     for file in revision_files(git=git, sha=sha):
         scan = file_scan(repo=repo, path=file.path, oid=file.oid, size=file.size,
                          open_content=opener_for(repo=repo, git=git, file=file))
         counts[scan.status] = counts.get(scan.status, 0) + 1
+        if scan.status == FileScan.Status.ERROR and scan.reasons and str(scan.reasons[0]).startswith(FAILED_PREFIX):
+            counts["failed"] = counts.get("failed", 0) + 1
     return counts
 
 

@@ -95,6 +95,12 @@ class SafetyReporter:
     def repo_status(self, repo: Repository, files: Sequence[tuple[str, str]]) -> dict[str, Any]:
         return security_repo_status(repo=repo, files=files)
 
+    def flagged_paths(self, repo: Repository, revision: str) -> set[str]:
+        return flagged_paths(repo, revision)
+
+    def pending_paths(self, repo: Repository, revision: str) -> set[str]:
+        return pending_paths(repo, revision)
+
 
 @dataclass(frozen=True)
 class ReportRow:

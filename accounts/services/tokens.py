@@ -112,6 +112,23 @@ def token_revoke(*, token: AccessToken, actor: User | None = None, ip: str | Non
     token.refresh_from_db(fields=["revoked_at"])
 
 
+def token_revoke_leaked(*, key: str, where: str) -> bool:
+    """Revoke the token whose secret is `key` because it was found in public content (`where`:
+    a repository file, for the audit log); True if an active token was revoked. The owner sees
+    the revocation in their audit log; unknown or already revoked keys change nothing."""
+    if not key or len(key) > 200:
+        return False
+    token = AccessToken.objects.select_related("user").filter(key_hash=AccessToken.hash_key(key)).first()
+    if token is None or token.revoked_at is not None:
+        return False
+    with transaction.atomic():
+        updated = AccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if updated:
+            audit(action="token.revoke", actor=token.user, target=f"token:{token.pk}", ip=None, name=token.name,
+                  reason="leaked", found_in=where[:300])
+    return bool(updated)
+
+
 class RepositoryScopes(Protocol):
     """What the repository app tells accounts about repositories as token scopes (registered
     by `repos` at start-up: accounts never imports repos)."""

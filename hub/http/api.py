@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from hub.exceptions import Forbidden, MethodNotAllowed
 from hub.http.errors import header_value
+from hub.http.openapi import OperationDoc
 
 View = Callable[..., HttpResponse]
 
@@ -33,6 +34,11 @@ def api_view(*methods: str) -> Callable[[View], View]:
                 raise MethodNotAllowed(str(request.method), ", ".join(sorted(allowed)))
             return view(request, *args, **kwargs)
 
+        # In the OpenAPI schema (hub/http/openapi.py) unless the view documents itself.
+        if not isinstance(getattr(wrapper, "openapi", None), OperationDoc):
+            wrapper.openapi = OperationDoc(  # type: ignore[attr-defined]
+                methods=tuple(sorted(m for m in allowed if m != "HEAD")),
+                summary=(view.__doc__ or view.__name__).strip().split("\n", 1)[0])
         return wrapper
 
     return decorate

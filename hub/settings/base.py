@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "guardian",
     "accounts",
     "repos",
@@ -232,7 +233,21 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "EXCEPTION_HANDLER": "hub.http.drf.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# The published API schema (hub/http/openapi.py): every client route, DRF views and plain ones.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ModelHub API",
+    "DESCRIPTION": "The Hugging Face Hub compatible API (huggingface_hub, transformers, git, git-lfs, hf_xet) "
+                   "and ModelHub's own endpoints. Errors carry X-Error-Code and X-Error-Message; every "
+                   "response carries X-Request-Id.",
+    "VERSION": "1",
+    "DEFAULT_GENERATOR_CLASS": "hub.http.openapi.HubSchemaGenerator",
+    # APIViews without serializers are documented by path and method; no console noise.
+    "DISABLE_ERRORS_AND_WARNINGS": True,
+    "SERVE_INCLUDE_SCHEMA": True,
 }
 
 # Tensor diffs (repos/reviews/services/tensor_diffs.py): pairs with at most this many bytes of
@@ -395,6 +410,10 @@ HUB_BOT_USERNAME = os.environ.get("HUB_BOT_USERNAME", "modelhub-bot")
 # A PR evaluation "regresses" when a declared metric gets worse than the base by more than this.
 HUB_EVAL_REGRESSION_TOLERANCE = float(os.environ.get("HUB_EVAL_REGRESSION_TOLERANCE", "0"))
 HUB_JOB_SNAPSHOT_MAX_BYTES = int(os.environ.get("HUB_JOB_SNAPSHOT_MAX_BYTES", str(20 * 1024**3)))
+# Snapshots of repositories encrypted at rest go to this memory-backed directory (a tmpfs), so
+# their plaintext never reaches the data disk; empty: under HUB_JOBS_DIR like the others.
+HUB_JOBS_PRIVATE_SNAPSHOT_DIR = os.environ.get(
+    "HUB_JOBS_PRIVATE_SNAPSHOT_DIR", "/dev/shm/modelhub-snapshots" if os.path.isdir("/dev/shm") else "")
 # Paths whose Authorization header carries a CAS token, not a hub token (accounts' middleware).
 TOKEN_AUTH_EXEMPT_PREFIXES = ("/xet/",)
 

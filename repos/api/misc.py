@@ -7,6 +7,7 @@ from django.views.decorators.csrf import csrf_exempt
 from hub.exceptions import RepoNotFound
 from hub.http.api import api_view
 from hub.http.errors import hub_error_response
+from hub.http.openapi import ERROR_JSON, document
 
 
 @api_view("GET")
@@ -15,6 +16,7 @@ def agent_harnesses(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"standardEnvVars": [], "harnesses": {}})
 
 
+@document("GET", "HEAD", responses={"404": ERROR_JSON})
 @csrf_exempt
 def namespaceless_repo(request: HttpRequest, **kwargs: str) -> HttpResponse:
     """`/api/models/gpt2`, `/gpt2/resolve/main/config.json`: ids without a namespace (the Hub's

@@ -21,5 +21,5 @@ urlpatterns = [
     *routes_access.urlpatterns,
     *review_routes.urlpatterns,
     # Last: an id without a namespace names no repository (RepoNotFound, not EndpointNotFound).
-    re_path(rf"^{T}/(?P<name>[\w.\-]+)(?:/revision/.+)?$", misc.namespaceless_repo),
+    re_path(rf"^{T}/(?P<name>[\w.\-]+)(?:/revision/(?P<rev>.+))?$", misc.namespaceless_repo),
 ]

@@ -28,6 +28,7 @@ from hub.exceptions import (
     UnsupportedMediaType,
     out_of_space,
 )
+from hub.http.openapi import document
 from repos.gate import Action, repo_from_request
 from repos.git import smart_http
 from repos.git.hooks import HOOKS_DIR, HookServer, hooks_installed
@@ -105,6 +106,7 @@ def _pack_cache() -> PackCacheSettings | None:
                              ttl=getattr(settings, "HUB_PACK_CACHE_TTL", 3600.0))
 
 
+@document("GET", style="git", query=("service",))
 @csrf_exempt
 def info_refs(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
@@ -132,6 +134,7 @@ def _rpc_preamble(request: HttpRequest, service: str) -> None:
         raise UnsupportedMediaType(f"Expected Content-Type {expected}")
 
 
+@document("POST", style="git", body="application/x-git-upload-pack-request")
 @csrf_exempt
 def upload_pack(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     _rpc_preamble(request, "git-upload-pack")
@@ -185,6 +188,7 @@ def _log_push_failure(rpc: smart_http.GitRpc, session: PushSession, report: byte
         logger.warning("push to %s: receive-pack could not unpack the pack: %s", session.repo, said)
 
 
+@document("POST", style="git", body="application/x-git-receive-pack-request")
 @csrf_exempt
 def receive_pack(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     _rpc_preamble(request, "git-receive-pack")

@@ -46,6 +46,7 @@ from hub.exceptions import (
 from hub.http import ratelimit
 from hub.http.api import enforce_session_csrf
 from hub.http.errors import LFS_CONTENT_TYPE
+from hub.http.openapi import LFS_MEDIA, document
 from hub.http.urls import public_url
 from repos import objects
 from repos.gate import Action, check_access
@@ -148,6 +149,7 @@ def download_href(repo: Repository, oid: str) -> str:
 # --------------------------------------------------------------------------- batch
 
 
+@document("POST", style="lfs", body=LFS_MEDIA)
 @csrf_exempt
 def batch(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     if request.method != "POST":
@@ -197,6 +199,7 @@ def batch(request: HttpRequest, namespace: str, name: str, prefix: str | None = 
 # --------------------------------------------------------------------------- verify
 
 
+@document("POST", style="lfs", body=LFS_MEDIA)
 @csrf_exempt
 def verify(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     if request.method != "POST":
@@ -223,6 +226,7 @@ def verify(request: HttpRequest, namespace: str, name: str, prefix: str | None =
 # --------------------------------------------------------------------------- transfers
 
 
+@document("PUT", style="lfs", body="application/octet-stream")
 @csrf_exempt
 def upload(request: HttpRequest, key: str, oid: str) -> HttpResponse:
     """`PUT /lfs-upload/{repo key}/{oid}?size=&expires=&sig=`: the signature is the credential."""
@@ -253,6 +257,7 @@ def upload(request: HttpRequest, key: str, oid: str) -> HttpResponse:
     return HttpResponse(b"", status=200)
 
 
+@document("GET", style="lfs")
 @csrf_exempt
 def download(request: HttpRequest, namespace: str, name: str, oid: str,
              prefix: str | None = None) -> HttpResponseBase:
@@ -289,6 +294,7 @@ def _repo_for_token(token: str, *, salt: str, prefix: str | None, namespace: str
 # --------------------------------------------------------------------------- locks
 
 
+@document("POST", style="lfs", body=LFS_MEDIA)
 @csrf_exempt
 def locks_verify(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     """git-lfs asks before each push which files others have locked: none, ever."""
@@ -299,6 +305,7 @@ def locks_verify(request: HttpRequest, namespace: str, name: str, prefix: str | 
     return lfs_json({"ours": [], "theirs": []})
 
 
+@document("GET", "POST", style="lfs")
 @csrf_exempt
 def locks(request: HttpRequest, namespace: str, name: str, rest: str = "", prefix: str | None = None) -> HttpResponse:
     """The rest of the locking API: listing says "no locks"; locking is not supported."""

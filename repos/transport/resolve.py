@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from hub.exceptions import EntryNotFound, MethodNotAllowed
+from hub.http.openapi import document
 from hub.http.urls import public_url
 from repos import objects
 from repos.gate import repo_from_request
@@ -29,6 +30,7 @@ from repos.selectors.files import file_resolve
 from repos.transport.serving import serve_blob
 
 
+@document("GET", "HEAD")
 @csrf_exempt
 def resolve_file(request: HttpRequest, namespace: str, name: str, remainder: str,
                  prefix: str | None = None) -> HttpResponseBase:

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from hub.exceptions import BadRequest, Forbidden, MethodNotAllowed, NotFound, PayloadTooLarge, RangeNotSatisfiable
+from hub.http.openapi import document
 from repos import objects
 from repos.objects import xet as xet_store
 from repos.selectors.xet import file_segments
@@ -93,6 +94,7 @@ def _require(request: HttpRequest, method: str) -> None:
 # --------------------------------------------------------------------------- uploads
 
 
+@document("POST")
 @csrf_exempt
 def xorb_grant(request: HttpRequest, prefix: str, xorb: str) -> HttpResponse:
     """`POST /v1/xorb-grants/{prefix}/{xorb}` (hf-xet >= 1.8): not offered, so the client
@@ -103,6 +105,7 @@ def xorb_grant(request: HttpRequest, prefix: str, xorb: str) -> HttpResponse:
     raise NotFound("Upload grants are not offered; upload the xorb directly")
 
 
+@document("POST", body="application/octet-stream")
 @csrf_exempt
 def xorb_upload(request: HttpRequest, prefix: str, xorb: str) -> HttpResponse:
     """`POST /v1/xorbs/{prefix}/{xorb}`: any prefix (clients send `default`)."""
@@ -122,6 +125,7 @@ def xorb_upload(request: HttpRequest, prefix: str, xorb: str) -> HttpResponse:
     return _json({"was_inserted": inserted})
 
 
+@document("POST", body="application/octet-stream")
 @csrf_exempt
 def shard_upload_v2(request: HttpRequest) -> HttpResponse:
     """`POST /v2/shards` (hf-xet >= 1.6): not offered; the client falls back to v1, which has
@@ -132,6 +136,7 @@ def shard_upload_v2(request: HttpRequest) -> HttpResponse:
     raise NotFound("Use POST /v1/shards")
 
 
+@document("POST", body="application/octet-stream")
 @csrf_exempt
 def shard_upload(request: HttpRequest) -> HttpResponse:
     """`POST /v1/shards`: verify and register; `{"result": 1}` (new) or `0` (known)."""
@@ -150,6 +155,7 @@ def shard_upload(request: HttpRequest) -> HttpResponse:
     return _json({"result": result})
 
 
+@document("POST")
 @csrf_exempt
 def telemetry(request: HttpRequest) -> HttpResponse:
     """`POST /v1/telemetry` (hf-xet >= 1.7): accepted from CAS token holders and dropped."""
@@ -162,6 +168,7 @@ def telemetry(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------- reads
 
 
+@document("GET")
 @csrf_exempt
 def chunk_dedup(request: HttpRequest, prefix: str, chunk: str) -> HttpResponse:
     """`GET /v1/chunks/{prefix}/{chunk}`: a dedup answer shard, or 404 (no match)."""
@@ -173,6 +180,7 @@ def chunk_dedup(request: HttpRequest, prefix: str, chunk: str) -> HttpResponse:
     return HttpResponse(body, content_type="application/octet-stream")
 
 
+@document("GET")
 @csrf_exempt
 def reconstruction(request: HttpRequest, version: str, file_hash: str) -> HttpResponse:
     """`GET /v1|v2/reconstructions/{file}` with an optional `Range`: the terms of a file
@@ -202,6 +210,7 @@ def reconstruction(request: HttpRequest, version: str, file_hash: str) -> HttpRe
     return _json(plan.to_v2_json() if version == "v2" else plan.to_v1_json())
 
 
+@document("GET")
 @csrf_exempt
 def fetch(request: HttpRequest, xorb: str) -> HttpResponseBase:
     """`GET /v1/fetch/{xorb}?r=&exp=&u=&sig=`: the URL is the credential, bound to one byte

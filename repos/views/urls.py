@@ -16,6 +16,7 @@ USER = r"(?P<username>[\w.\-]+)"
 
 urlpatterns = [
     path("", listing.home, name="home"),
+    path("favicon.ico", listing.favicon),
     path("models", listing.repo_list, {"repo_type": RepoType.MODEL}, name="models"),
     path("datasets", listing.repo_list, {"repo_type": RepoType.DATASET}, name="datasets"),
     path("spaces", listing.repo_list, {"repo_type": RepoType.SPACE}, name="spaces"),

@@ -117,22 +117,33 @@ def site(live_hub):
 
 
 @pytest.fixture(scope="module")
-def phone(live_hub, site):
+def narrow_browser():
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS, timeout=30_000)
-        context = browser.new_context(viewport={"width": WIDTH, "height": 844}, device_scale_factor=1)
-        context.set_default_timeout(15_000)
-        page = context.new_page()
-        page.goto(f"{site['base']}/login")
-        page.fill("#id_username", site["user"])
-        page.fill("#id_password", f"{site['user']}-Pa55word!")
-        page.click("main form button[type=submit]")
-        page.wait_for_url(f"{site['base']}/")
         try:
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+def _phone_page(browser):
+    context = browser.new_context(viewport={"width": WIDTH, "height": 844}, device_scale_factor=1)
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+@pytest.fixture(scope="module")
+def phone(narrow_browser, site):
+    """A signed-in phone-sized page."""
+    page = _phone_page(narrow_browser)
+    page.goto(f"{site['base']}/login")
+    page.fill("#id_username", site["user"])
+    page.fill("#id_password", f"{site['user']}-Pa55word!")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{site['base']}/")
+    yield page
+    page.context.close()
 
 
 def _pages(site: dict) -> list[str]:
@@ -172,3 +183,31 @@ def test_a_search_box_on_small_screens(phone, site):
     phone.wait_for_url(f"{site['base']}/search?search={site['user']}")
     links = phone.locator("a.repo-card").evaluate_all("(els) => els.map((e) => e.getAttribute('href'))")
     assert sorted(links) == [f"/datasets/{site['user']}/wide-data", f"/{site['repo_id']}"]
+
+
+def test_history_titles_take_the_whole_row(phone, site):
+    phone.goto(f"{site['base']}/{site['repo_id']}/commits/main")
+    title = phone.locator(".commit-list li .what").first.bounding_box()
+    row = phone.locator(".commit-list li").first.bounding_box()
+    assert title is not None and row is not None
+    # The title is not squeezed beside the id and buttons: it spans the row's content box.
+    assert title["width"] >= row["width"] - 40, (title, row)
+
+
+ANONYMOUS_PAGES = ["/", "/login", "/join", "/password-reset", "/models", "/search?search=wide", "/no-such-page/at/all"]
+
+
+def test_signed_out_pages_fit_too(narrow_browser, site):
+    page = _phone_page(narrow_browser)
+    failures = {}
+    for path in [*ANONYMOUS_PAGES, f"/{site['repo_id']}", f"/{site['repo_id']}/tree/main"]:
+        page.goto(site["base"] + path)
+        result = page.evaluate(OVERFLOW)
+        if result["scroll"] > result["width"]:
+            failures[path] = result
+        # Every page names its icon; browsers asking /favicon.ico get it too.
+        assert page.locator("head link[rel=icon]").count() == 1, path
+    assert not failures, json.dumps(failures, indent=1)
+    response = page.goto(site["base"] + "/favicon.ico")
+    assert response is not None and response.ok and "svg" in response.headers["content-type"]
+    page.context.close()

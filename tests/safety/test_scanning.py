@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from repos import file_security
 from repos.handles import git_repo
 from repos.models import Repository
 from safety.models import FileScan
@@ -43,6 +44,7 @@ def test_every_hostile_file_is_unsafe_benign_ones_safe(repo: Repository, canary,
     assert counts == {"unsafe": len(hostile), "safe": 4}  # + .gitattributes
     assert flagged_paths(repo, sha) == set(hostile)
     assert flagged_paths(repo, "main") == set(hostile)
+    assert file_security.flagged_paths(repo, "main") == set(hostile)  # what jobs ask
     assert pending_paths(repo, sha) == set()
     popen = FileScan.objects.get(repository=repo, path="model.safetensors")
     assert {"module": "subprocess", "name": "Popen", "safety": "dangerous"} in popen.imports
@@ -67,12 +69,17 @@ def test_known_content_is_not_scanned_again(repo: Repository, canary, monkeypatc
 
 @pytest.mark.django_db
 def test_a_scan_that_cannot_read_the_bytes_is_an_error(repo: Repository) -> None:
-    from tests.factories import lfs_pointer
+    from tests.factories import LfsObjectFactory, lfs_pointer
 
-    sha = commit(repo, files={"gone.bin": lfs_pointer(b"never stored")})
-    revision_scan(repo=repo, sha=sha)
+    late = hostile_files("/nonexistent/canary")["os_system.pkl"]
+    sha = commit(repo, files={"gone.bin": lfs_pointer(late)})
+    assert revision_scan(repo=repo, sha=sha)["failed"] == 1
     assert FileScan.objects.get(repository=repo, path="gone.bin").status == "error"
     assert flagged_paths(repo, sha) == {"gone.bin"}
+    # A read failure is not a verdict on the content: the next scan tries again.
+    LfsObjectFactory(repo=repo, data=late)
+    assert "failed" not in revision_scan(repo=repo, sha=sha)
+    assert FileScan.objects.get(repository=repo, path="gone.bin").status == "unsafe"
 
 
 @pytest.mark.django_db
@@ -127,3 +134,27 @@ def test_encrypted_objects_of_private_repositories_are_scanned(make_repo, canary
     sha = commit(private, lfs={"evil.pt": hostile["torch_evil.pt"], "model.safetensors": hostile["model.safetensors"]})
     revision_scan(repo=private, sha=sha)
     assert flagged_paths(private, sha) == {"evil.pt", "model.safetensors"}
+
+
+@pytest.mark.django_db
+def test_hub_tokens_leaked_in_public_repositories_are_revoked(repo: Repository, make_repo, alice) -> None:
+    from accounts.models import AccessToken, AuditEvent
+    from accounts.services.tokens import token_authenticate, token_create
+
+    _, public_key = token_create(user=alice, name="leaked-public")
+    _, private_key = token_create(user=alice, name="kept-private")
+    sha = commit(repo, files={"train.py": f'HF_TOKEN = "{public_key}"\n'.encode()})
+    private = make_repo("private-notes", private=True)
+    private_sha = commit(private, files={"notes.txt": f"token: {private_key}\n".encode()})
+
+    revision_scan(repo=repo, sha=sha)
+    revision_scan(repo=private, sha=private_sha)
+
+    assert token_authenticate(public_key) is None  # revoked: anyone could read it there
+    assert token_authenticate(private_key) is not None
+    [finding] = FileScan.objects.get(repository=repo, path="train.py").secrets
+    assert finding["type"] == "Hugging Face Token" and finding["revoked"] is True
+    assert public_key not in json.dumps(finding)
+    event = AuditEvent.objects.get(action="token.revoke", data__reason="leaked")
+    assert event.actor == alice and event.data["found_in"] == f"{repo.repo_id}:train.py"
+    assert AccessToken.objects.get(name="kept-private").revoked_at is None

@@ -17,6 +17,7 @@ from hub.exceptions import MethodNotAllowed, UnsupportedMediaType
 from hub.http.api import enforce_session_csrf
 from hub.http.client import client_ip
 from hub.http.inputs import query_bool
+from hub.http.openapi import document
 from repos.api.commit_parser import parse_commit_payload, request_stream
 from repos.api.patterns import repo_from_api_request
 from repos.api.serializers import repo_url
@@ -74,6 +75,7 @@ class PreuploadApi(APIView):
         ]})
 
 
+@document("POST", body="application/x-ndjson", query=("create_pr",))
 @csrf_exempt
 def commit_view(request: HttpRequest, plural: str, namespace: str, name: str, rev: str) -> JsonResponse:
     """NDJSON commit, streamed from the request (a plain view: DRF would buffer the body)."""

@@ -15,9 +15,15 @@ from django.views.decorators.csrf import csrf_exempt
 from hub.exceptions import BadRequest
 from hub.http.errors import header_value
 from hub.http.json_body import parse_json
+from hub.http.openapi import document
 from repos.cards import validate_yaml_front_matter
 
 MAX_README_BYTES = 10 * 1024 * 1024
+_MESSAGES = {"type": "array", "items": {"type": "object", "required": ["message"],
+                                        "properties": {"message": {"type": "string"}}}}
+# Every JSON answer, success or refusal (the client reads it before the status).
+VALIDATION = {"type": "object", "required": ["errors", "warnings"],
+              "properties": {"errors": _MESSAGES, "warnings": _MESSAGES}}
 
 
 def _answer(request: HttpRequest, errors: list[str], status: int | None = None,
@@ -54,6 +60,7 @@ def _content(request: HttpRequest) -> tuple[str | None, str]:
     return (content if isinstance(content, str) else None), (repo_type if isinstance(repo_type, str) else "model")
 
 
+@document("POST", body="application/json", responses={"200": VALIDATION, "400": VALIDATION, "4XX": VALIDATION})
 @csrf_exempt
 def validate_yaml(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":

@@ -78,11 +78,16 @@ def lfs_batch(path: str) -> dict[str, Any]:
 
 RULES: dict[str, Rule] = {
     # --- API: ours and HF's, no repository in the URL
+    # The published OpenAPI schema and its page (hub/http/openapi.py).
+    ".well-known/openapi.json": Rule("public", lambda p, i, t, x: req("GET", "/.well-known/openapi.json"),
+                                    repo=False),
+    "api/schema": Rule("public", lambda p, i, t, x: req("GET", "/api/schema"), repo=False),
+    "api/docs": Rule("public", lambda p, i, t, x: req("GET", "/api/docs"), repo=False),
     r"api/^agent-harnesses$": Rule("public", lambda p, i, t, x: req("GET", "/api/agent-harnesses"), repo=False),
     r"api/^whoami-v2$": Rule("auth", lambda p, i, t, x: req("GET", "/api/whoami-v2"), repo=False),
     r"api/^" + T + "$": Rule("public", lambda p, i, t, x: req("GET", f"/api/{t}"), repo=False),
     # An id without a namespace names no repository: RepoNotFound to anyone.
-    r"api/^" + T + r"/(?P<name>[\w.\-]+)(?:/revision/.+)?$": Rule(
+    r"api/^" + T + r"/(?P<name>[\w.\-]+)(?:/revision/(?P<rev>.+))?$": Rule(
         "nothing", lambda p, i, t, x: req("GET", f"/api/{t}/gpt2"), repo=False),
     r"api/^validate-yaml$": Rule("public", lambda p, i, t, x: req(
         "POST", "/api/validate-yaml", {"content": "---\nlicense: mit\n---\n", "repoType": "model"}), repo=False),
@@ -243,6 +248,7 @@ RULES: dict[str, Rule] = {
     "models": Rule("public", lambda p, i, t, x: req("GET", "/models"), repo=False),
     "datasets": Rule("public", lambda p, i, t, x: req("GET", "/datasets"), repo=False),
     "spaces": Rule("public", lambda p, i, t, x: req("GET", "/spaces"), repo=False),
+    "favicon.ico": Rule("public", lambda p, i, t, x: req("GET", "/favicon.ico"), repo=False),
     "search": Rule("public", lambda p, i, t, x: req("GET", "/search?search=a&license=mit"), repo=False),
     "new": Rule("create", lambda p, i, t, x: req("GET", "/new"), repo=False),
     "new-dataset": Rule("create", lambda p, i, t, x: req("GET", "/new-dataset"), repo=False),
@@ -290,6 +296,11 @@ RULES: dict[str, Rule] = {
         "POST", f"/{p}/settings/delete", f"confirm={i}", FORM), destructive=True),
     # --- HTML: repository pages
     HTML + "$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}")),
+    HTML + r"/personal-data$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/personal-data")),
+    HTML + r"/personal-data/redact$": Rule("settings", lambda p, i, t, x: req(
+        "POST", f"/{p}/personal-data/redact", "mode=mask", FORM)),
+    HTML + r"/personal-data/settings$": Rule("settings", lambda p, i, t, x: req(
+        "POST", f"/{p}/personal-data/settings", "", FORM)),
     HTML + r"/tree/(?P<remainder>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/tree/main")),
     # Gated: the page shows that the file is restricted, not its content (checked elsewhere).
     HTML + r"/blob/(?P<remainder>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/blob/main/config.json")),
