@@ -9,7 +9,8 @@
 3. /resolve/             file bytes
 4. HTML last             admin; account and organization pages (before the repository routes,
                          which would read `{org}/settings/members` as a repository); the
-                         safety pages (`{repo}/security`); then repositories and `/{name}` profiles
+                         safety pages (`{repo}/security`, `{repo}/personal-data`); then repositories
+                         and `/{name}` profiles
 """
 from django.contrib import admin
 from django.urls import include, path, re_path

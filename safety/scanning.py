@@ -77,6 +77,8 @@ def opener_for(*, repo: Repository, git: GitRepo, file: RevisionFile) -> Opener:
 
 
 HUB_TOKEN_TYPE = "Hugging Face Token"
+# The reason of an "error" verdict whose bytes could not be read (not a verdict on the content).
+FAILED_PREFIX = "scan failed: "
 
 
 def scan_bytes(open_content: Opener, *, size: int, encrypted: bool = False,
@@ -124,8 +126,10 @@ def file_scan(*, repo: Repository, path: str, oid: str, size: int, open_content:
     """The current verdict on content `oid` at `path` of `repo`: an existing one (of any path
     with the same content) is reused, otherwise the content is scanned now. Never raises for
     the content: a scanner failure is the verdict "error"."""
+    # A verdict stands unless the scan itself failed (the bytes could not be read): that one is
+    # retried on the next scan of a revision holding the file (`FAILED_PREFIX`).
     done = FileScan.objects.filter(repository=repo, oid=oid, scanner_version=SCANNER_VERSION).exclude(
-        status=FileScan.Status.QUEUED)
+        status=FileScan.Status.QUEUED).exclude(status=FileScan.Status.ERROR, reasons__0__startswith=FAILED_PREFIX)
     same = done.filter(path=path).first()
     if same is not None:
         return same
@@ -141,7 +145,7 @@ def file_scan(*, repo: Repository, path: str, oid: str, size: int, open_content:
             fields["secrets"] = _revoke_leaked(repo=repo, path=path, tokens=leaked, findings=fields["secrets"])
         except Exception as exc:  # noqa: BLE001 - the object vanished, the disk failed: a status too
             logger.exception("scan of %s:%s (%s) failed", repo.repo_id, path, oid)
-            fields = {"status": FileScan.Status.ERROR, "reasons": [f"scan failed: {type(exc).__name__}"],
+            fields = {"status": FileScan.Status.ERROR, "reasons": [f"{FAILED_PREFIX}{type(exc).__name__}"],
                       "scanner_version": SCANNER_VERSION, "scanned_at": timezone.now()}
     return _store(repo=repo, oid=oid, path=path, size=size, fields=fields)
 
@@ -173,13 +177,16 @@ def _store(*, repo: Repository, oid: str, path: str, size: int, fields: dict) ->
 
 def revision_scan(*, repo: Repository, sha: str) -> dict[str, int]:
     """Scan every file of commit `sha` of `repo` that has no current verdict; returns counts
-    by status. Runs in the worker (`safety.scan_revision`)."""
+    by status, plus "failed": the errors that were read failures (the task retries those).
+    Runs in the worker (`safety.scan_revision`)."""
     git = git_repo(repo)
     counts: dict[str, int] = {}
     for file in revision_files(git=git, sha=sha):
         scan = file_scan(repo=repo, path=file.path, oid=file.oid, size=file.size,
                          open_content=opener_for(repo=repo, git=git, file=file))
         counts[scan.status] = counts.get(scan.status, 0) + 1
+        if scan.status == FileScan.Status.ERROR and scan.reasons and str(scan.reasons[0]).startswith(FAILED_PREFIX):
+            counts["failed"] = counts.get("failed", 0) + 1
     return counts
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 
@@ -12,21 +13,31 @@ from safety.scanning import revision_scan
 
 logger = logging.getLogger(__name__)
 
+MAX_RETRIES = 3
+
 
 # Default queue. The scanners bound bytes and time per file (10 minutes at most); the task
 # limits stop a revision of many large pickles from holding the worker forever.
-@shared_task(name="safety.scan_revision", acks_late=True, ignore_result=True, soft_time_limit=3600, time_limit=3660)
-def scan_revision(repo_id: int, sha: str) -> dict[str, int] | None:
-    """Scan the files of repository `repo_id` at commit `sha` that have no verdict yet."""
+@shared_task(bind=True, name="safety.scan_revision", acks_late=True, ignore_result=True, soft_time_limit=3600,
+             time_limit=3660, max_retries=MAX_RETRIES)
+def scan_revision(self: Any, repo_id: int, sha: str) -> dict[str, int] | None:
+    """Scan the files of repository `repo_id` at commit `sha` that have no verdict yet. Files
+    whose bytes could not be read (an "error" verdict saying "scan failed") are tried again a
+    few times, a minute apart and more; what still fails stays "error", shown as not safe."""
     repo = Repository.objects.filter(pk=repo_id).first()
     if repo is None:
         return None
     try:
-        return revision_scan(repo=repo, sha=sha)
+        counts = revision_scan(repo=repo, sha=sha)
     except GitError as exc:
         # The commit or the repository vanished since enqueueing: nothing left to scan.
         logger.info("scan_revision %s@%s skipped: %s", repo.repo_id, sha, exc)
         return None
+    if counts.get("failed") and self.request.retries < MAX_RETRIES and not self.request.is_eager:
+        logger.warning("scan_revision %s@%s: %d file(s) could not be read; retrying", repo.repo_id, sha,
+                       counts["failed"])
+        raise self.retry(countdown=60 * 2 ** self.request.retries)
+    return counts
 
 
 # Default queue. Each file's scan is bounded (HUB_PII_MAX_ROWS/BYTES/SECONDS); the task limits

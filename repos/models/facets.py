@@ -29,7 +29,8 @@ class RepoFacet(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["repository", "facet", "value"], name="uniq_repo_facet_value"),
         ]
-        indexes = [models.Index(fields=["facet", "value"], name="repofacet_facet_value")]
+        # Covering the facet counts: a GROUP BY value over one facet reads the index alone.
+        indexes = [models.Index(fields=["facet", "value", "repository"], name="repofacet_counts")]
 
     def __str__(self) -> str:
         return f"{self.facet}:{self.value}"

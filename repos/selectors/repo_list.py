@@ -135,9 +135,21 @@ SORTS = {
     "likes": ("Most likes", ("-likes", "-last_modified")),
     "name": ("Name", ("namespace", "name")),
 }
-# Only what a list card shows is loaded.
-_CARD_FIELDS = ("repo_type", "namespace", "name", "private", "pipeline_tag", "library_name",
-                "last_modified", "downloads", "likes", "gated")
+# Only what a list card shows is loaded (`list_card`; the search page too).
+CARD_FIELDS = ("repo_type", "namespace", "name", "private", "pipeline_tag", "library_name",
+                "last_modified", "downloads", "likes", "gated", "safetensors")
+
+
+def parameter_count(repo: Repository) -> int:
+    """The safetensors parameter count the analysis task indexed (0 when unknown)."""
+    total = repo.safetensors.get("total") if isinstance(repo.safetensors, dict) else None
+    return total if isinstance(total, int) and total > 0 else 0
+
+
+def list_card(repo: Repository) -> dict[str, Any]:
+    """What a listing card shows of `repo` (loaded with `CARD_FIELDS`): the template formats
+    the counts (downloads, likes, parameters) the same way everywhere."""
+    return {"repo": repo, "url": "/" + repo.url_path, "parameters": parameter_count(repo)}
 
 
 def repo_search(*, user: Principal, repo_type: str, search: str = "", tag: str = "", sort: str = "updated",
@@ -156,7 +168,7 @@ def repo_search(*, user: Principal, repo_type: str, search: str = "", tag: str =
     tag = tag.strip()[:MAX_QUERY]
     if tag:
         qs = _with_tag(qs, tag)
-    return qs.order_by(*SORTS.get(sort, SORTS["updated"])[1]).only(*_CARD_FIELDS)
+    return qs.order_by(*SORTS.get(sort, SORTS["updated"])[1]).only(*CARD_FIELDS)
 
 
 PER_SECTION = 100
@@ -169,7 +181,7 @@ def namespace_sections(*, viewer: Principal, token: AccessToken | None, namespac
     sections = []
     for repo_type, title in ((RepoType.MODEL, "Models"), (RepoType.DATASET, "Datasets")):
         qs = visible.filter(repo_type=repo_type)
-        repos = list(qs.order_by("-last_modified", "-pk").only(*_CARD_FIELDS)[:PER_SECTION])
+        repos = list(qs.order_by("-last_modified", "-pk").only(*CARD_FIELDS)[:PER_SECTION])
         sections.append({"title": title, "count": qs.count(),
-                         "repos": [{"repo": r, "url": "/" + r.url_path} for r in repos]})
+                         "repos": [list_card(r) for r in repos]})
     return sections

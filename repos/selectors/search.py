@@ -5,7 +5,8 @@ text-classification). Each facet's counts are taken over the results of every *o
 selection, so choosing a license still shows how many results each other license would give.
 Only repositories the viewer may see are ever filtered or counted: a private repository adds to
 no count. Every query is bounded: the search text, the number of chosen values and the number
-of values counted per facet are capped.
+of values counted per facet are capped. Counting takes one query for the facets nobody chose
+and one per chosen facet.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from accounts.permissions import Principal
 from repos.cards import FACET_KINDS, MAX_FACET_VALUE, SIZE_ORDER
 from repos.gate import repos_visible_to
 from repos.models import RepoFacet, Repository, RepoType
-from repos.selectors.repo_list import MAX_QUERY, SORTS, _with_tag
+from repos.selectors.repo_list import CARD_FIELDS, MAX_QUERY, SORTS, _with_tag
 
 FACET_LABELS = {"task": "Tasks", "library": "Libraries", "license": "Licenses", "language": "Languages",
                 "size": "Size"}
@@ -27,10 +28,9 @@ FACET_LABELS = {"task": "Tasks", "library": "Libraries", "license": "Licenses", 
 TOP_VALUES = 12
 # Values one facet may be filtered by at once: a URL cannot make a query of unbounded size.
 MAX_CHOSEN = 10
+# (facet, value) count rows read per query, most frequent first.
+MAX_COUNTED_ROWS = 2000
 SEARCH_KINDS = (RepoType.MODEL, RepoType.DATASET)
-# Only what a list card shows is loaded.
-_CARD_FIELDS = ("repo_type", "namespace", "name", "private", "pipeline_tag", "library_name",
-                "last_modified", "downloads", "likes", "gated")
 
 
 @dataclass(frozen=True)
@@ -95,15 +95,19 @@ def repo_faceted_search(
                                .values("repository_id"))
         return qs
 
-    groups = []
+    # Facets nobody chose share one result set (every choice applies): one query counts them
+    # all. A chosen facet is counted over the results of the other choices only.
+    counts = _facet_counts([k for k in FACET_KINDS if not chosen.get(k)], narrowed(by_kind))
     for kind in FACET_KINDS:
-        groups.append(_facet_group(kind, narrowed(by_kind, skip=kind), chosen.get(kind, ())))
+        if chosen.get(kind):
+            counts.update(_facet_counts([kind], narrowed(by_kind, skip=kind), chosen[kind]))
+    groups = [_facet_group(kind, counts.get(kind, {}), chosen.get(kind, ())) for kind in FACET_KINDS]
     per_kind: dict[str, int] = {}
     if kind_counts:
         per_kind = {row["repo_type"]: row["n"] for row in
                     narrowed(base).filter(repo_type__in=SEARCH_KINDS).values("repo_type")
                     .annotate(n=Count("pk")).order_by()}
-    repos = narrowed(by_kind).order_by(*SORTS.get(sort, SORTS["updated"])[1]).only(*_CARD_FIELDS)
+    repos = narrowed(by_kind).order_by(*SORTS.get(sort, SORTS["updated"])[1]).only(*CARD_FIELDS)
     return SearchResult(repos=repos, facets=groups, kind_counts=per_kind)
 
 
@@ -117,15 +121,29 @@ def _text_filter(qs: QuerySet[Repository], search: str) -> QuerySet[Repository]:
     return qs.filter(Q(name__icontains=search) | Q(namespace__icontains=search))
 
 
-def _facet_group(kind: str, repos: QuerySet[Repository], chosen: Sequence[str]) -> FacetGroup:
-    rows = (RepoFacet.objects.filter(facet=kind, repository__in=repos.values("pk"))
-            .values("value").annotate(n=Count("repository_id")).order_by("-n", "value"))
-    counts = {row["value"]: row["n"] for row in rows[:TOP_VALUES]}
-    missing = [v for v in chosen if v not in counts]
+def _facet_counts(kinds: Sequence[str], repos: QuerySet[Repository],
+                  chosen: Sequence[str] = ()) -> dict[str, dict[str, int]]:
+    """Repositories of `repos` per value of each facet in `kinds`: the TOP_VALUES most frequent
+    values of each, plus the `chosen` ones whatever their rank."""
+    if not kinds:
+        return {}
+    rows = (RepoFacet.objects.filter(facet__in=list(kinds), repository__in=repos.values("pk"))
+            .values("facet", "value").annotate(n=Count("repository_id")).order_by("-n", "facet", "value"))
+    counts: dict[str, dict[str, int]] = {kind: {} for kind in kinds}
+    # Bounded: rare values past this many rows are not offered (they would not be shown).
+    for row in rows[:MAX_COUNTED_ROWS]:
+        values = counts[row["facet"]]
+        if len(values) < TOP_VALUES:
+            values[row["value"]] = row["n"]
+    missing = [v for v in chosen if v not in counts[kinds[0]]]
     if missing:
         # A chosen value outside the top ones is still shown, with its own count (maybe 0).
         extra = {row["value"]: row["n"] for row in rows.filter(value__in=missing)}
-        counts.update({v: extra.get(v, 0) for v in missing})
+        counts[kinds[0]].update({v: extra.get(v, 0) for v in missing})
+    return counts
+
+
+def _facet_group(kind: str, counts: dict[str, int], chosen: Sequence[str]) -> FacetGroup:
     values = [FacetCount(value=v, count=n, chosen=v in chosen) for v, n in counts.items()]
     if kind == "size":
         # Sizes read best smallest first; row-count categories of datasets follow.

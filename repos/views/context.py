@@ -89,6 +89,8 @@ def repo_header(request: HttpRequest, repo: Repository, *, tab: str, rev: str | 
         {"key": "files", "label": "Files and versions", "url": links.tree(rev)},
         {"key": "community", "label": "Community", "url": links.discussions()},
     ]
+    if repo.repo_type == RepoType.DATASET:  # the report page of `safety` (safety/dataset_views.py)
+        tabs.append({"key": "personal-data", "label": "Personal data", "url": f"{links.base}/personal-data"})
     # Only writers pay for the settings check (the settings tab is for repository admins; a
     # fine-grained token with write access sees the settings it may change).
     if writable and can_manage(user, repo, token=token):

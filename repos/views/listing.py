@@ -11,16 +11,12 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_safe
 
 from repos.cards import FACET_KINDS
-from repos.models import Repository, RepoType
+from repos.models import RepoType
 from repos.models.repository import API_PLURAL
-from repos.selectors.repo_list import MAX_QUERY, SORTS, repo_search
+from repos.selectors.repo_list import MAX_QUERY, SORTS, list_card, repo_search
 from repos.selectors.search import SEARCH_KINDS, parse_chosen, repo_faceted_search
 
 PER_PAGE = 30
-
-
-def _card(repo: Repository) -> dict[str, object]:
-    return {"repo": repo, "url": "/" + repo.url_path}
 
 
 @require_safe
@@ -36,7 +32,8 @@ def home(request: HttpRequest) -> HttpResponse:
         recent = list(repo_search(user=request.user, repo_type=repo_type,
                                   token=getattr(request, "auth_token", None))[:6])
         plural = API_PLURAL[repo_type]
-        sections.append({"title": title, "plural": plural, "url": f"/{plural}", "repos": [_card(r) for r in recent]})
+        sections.append({"title": title, "plural": plural, "url": f"/{plural}",
+                         "repos": [list_card(r) for r in recent]})
     return render(request, "repos/home.html", {"sections": sections})
 
 
@@ -117,7 +114,7 @@ def _search_page(request: HttpRequest, *, repo_types: tuple[str, ...], path: str
         "facets": facets,
         "chosen": [{"kind": k, "value": v, "url": toggled(k, v)} for k, values in chosen.items() for v in values],
         "clear_all_url": url(filter="", p=1, **{k: [] for k in FACET_KINDS}) if chosen or tag else "",
-        "repos": [_card(r) for r in page.object_list],
+        "repos": [list_card(r) for r in page.object_list],
         "page": page, "count": paginator.count,
         "clear_tag_url": url(filter="", p=1),
         "prev_url": url(p=page.previous_page_number()) if page.has_previous() else "",

@@ -7,10 +7,11 @@ from django.views.decorators.http import require_safe
 
 from accounts.permissions import request_principal
 from hub.http.inputs import query_bool
-from repos.links import RepoLinks, breadcrumbs, human_count
+from repos.links import RepoLinks, breadcrumbs
 from repos.models import Repository
 from repos.selectors import pages
 from repos.selectors.access import access_request_of
+from repos.selectors.repo_list import parameter_count
 from repos.tabular.preview import preview_format
 from repos.views.context import header_at_revision, load_repo, repo_header
 from repos.views.files import may_propose
@@ -33,15 +34,9 @@ def repo_home(request: HttpRequest, namespace: str, name: str, prefix: str | Non
         "readme_new_url": ctx["links"].new_file(repo.default_branch) + "?filename=README.md",
         "readme_url": ctx["links"].blob(repo.default_branch, "README.md"),
         "upload_url": ctx["links"].upload(repo.default_branch),
-        "parameters": _parameters(repo),
+        "parameters": parameter_count(repo),
     })
     return render(request, "repos/repo_home.html", ctx)
-
-
-def _parameters(repo: Repository) -> str:
-    """The indexed safetensors parameter count (filled by the analysis task), for display."""
-    total = (repo.safetensors or {}).get("total") if isinstance(repo.safetensors, dict) else None
-    return human_count(total) if isinstance(total, int) and total > 0 else ""
 
 
 @require_safe

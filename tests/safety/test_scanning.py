@@ -69,12 +69,17 @@ def test_known_content_is_not_scanned_again(repo: Repository, canary, monkeypatc
 
 @pytest.mark.django_db
 def test_a_scan_that_cannot_read_the_bytes_is_an_error(repo: Repository) -> None:
-    from tests.factories import lfs_pointer
+    from tests.factories import LfsObjectFactory, lfs_pointer
 
-    sha = commit(repo, files={"gone.bin": lfs_pointer(b"never stored")})
-    revision_scan(repo=repo, sha=sha)
+    late = hostile_files("/nonexistent/canary")["os_system.pkl"]
+    sha = commit(repo, files={"gone.bin": lfs_pointer(late)})
+    assert revision_scan(repo=repo, sha=sha)["failed"] == 1
     assert FileScan.objects.get(repository=repo, path="gone.bin").status == "error"
     assert flagged_paths(repo, sha) == {"gone.bin"}
+    # A read failure is not a verdict on the content: the next scan tries again.
+    LfsObjectFactory(repo=repo, data=late)
+    assert "failed" not in revision_scan(repo=repo, sha=sha)
+    assert FileScan.objects.get(repository=repo, path="gone.bin").status == "unsafe"
 
 
 @pytest.mark.django_db

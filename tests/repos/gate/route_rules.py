@@ -289,6 +289,11 @@ RULES: dict[str, Rule] = {
         "POST", f"/{p}/settings/delete", f"confirm={i}", FORM), destructive=True),
     # --- HTML: repository pages
     HTML + "$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}")),
+    HTML + r"/personal-data$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/personal-data")),
+    HTML + r"/personal-data/redact$": Rule("settings", lambda p, i, t, x: req(
+        "POST", f"/{p}/personal-data/redact", "mode=mask", FORM)),
+    HTML + r"/personal-data/settings$": Rule("settings", lambda p, i, t, x: req(
+        "POST", f"/{p}/personal-data/settings", "", FORM)),
     HTML + r"/tree/(?P<remainder>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/tree/main")),
     # Gated: the page shows that the file is restricted, not its content (checked elsewhere).
     HTML + r"/blob/(?P<remainder>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/blob/main/config.json")),

@@ -129,3 +129,20 @@ def test_discussions_tab_lists_pull_requests(make_repo, alice, client):
                               is_pull_request=True, status="open", target_branch="main")
     html = client.get("/alice/community/discussions").content.decode()
     assert "#1 &lt;b&gt;Improve&lt;/b&gt; card" in html and "PR" in html
+
+
+def test_listing_cards_show_downloads_likes_and_parameters(make_repo, client):
+    big = make_repo("big-model")
+    big.safetensors = {"parameters": {"BF16": 7_241_732_096}, "total": 7_241_732_096}
+    big.downloads, big.likes = 12_345, 7
+    big.save(update_fields=["safetensors", "downloads", "likes"])
+    make_repo("plain")
+    for url in ("/models", "/", "/alice"):
+        html = client.get(url).content.decode()
+        card = html.split('href="/alice/big-model"', 1)[1].split("</a>", 1)[0]
+        assert re.search(r'data-card-parameters title="7241732096 parameters">7.24B params<', card), url
+        assert re.search(r'data-card-downloads title="12345 downloads">.*?12.3K', card), url
+        assert re.search(r'data-card-likes title="7 likes">.*?\b7<', card), url
+        plain = html.split('href="/alice/plain"', 1)[1].split("</a>", 1)[0]
+        assert "data-card-parameters" not in plain  # no weights indexed: no count shown
+        assert "data-card-downloads" in plain  # zero is a count too

@@ -250,7 +250,7 @@ def test_relative_links_in_markdown_point_into_the_repository(make_repo, client)
 def test_repo_page_shows_the_indexed_parameter_count(demo, client):
     demo.safetensors = {"parameters": {"F32": 1234}, "total": 1234}
     demo.save(update_fields=["safetensors"])
-    assert re.search(r"<dt>Parameters</dt><dd>1.23K</dd>", client.get("/alice/demo").content.decode())
+    assert re.search(r'<dt>Parameters</dt><dd title="1234">1.23K</dd>', client.get("/alice/demo").content.decode())
 
 
 def test_long_metadata_is_collapsed_per_kind(make_repo, client):
