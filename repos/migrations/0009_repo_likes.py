@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('repos', '0007_encryption_keys'),
+        ('repos', '0008_repo_facet_counts_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
