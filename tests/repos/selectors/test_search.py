@@ -185,3 +185,11 @@ def test_facet_links_keep_the_rest_of_the_query(catalogue, client):
     href = next(iter(links))
     assert href.startswith("/models?") and "search=clf" in href and "sort=name" in href
     assert "license=mit" in href and "task=text-classification" in href
+
+
+@pytest.mark.django_db
+def test_a_dataset_page_chips_open_the_filtered_listing(catalogue, client):
+    html = client.get("/datasets/alice/corpus-mit").content.decode()
+    for url in ("/datasets?task=text-classification", "/datasets?license=mit", "/datasets?size=n%3C1K"):
+        assert f'href="{url}"' in html, url
+        assert _ids(client.get(url).content.decode()) == ["datasets/alice/corpus-mit"], url
