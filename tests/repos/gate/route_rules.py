@@ -86,6 +86,10 @@ RULES: dict[str, Rule] = {
     r"api/^agent-harnesses$": Rule("public", lambda p, i, t, x: req("GET", "/api/agent-harnesses"), repo=False),
     r"api/^whoami-v2$": Rule("auth", lambda p, i, t, x: req("GET", "/api/whoami-v2"), repo=False),
     r"api/^" + T + "$": Rule("public", lambda p, i, t, x: req("GET", f"/api/{t}"), repo=False),
+    r"api/^users/(?P<username>[\w.\-]+)/likes$": Rule(
+        "public", lambda p, i, t, x: req("GET", f"/api/users/{x['org']}/likes"), repo=False),
+    API + "/likers$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/likers")),
+    API + "/like$": Rule("auth_read", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/like")),
     # An id without a namespace names no repository: RepoNotFound to anyone.
     r"api/^" + T + r"/(?P<name>[\w.\-]+)(?:/revision/(?P<rev>.+))?$": Rule(
         "nothing", lambda p, i, t, x: req("GET", f"/api/{t}/gpt2"), repo=False),
