@@ -2,14 +2,15 @@
 
 0. the OpenAPI schema    /.well-known/openapi.json, /api/schema, /api/docs (hub/http/openapi.py)
 1. /api/...              the HF-compatible API and our own: accounts' (whoami, organizations,
-                         tokens), then repositories', then safety's (personal-data reports);
+                         tokens), then repositories', then safety's (personal-data reports), then jobs';
                          unknown /api/ routes answer a JSON 404
 2. git smart HTTP + LFS  /{ns}/{name}[.git]/info/refs, git-upload-pack, git-receive-pack,
                          /{ns}/{name}.git/info/lfs/..., the signed /lfs-upload/, datasets/ forms
 3. /resolve/             file bytes
 4. HTML last             admin; account and organization pages (before the repository routes,
                          which would read `{org}/settings/members` as a repository); the
-                         safety pages (`{repo}/security`); then repositories and `/{name}` profiles
+                         safety pages (`{repo}/security`, `{repo}/personal-data`); then repositories
+                         and `/{name}` profiles
 """
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -25,6 +26,7 @@ urlpatterns = [
     path("api/", include("accounts.api.urls")),
     path("api/", include("repos.api.urls")),
     path("api/", include("safety.api_urls")),
+    path("api/", include("jobs.api_urls")),
     re_path(r"^api/", api_not_found),
     path("", include("repos.transport.urls")),
     path("admin/", admin.site.urls),

@@ -148,8 +148,14 @@ def card_facets(card_data: dict[str, Any] | None, repo_type: str, used_storage: 
         "language": _strings(data.get("language")),
         "size": sizes,
     }
-    return {kind: [v for v in _dedupe(values) if len(v) <= MAX_FACET_VALUE][:MAX_VALUES_PER_FACET]
+    return {kind: [v for v in _dedupe(values) if is_facet_value(v)][:MAX_VALUES_PER_FACET]
             for kind, values in facets.items()}
+
+
+def is_facet_value(value: str) -> bool:
+    """A label fit to be a facet value: short, without control characters (PostgreSQL refuses
+    NUL in text, and no real label holds one)."""
+    return 0 < len(value) <= MAX_FACET_VALUE and value.isprintable()
 
 
 def _strings(value: object) -> list[str]:

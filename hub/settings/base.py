@@ -411,6 +411,10 @@ HUB_BOT_USERNAME = os.environ.get("HUB_BOT_USERNAME", "modelhub-bot")
 # A PR evaluation "regresses" when a declared metric gets worse than the base by more than this.
 HUB_EVAL_REGRESSION_TOLERANCE = float(os.environ.get("HUB_EVAL_REGRESSION_TOLERANCE", "0"))
 HUB_JOB_SNAPSHOT_MAX_BYTES = int(os.environ.get("HUB_JOB_SNAPSHOT_MAX_BYTES", str(20 * 1024**3)))
+# Snapshots of repositories encrypted at rest go to this memory-backed directory (a tmpfs), so
+# their plaintext never reaches the data disk; empty: under HUB_JOBS_DIR like the others.
+HUB_JOBS_PRIVATE_SNAPSHOT_DIR = os.environ.get(
+    "HUB_JOBS_PRIVATE_SNAPSHOT_DIR", "/dev/shm/modelhub-snapshots" if os.path.isdir("/dev/shm") else "")
 # Paths whose Authorization header carries a CAS token, not a hub token (accounts' middleware).
 TOKEN_AUTH_EXEMPT_PREFIXES = ("/xet/",)
 

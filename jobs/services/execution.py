@@ -28,6 +28,7 @@ from jobs.sandbox import SandboxError, SandboxJob, SandboxLimits, SandboxOutcome
 from jobs.services.lifecycle import job_log_append, job_requeue_orphan, worker_gone, worker_identity
 from jobs.snapshots import SnapshotError, SnapshotLimits, snapshot
 from repos.models import Repository
+from repos.objects.encryption import repo_encrypted
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ def _run(job: Job) -> None:
                 outcomes[plan.label] = SandboxOutcome(status="failed", reason=refusal, result=None, sandboxed=False)
                 job_log_append(job=job, lines=[f"[{plan.label}] {refusal}"])
                 continue
-            inputs = {name: stack.enter_context(snapshot(repo=repo, sha=sha, root=root / "snapshots",
+            inputs = {name: stack.enter_context(snapshot(repo=repo, sha=sha, root=_snapshot_root(repo, root),
                                                          limits=snap_limits))
                       for name, (repo, sha) in plan.inputs.items()}
             out = work / plan.label
@@ -295,6 +296,16 @@ def _finish(job: Job, state: str, **fields: Any) -> None:
             notify(job)
         except Exception:
             logger.exception("notifier %r failed for job %s", notify, job.pk)
+
+
+def _snapshot_root(repo: Repository, root: Path) -> Path:
+    """Where a snapshot of `repo` is materialised: for a repository whose objects are encrypted
+    at rest, a memory-backed directory (HUB_JOBS_PRIVATE_SNAPSHOT_DIR, a tmpfs) when configured,
+    so its plaintext never reaches the data disk; bounded by HUB_JOB_SNAPSHOT_MAX_BYTES."""
+    private_root = str(getattr(settings, "HUB_JOBS_PRIVATE_SNAPSHOT_DIR", "") or "")
+    if private_root and repo_encrypted(repo):
+        return Path(private_root)
+    return root / "snapshots"
 
 
 def _mkdir(path: Path) -> Path:

@@ -17,7 +17,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.models import AccessToken
 from accounts.permissions import Principal
-from repos.cards import FACET_KINDS, MAX_FACET_VALUE, SIZE_ORDER
+from repos.cards import FACET_KINDS, SIZE_ORDER, is_facet_value
 from repos.gate import repos_visible_to
 from repos.models import RepoFacet, Repository, RepoType
 from repos.selectors.repo_list import CARD_FIELDS, MAX_QUERY, SORTS, _with_tag
@@ -57,10 +57,11 @@ class SearchResult:
 
 def parse_chosen(raw: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     """The chosen facet values from query parameters (`license=mit&license=apache-2.0`):
-    known facets only, blank and over-long values dropped, at most MAX_CHOSEN per facet."""
+    known facets only, values no facet can hold (blank, over-long, control characters)
+    dropped, at most MAX_CHOSEN per facet."""
     chosen: dict[str, list[str]] = {}
     for kind in FACET_KINDS:
-        values = [v.strip() for v in raw.get(kind, ()) if v and v.strip() and len(v.strip()) <= MAX_FACET_VALUE]
+        values = [v.strip() for v in raw.get(kind, ()) if is_facet_value(v.strip())]
         if values:
             chosen[kind] = list(dict.fromkeys(values))[:MAX_CHOSEN]
     return chosen
@@ -83,7 +84,7 @@ def repo_faceted_search(
     chosen = chosen or {}
     base = repos_visible_to(user, Repository.objects.filter(disabled=False), token=token)
     base = _text_filter(base, search)
-    tag = tag.strip()[:MAX_QUERY]
+    tag = _printable(tag)
     if tag:
         base = _with_tag(base, tag)
     by_kind = base.filter(repo_type__in=list(repo_types))
@@ -111,8 +112,13 @@ def repo_faceted_search(
     return SearchResult(repos=repos, facets=groups, kind_counts=per_kind)
 
 
+def _printable(text: str) -> str:
+    # No name or tag holds a control character, and PostgreSQL refuses NUL in a query.
+    return "".join(ch for ch in text[: MAX_QUERY * 2] if ch.isprintable()).strip()[:MAX_QUERY]
+
+
 def _text_filter(qs: QuerySet[Repository], search: str) -> QuerySet[Repository]:
-    search = search.strip()[:MAX_QUERY]
+    search = _printable(search)
     if not search:
         return qs
     ns, slash, rest = search.partition("/")

@@ -3,7 +3,9 @@
 Multi-GB files must never sit in the web process's memory. The upload view installs
 `DiskUploadHandler` before the body is parsed, so every file part is written in 64 KiB chunks
 to a temporary file under TMP_ROOT (the data disk, not a possibly RAM-backed /tmp); the
-service `repos.services.uploads.uploads_stage` takes it from there.
+service `repos.services.uploads.uploads_stage` takes it from there. The temporary file holds
+ciphertext only, under a key that lives in this process for this request
+(`repos.objects.crypto.spool`): a private file's plaintext never touches the disk.
 
 When the disk fills up while a body is spooled, every temporary file of the request is
 removed at once and InsufficientStorage (507) is raised: nothing of the upload stays behind.
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,15 +22,16 @@ from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 from hub.exceptions import InsufficientStorage, out_of_space
+from repos.objects.crypto.spool import EncryptedSpool
 
 
 class _DiskUploadedFile(TemporaryUploadedFile):
-    """A TemporaryUploadedFile created in TMP_ROOT instead of FILE_UPLOAD_TEMP_DIR."""
+    """A TemporaryUploadedFile created in TMP_ROOT instead of FILE_UPLOAD_TEMP_DIR, encrypted on disk."""
 
     def __init__(self, name: str, content_type: str, size: int, charset: str | None,
                  content_type_extra: dict | None = None) -> None:
         _, ext = os.path.splitext(name)
-        file = tempfile.NamedTemporaryFile(suffix=".upload" + ext[:16], dir=settings.TMP_ROOT)
+        file = EncryptedSpool(settings.TMP_ROOT, suffix=".upload" + ext[:16])
         UploadedFile.__init__(self, file, name, content_type, size, charset, content_type_extra)
 
 

@@ -24,21 +24,7 @@ from safety.dataset_redaction import redaction_request, redaction_run
 from safety.dataset_reports import privacy_settings_update, revision_report
 from safety.models import DatasetRedaction, DatasetReport
 from tests.factories import CollaboratorFactory, RepositoryFactory, bearer, commit, commit_service
-from tests.safety.pii_dataset import make_dataset
-
-DATA = make_dataset(n=40, seed=4321)
-TOKENS = {"EMAIL_ADDRESS": "<EMAIL_ADDRESS>", "PHONE_NUMBER": "<PHONE_NUMBER>", "IP_ADDRESS": "<IP_ADDRESS>",
-          "CREDIT_CARD": "<CREDIT_CARD>", "IBAN_CODE": "<IBAN_CODE>"}
-CHECKED = ("EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD")
-
-
-def expected_text(text: str) -> str:
-    """`text` with each planted value replaced by its mask (longest first: no value is
-    replaced inside another)."""
-    pairs = sorted({(v, TOKENS[e]) for e, values in DATA.planted.items() for v in values}, key=lambda p: -len(p[0]))
-    for value, token in pairs:
-        text = text.replace(value, token)
-    return text
+from tests.safety.planted import CHECKED, DATA, expected_text
 
 
 @pytest.fixture(autouse=True)
@@ -224,3 +210,39 @@ def test_api_report_settings_redact_and_visibility(client, dataset: Repository, 
     job = client.get(f"{base}/redactions/{queued.json()['id']}", **owner).json()
     assert job["state"] == "queued" and job["pullRequest"] is None
     assert client.get(f"{base}/redactions/999999", **owner).status_code == 404
+
+
+@pytest.mark.django_db
+def test_page_shows_counts_to_readers_examples_to_writers_and_takes_actions(
+        client, dataset: Repository, alice, bob, django_capture_on_commit_callbacks) -> None:
+    from django.test import Client
+
+    sha = pushed(dataset)
+    revision_report(repo=dataset, sha=sha)
+    url = f"/datasets/{dataset.repo_id}/personal-data"
+    owner = Client()
+    owner.force_login(alice)
+    page = owner.get(url).content.decode()
+    assert 'data-pii-file="data/people.csv"' in page and "Masked examples</th>" in page
+    assert "data-redact-form" in page and "data-require-clean-form" in page
+    assert f'href="/datasets/{dataset.repo_id}/personal-data"' in page  # the tab
+    for entity in CHECKED:
+        assert not any(value in page for value in DATA.planted[entity]), entity
+
+    CollaboratorFactory(repo=dataset, user=bob, role="read")
+    reader = Client()
+    reader.force_login(bob)
+    seen = reader.get(url).content.decode()
+    assert 'data-pii-column="email"' in seen and "Masked examples</th>" not in seen and "data-redact-form" not in seen
+    assert reader.post(f"{url}/redact", {"mode": "mask"}).status_code == 403
+
+    answer = owner.post(f"{url}/settings", {"require_clean_report": "on"})
+    assert answer.status_code == 302
+    refused = owner.post(f"/datasets/{dataset.repo_id}/settings/visibility", {"visibility": "public"}, follow=True)
+    assert "has findings in 3 file" in refused.content.decode()
+    dataset.refresh_from_db()
+    assert dataset.private
+    with django_capture_on_commit_callbacks(execute=False):
+        started = owner.post(f"{url}/redact", {"mode": "pseudonym"}, follow=True).content.decode()
+    assert "Redaction started" in started and 'data-redaction="' in started
+    assert DatasetRedaction.objects.get(repository=dataset).mode == "pseudonym"

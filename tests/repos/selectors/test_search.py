@@ -53,6 +53,7 @@ def test_facets_skip_unusable_values_and_stay_bounded():
     facets = card_facets({"license": {"nested": "x"}, "language": ["x" * (MAX_FACET_VALUE + 1), True, 7]
                           + [f"l{i}" for i in range(500)], "library_name": None}, "model", 0)
     assert facets["license"] == [] and facets["library"] == []
+    assert card_facets({"license": ["mit\x00", "tab\there", "apache-2.0"]}, "model", 0)["license"] == ["apache-2.0"]
     assert facets["language"][0] == "7" and len(facets["language"]) == 50
     assert card_facets(None, "model", 0)["size"] == ["<10MB"]
 
@@ -65,7 +66,7 @@ def test_size_buckets_are_decimal(size, bucket):
 
 def test_parse_chosen_keeps_known_bounded_values():
     chosen = parse_chosen({"license": [f"l{i}" for i in range(MAX_CHOSEN + 5)] + ["l0"],
-                           "task": ["", "  ", "x" * (MAX_FACET_VALUE + 1)], "bogus": ["a"]})
+                           "task": ["", "  ", "x" * (MAX_FACET_VALUE + 1), "nul\x00"], "bogus": ["a"]})
     assert chosen == {"license": [f"l{i}" for i in range(MAX_CHOSEN)]}
 
 
@@ -169,7 +170,8 @@ def test_one_search_box_covers_models_and_datasets(catalogue, client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query", ["task=" + "x" * 500, "license=%00", "type=space&search=" + "a" * 5000,
+@pytest.mark.parametrize("query", ["task=" + "x" * 500, "license=%00", "search=a%00b&filter=%00",
+                                   "type=space&search=" + "a" * 5000,
                                    "sort=bogus&p=-1&size=<10MB&size=>10GB",
                                    "language=" + "&language=".join("abcdefghijklmn")])
 def test_odd_queries_answer_a_page(catalogue, client, query):
@@ -185,3 +187,11 @@ def test_facet_links_keep_the_rest_of_the_query(catalogue, client):
     href = next(iter(links))
     assert href.startswith("/models?") and "search=clf" in href and "sort=name" in href
     assert "license=mit" in href and "task=text-classification" in href
+
+
+@pytest.mark.django_db
+def test_a_dataset_page_chips_open_the_filtered_listing(catalogue, client):
+    html = client.get("/datasets/alice/corpus-mit").content.decode()
+    for url in ("/datasets?task=text-classification", "/datasets?license=mit", "/datasets?size=n%3C1K"):
+        assert f'href="{url}"' in html, url
+        assert _ids(client.get(url).content.decode()) == ["datasets/alice/corpus-mit"], url

@@ -151,8 +151,19 @@ def test_upload_spools_files_to_the_data_disk(rf, settings, alice):
     request = rf.post("/")
     handler = DiskUploadHandler(request)
     handler.new_file("files", "a.bin", "application/octet-stream", 10)
-    assert handler.file.temporary_file_path().startswith(str(settings.TMP_ROOT))
-    handler.file.close()
+    path = handler.file.temporary_file_path()
+    assert path.startswith(str(settings.TMP_ROOT))
+    # Spooled encrypted: the plaintext of a (private) upload never touches the disk.
+    secret = b"PLAINTEXT-OF-A-PRIVATE-UPLOAD " * 1000
+    handler.receive_data_chunk(secret, 0)
+    uploaded = handler.file_complete(len(secret))
+    with open(path, "rb") as on_disk:
+        assert len(on_disk.read()) == len(secret)
+        on_disk.seek(0)
+        assert b"PLAINTEXT-OF-A-PRIVATE-UPLOAD" not in on_disk.read()
+    uploaded.seek(0)
+    assert uploaded.read() == secret and uploaded.size == len(secret)
+    uploaded.close()
 
 
 def test_edit_file_commits_with_parent_check(demo, alice_client):
