@@ -2,7 +2,7 @@
 
 0. the OpenAPI schema    /.well-known/openapi.json, /api/schema, /api/docs (hub/http/openapi.py)
 1. /api/...              the HF-compatible API and our own: accounts' (whoami, organizations,
-                         tokens), then repositories', then safety's (personal-data reports);
+                         tokens), then repositories', then safety's (personal-data reports), then jobs';
                          unknown /api/ routes answer a JSON 404
 2. git smart HTTP + LFS  /{ns}/{name}[.git]/info/refs, git-upload-pack, git-receive-pack,
                          /{ns}/{name}.git/info/lfs/..., the signed /lfs-upload/, datasets/ forms
@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/", include("accounts.api.urls")),
     path("api/", include("repos.api.urls")),
     path("api/", include("safety.api_urls")),
+    path("api/", include("jobs.api_urls")),
     re_path(r"^api/", api_not_found),
     path("", include("repos.transport.urls")),
     path("admin/", admin.site.urls),

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import request_principal, require_signed_in
 from hub.exceptions import NotFound
+from hub.http.client import client_ip
 from hub.http.inputs import validated_input
 from repos.api.patterns import repo_from_api_request
 from repos.gate import can_write
@@ -44,7 +45,9 @@ class PersonalDataSettingsApi(APIView):
     def put(self, request: Request, plural: str, namespace: str, name: str) -> Response:
         repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="settings")
         data = validated_input(self.InputSerializer, request.data)
-        privacy = privacy_settings_update(repo=repo, require_clean=data["requireCleanReport"])
+        user, _token = require_signed_in(request)
+        privacy = privacy_settings_update(repo=repo, require_clean=data["requireCleanReport"], actor=user,
+                                          ip=client_ip(request))
         return Response({"requireCleanReport": privacy.require_clean_report})
 
 
@@ -59,7 +62,8 @@ class PersonalDataRedactApi(APIView):
         repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="settings")
         data = validated_input(self.InputSerializer, request.data)
         user, _token = require_signed_in(request)
-        redaction = redaction_request(repo=repo, user=user, mode=data["mode"], revision=data.get("revision"))
+        redaction = redaction_request(repo=repo, user=user, mode=data["mode"], revision=data.get("revision"),
+                                      ip=client_ip(request))
         return Response(redaction_view(redaction), status=202)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from hub.exceptions import BadRequest, EntryNotFound
 from repos.file_security import file_security_statuses
 from repos.git import errors as git_errors
-from repos.git.repository import CommitInfo
+from repos.git.repository import CommitInfo, GitRepo, TreeEntry
 from repos.handles import git_repo_for_read, walk_limits
 from repos.links import RepoLinks
 from repos.models import Repository
@@ -22,6 +22,23 @@ from repos.selectors.files import lfs_pointer_of
 from repos.selectors.history import CommitRow, FileChange, commit_changes, commit_page
 from repos.selectors.usage import UsagePanel, repo_usage
 from repos.services.dataset_preview import PreviewView, dataset_preview
+from repos.tabular.preview import preview_format
+
+
+@dataclass
+class DataFile:
+    path: str
+    url: str
+
+
+@dataclass
+class DatasetViewer:
+    """The viewer on a dataset's page: the first data file's table, links to the others."""
+
+    path: str
+    url: str
+    table: PreviewView
+    others: list[DataFile] = field(default_factory=list)
 
 
 @dataclass
@@ -30,17 +47,55 @@ class HomePage:
     card: browse.Card | None = None
     last_commit: CommitInfo | None = None
     usage: UsagePanel | None = None
+    viewer: DatasetViewer | None = None
 
 
-def home_page(*, repo: Repository, links: RepoLinks) -> HomePage:
+# Where a dataset's data files are looked for (not a recursive walk: the root and the folders
+# the Hub's loaders look in), and how many are listed.
+DATA_FOLDERS = ("", "data", "train", "test", "validation")
+MAX_DATA_FILES = 20
+
+
+def _dataset_viewer(*, repo: Repository, git: GitRepo, sha: str, links: RepoLinks) -> DatasetViewer | None:
+    files: list[TreeEntry] = []
+    for folder in DATA_FOLDERS:
+        entry = git.get_entry(sha, folder)
+        if entry is None or entry.type != "directory":
+            continue
+        try:
+            listed = git.list_tree(sha, folder, limits=walk_limits())
+        except git_errors.TreeTooLarge:
+            continue
+        files += [e for e in listed if e.type == "file" and preview_format(e.path)]
+        if len(files) >= MAX_DATA_FILES:
+            break
+    if not files:
+        return None
+    # A training split first, as the Hub's viewer opens it; then by path.
+    files.sort(key=lambda e: ("train" not in e.path.lower(), e.path))
+    first = files[0]
+    table = dataset_preview(repo=repo, git=git, sha=sha, entry=first)
+    if table is None:
+        return None
+    rev = repo.default_branch
+    return DatasetViewer(path=first.path, url=links.blob(rev, first.path), table=table,
+                         others=[DataFile(path=e.path, url=links.blob(rev, e.path)) for e in files[1:MAX_DATA_FILES]])
+
+
+def home_page(*, repo: Repository, links: RepoLinks, can_download: bool = False) -> HomePage:
+    """The card page; a dataset's also shows the viewer to readers of its files."""
     git = git_repo_for_read(repo)
     try:
         sha = git.resolve(repo.default_branch)
     except git_errors.RevisionNotFound:
         return HomePage(sha=None)
     with git_errors_as_http():
+        viewer = None
+        if repo.repo_type == "dataset" and can_download:
+            viewer = _dataset_viewer(repo=repo, git=git, sha=sha, links=links)
         return HomePage(sha=sha, card=browse.repo_card(git=git, sha=sha, links=links, rev=repo.default_branch),
-                        last_commit=git.commit_info(sha), usage=repo_usage(repo=repo, git=git, sha=sha))
+                        last_commit=git.commit_info(sha), usage=repo_usage(repo=repo, git=git, sha=sha),
+                        viewer=viewer)
 
 
 @dataclass

@@ -39,6 +39,10 @@ _CHIP_LABELS = {
     "task_categories": "Task", "task_ids": "Task", "size_categories": "Size",
 }
 
+# Tag prefixes that are search facets (repos.cards.card_facets), by facet.
+_CHIP_FACETS = {"license": "license", "language": "language", "task_categories": "task",
+                "size_categories": "size"}
+
 
 def metadata_chips(repo: Repository) -> list[dict[str, str]]:
     """The card metadata as chips, from the database index of the default branch's README
@@ -49,15 +53,20 @@ def metadata_chips(repo: Repository) -> list[dict[str, str]]:
         if not isinstance(tag, str):
             continue
         prefix, sep, value = tag.partition(":")
+        # Chips of a search facet open the listing filtered by that facet (combinable with
+        # others there); any other tag filters by the tag itself.
+        query: dict[str, str] = {"filter": tag}
         if sep and prefix in _CHIP_LABELS:
             label, text = _CHIP_LABELS[prefix], value
+            if prefix in _CHIP_FACETS:
+                query = {_CHIP_FACETS[prefix]: value}
         elif tag == repo.pipeline_tag:
-            label, text = "Task", tag
+            label, text, query = "Task", tag, {"task": tag}
         elif tag == repo.library_name:
-            label, text = "Library", tag
+            label, text, query = "Library", tag, {"library": tag}
         else:
             label, text = "", tag
-        chips.append({"label": label, "text": text, "url": f"{list_url}?{urlencode({'filter': tag})}"})
+        chips.append({"label": label, "text": text, "url": f"{list_url}?{urlencode(query)}"})
     return chips
 
 

@@ -21,9 +21,9 @@ from repos.views.files import may_propose
 def repo_home(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
     repo = load_repo(request, prefix=prefix, namespace=namespace, name=name)
     ctx = repo_header(request, repo, tab="card")
-    home = pages.home_page(repo=repo, links=ctx["links"])
+    home = pages.home_page(repo=repo, links=ctx["links"], can_download=ctx["can_download"])
     if home.sha is not None:
-        ctx.update({"card": home.card, "last_commit": home.last_commit, "usage": home.usage,
+        ctx.update({"card": home.card, "last_commit": home.last_commit, "usage": home.usage, "viewer": home.viewer,
                     "last_commit_url": ctx["links"].commit(home.sha)})
     if repo.gated and not ctx["can_download"]:
         user, _token = request_principal(request)

@@ -156,7 +156,8 @@ def _pages(site: dict) -> list[str]:
         f"/{r}/refs", f"/{r}/upload/main", f"/{r}/edit/main/README.md", f"/{r}/discussions",
         f"/{r}/discussions/{site['discussion']}", f"/{r}/discussions/new",
         f"/datasets/{user}/wide-data", f"/datasets/{user}/wide-data/blob/main/data.csv",
-        "/settings/tokens", "/settings/profile", f"/{user}", "/new", "/notifications",
+        "/settings/tokens", "/settings/profile", "/settings/password", f"/{user}", "/new", "/new-dataset",
+        "/organizations/new", "/notifications", f"/{r}/delete/main/README.md", f"/{r}/rename/main/README.md",
     ]
 
 
@@ -208,6 +209,22 @@ def test_signed_out_pages_fit_too(narrow_browser, site):
         # Every page names its icon; browsers asking /favicon.ico get it too.
         assert page.locator("head link[rel=icon]").count() == 1, path
     assert not failures, json.dumps(failures, indent=1)
+    # The sign-up form's email field looks like its other fields.
+    page.goto(site["base"] + "/join")
+    styles = page.evaluate("""() => (document.activeElement.blur(), ['#id_username', '#id_email']).map((s) => {
+      const c = getComputedStyle(document.querySelector(s));
+      return [c.borderTopWidth, c.borderTopColor, c.borderRadius, c.paddingLeft, c.width];
+    })""")
+    assert styles[0] == styles[1] and styles[0][0] == "1px", styles
     response = page.goto(site["base"] + "/favicon.ico")
     assert response is not None and response.ok and "svg" in response.headers["content-type"]
     page.context.close()
+
+
+def test_search_filters_start_closed_so_results_come_first(phone, site):
+    phone.goto(f"{site['base']}/models?license=apache-2.0")
+    assert phone.get_attribute("details.facet-panel", "open") is None
+    card = phone.locator("a.repo-card").first.bounding_box()
+    assert card is not None and card["y"] + card["height"] <= 844
+    phone.click("details.facet-panel > summary")
+    assert phone.locator("[data-facet='license'] a[aria-current='true']").is_visible()

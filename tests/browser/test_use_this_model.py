@@ -126,4 +126,13 @@ def test_copy_the_snippets_and_run_them_and_preview_a_dataset(live_hub, new_page
     viewer = page.locator("[data-dataset-viewer]")
     assert viewer.locator("[data-row-count]").inner_text() == "2024"
     assert viewer.locator("thead th .col-type").all_inner_texts() == ["int64", "double"]
+    # The dataset's own page opens the viewer on its training split.
+    page.goto(f"{base}/datasets/{dataset}")
+    assert page.locator("section[aria-label='Dataset viewer'] [data-row-count]").inner_text() == "321"
+
+    # At 390 px the model page with its snippets and both viewers fit the screen.
+    page.set_viewport_size({"width": 390, "height": 800})
+    for url in (f"{base}/{model}", f"{base}/datasets/{dataset}", f"{base}/datasets/{dataset}/blob/main/data/train.csv"):
+        page.goto(url)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, url
     assert page.errors == []  # type: ignore[attr-defined]

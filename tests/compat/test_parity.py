@@ -94,5 +94,25 @@ def test_card_metadata_is_validated_like_the_hub(calls):
     assert "Empty or missing yaml metadata in repo card" in warning
 
 
+def test_likes(calls):
+    no_errors(calls, "likes")
+    model, owner, suffix = got_model(calls), calls["owner"], calls["suffix"]
+    liked = f"{owner}/liked-{suffix}"
+    got = calls["out"]["likes"]
+    assert {k: got[k] for k in ("likers", "count_before", "count_after", "listed")} == {
+        "likers": sorted([owner, "compat-bob"]), "count_before": 2, "count_after": 1, "listed": {model: 1, liked: 1}}
+    # bob's likes of this run (the other client's run adds its own).
+    assert {model, liked} <= set(got["bob_likes"])
+    # Both have one like now; "Most likes" puts them ahead of every repo without one.
+    assert set(calls["out"]["likes"]["sorted"][:2]) == {model, liked}
+
+
+def test_downloads_count_full_gets_of_the_config(calls):
+    no_errors(calls, "downloads")
+    got = calls["out"]["downloads"]
+    assert got["after"] == got["before"] + 1
+    assert got["listed"] == {got_model(calls): got["after"]}
+
+
 def got_model(calls) -> str:
     return f"{calls['owner']}/parity-{calls['suffix']}"

@@ -106,6 +106,42 @@ def main() -> None:
         }
     rec.expect_error("create_other_case", api.create_repo, f"{owner}/PARITY-{suffix}")
 
+    liked = f"{owner}/liked-{suffix}"
+    with rec.step("likes"):
+        api.create_repo(liked)
+        session = get_session()
+        for token in (config["bob_token"], os.environ["HF_TOKEN"]):
+            for _ in range(2):  # liking twice counts once
+                answer = session.post(f"{api.endpoint}/api/models/{model}/like",
+                                      headers={"authorization": f"Bearer {token}"})
+                answer.raise_for_status()
+        session.post(f"{api.endpoint}/api/models/{liked}/like",
+                     headers={"authorization": f"Bearer {config['bob_token']}"}).raise_for_status()
+        likers = sorted(u.username for u in api.list_repo_likers(model))
+        count_before = api.model_info(model).likes
+        api.unlike(model)
+        api.unlike(model)  # unliking twice is harmless
+        by_likes = [m.id for m in api.list_models(author=owner, sort="likes") if m.id in (model, liked)]
+        out["likes"] = {
+            "likers": likers, "count_before": count_before, "count_after": api.model_info(model).likes,
+            "bob_likes": sorted(api.list_liked_repos(config["bob"]).models),
+            "listed": {m.id: m.likes for m in api.list_models(author=owner) if m.id in (model, liked)},
+            "sorted": by_likes,
+        }
+
+    with rec.step("downloads"):
+        before = api.model_info(model).downloads
+        cache = os.path.join(config["work"], "dl-cache")
+        hf_hub_download(model, "config.json", cache_dir=cache)
+        hf_hub_download(model, "config.json", cache_dir=cache)  # cached: a HEAD only
+        url = f"{api.endpoint}/{model}/resolve/main/config.json"
+        session = get_session()
+        session.get(url, headers={"Range": "bytes=0-3", **api._build_hf_headers()}).raise_for_status()
+        session.head(url, headers=api._build_hf_headers()).raise_for_status()
+        hf_hub_download(model, "case.txt", cache_dir=cache)  # neither config nor weights
+        out["downloads"] = {"before": before, "after": api.model_info(model).downloads,
+                            "listed": {m.id: m.downloads for m in api.list_models(author=owner) if m.id == model}}
+
     with rec.step("list_full_siblings"):
         listed = {m.id: m for m in api.list_models(author=owner, full=True)}
         siblings = listed[model].siblings

@@ -86,6 +86,10 @@ RULES: dict[str, Rule] = {
     r"api/^agent-harnesses$": Rule("public", lambda p, i, t, x: req("GET", "/api/agent-harnesses"), repo=False),
     r"api/^whoami-v2$": Rule("auth", lambda p, i, t, x: req("GET", "/api/whoami-v2"), repo=False),
     r"api/^" + T + "$": Rule("public", lambda p, i, t, x: req("GET", f"/api/{t}"), repo=False),
+    r"api/^users/(?P<username>[\w.\-]+)/likes$": Rule(
+        "public", lambda p, i, t, x: req("GET", f"/api/users/{x['org']}/likes"), repo=False),
+    API + "/likers$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/likers")),
+    API + "/like$": Rule("auth_read", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/like")),
     # An id without a namespace names no repository: RepoNotFound to anyone.
     r"api/^" + T + r"/(?P<name>[\w.\-]+)(?:/revision/(?P<rev>.+))?$": Rule(
         "nothing", lambda p, i, t, x: req("GET", f"/api/{t}/gpt2"), repo=False),
@@ -149,6 +153,17 @@ RULES: dict[str, Rule] = {
     API + r"/user-access-request/grant$": Rule(
         "write", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/user-access-request/grant", {"user": "nobody"})),
     API + r"/audit$": Rule("admin", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/audit")),
+    # --- API: jobs (jobs app): visible to readers of their repository; a job id names no
+    # repository, so a missing (or hidden) job is the same plain 404 to anyone (the sample
+    # names no job; tests/jobs/test_api.py checks hidden == missing with real jobs)
+    r"api/^jobs$": Rule("public", lambda p, i, t, x: req("GET", "/api/jobs"), repo=False),
+    r"api/^jobs/(?P<job_id>[0-9]{1,18})$": Rule(
+        "public", lambda p, i, t, x: req("GET", "/api/jobs/999999999"), repo=False),
+    r"api/^jobs/(?P<job_id>[0-9]{1,18})/logs$": Rule(
+        "public", lambda p, i, t, x: req("GET", "/api/jobs/999999999/logs"), repo=False),
+    r"api/^jobs/(?P<job_id>[0-9]{1,18})/cancel$": Rule(
+        "public", lambda p, i, t, x: req("POST", "/api/jobs/999999999/cancel"), repo=False),
+    API + r"/jobs$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/jobs")),
     # --- API: personal-data reports of datasets (safety): counts to readers, changes to admins
     API + r"/personal-data$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/personal-data")),
     API + r"/personal-data/settings$": Rule("settings", lambda p, i, t, x: req(

@@ -86,5 +86,23 @@ def test_gated_readers_without_access_get_no_rows(make_repo, client):
     commit(repo, files={"secret.csv": b"ssn\n123-45-6789\n"})
     repo.gated = "manual"
     repo.save(update_fields=["gated"])
-    html = client.get("/datasets/alice/gated-data/blob/main/secret.csv").content.decode()
-    assert "data-dataset-viewer" not in html and "123-45-6789" not in html
+    for url in ("/datasets/alice/gated-data/blob/main/secret.csv", "/datasets/alice/gated-data"):
+        html = client.get(url).content.decode()
+        assert "data-dataset-viewer" not in html and "123-45-6789" not in html
+
+
+def test_the_dataset_page_opens_the_viewer_on_its_training_split(make_repo, client):
+    repo = make_repo("splits", repo_type="dataset")
+    commit(repo, files={"README.md": b"# Splits\n", "data/test.jsonl": b'{"x": 1}\n',
+                        "data/train.csv": b"word,n\n" + b"".join(b"w%d,%d\n" % (i, i) for i in range(42)),
+                        "notes.txt": b"not data\n"})
+    html = client.get("/datasets/alice/splits").content.decode()
+    viewer = html.split('aria-label="Dataset viewer"', 1)[1].split("</section>", 1)[0]
+    assert 'href="/datasets/alice/splits/blob/main/data/train.csv"' in viewer
+    assert 'data-row-count="42"' in viewer and "<td>w41</td>" in viewer
+    assert 'href="/datasets/alice/splits/blob/main/data/test.jsonl"' in viewer  # the other split, one click away
+    assert "notes.txt" not in viewer
+    # Models have no viewer; a dataset without data files neither.
+    other = make_repo("empty-data", repo_type="dataset")
+    commit(other, files={"README.md": b"# Nothing yet\n"})
+    assert 'aria-label="Dataset viewer"' not in client.get("/datasets/alice/empty-data").content.decode()

@@ -36,6 +36,10 @@ def demo(make_repo):
     return repo
 
 
+def _ids_on(html: str) -> list[str]:
+    return re.findall(r'class="repo-card" href="/([^"]+)"', html)
+
+
 def test_repo_page_renders_card_chips_and_sidebar(client, demo):
     r = client.get("/alice/demo")
     assert r.status_code == 200
@@ -43,8 +47,10 @@ def test_repo_page_renders_card_chips_and_sidebar(client, demo):
     assert "<h1>Tiny classifier</h1>" in html
     assert "<strong>bold</strong>" in html
     assert "license:" not in html.split('class="markdown"')[1]  # front matter is not shown as text
-    # metadata chips link to the filtered list
-    assert 'href="/models?filter=license%3Amit"' in html
+    # metadata chips link to the list filtered by that search facet (other tags: by the tag)
+    assert 'href="/models?license=mit"' in html
+    assert 'href="/models?task=text-classification"' in html and 'href="/models?library=transformers"' in html
+    assert _ids_on(client.get("/models?license=mit").content.decode()) == ["alice/demo"]
     assert re.search(r"Task:</span>\s*text-classification<", html)
     assert re.search(r"Library:</span>\s*transformers<", html)
     snippets = copy_snippets(html)

@@ -1,0 +1,108 @@
+"""Jobs API (ours, in the OpenAPI schema). A job is visible to exactly those who can read its
+repository; for anyone else it does not exist (404).
+
+* `GET  /api/jobs[?state=&kind=&limit=]`: jobs the caller can see, newest first;
+* `GET  /api/{T}/{id}/jobs`: one repository's jobs (readers);
+* `POST /api/{T}/{id}/jobs`: `{"kind": "evaluate"|"finetune", "revision": "main"}` (writers), as the
+  card's `model-index` / `fine_tune` block declares: 202 and the job;
+* `GET  /api/jobs/{job}`: detail (state, progress, loss curve, result, error);
+* `GET  /api/jobs/{job}/logs`: `{"log": ...}` (the tail the hub keeps);
+* `POST /api/jobs/{job}/cancel`: writers of the repository and the job's submitter.
+"""
+from __future__ import annotations
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import request_principal, require_signed_in
+from hub.exceptions import BadRequest, Forbidden
+from hub.http.inputs import validated_input
+from jobs.fine_tuning import fine_tune_request
+from jobs.models import Job
+from jobs.selectors import job_for, job_view, jobs_visible_to
+from jobs.services.lifecycle import job_cancel
+from jobs.services.requests import job_request_evaluation
+from repos.api.patterns import repo_from_api_request
+from repos.gate import can_write
+
+MAX_LIMIT = 100
+
+
+def _listing(request: Request, qs, user, token) -> Response:  # type: ignore[no-untyped-def]
+    state, kind = request.query_params.get("state"), request.query_params.get("kind")
+    if state:
+        if state not in Job.State.values:
+            raise BadRequest(f"Unknown state {state!r}")
+        qs = qs.filter(state=state)
+    if kind:
+        if kind not in Job.Kind.values:
+            raise BadRequest(f"Unknown kind {kind!r}")
+        qs = qs.filter(kind=kind)
+    raw = request.query_params.get("limit", "20")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be an integer in [1, {MAX_LIMIT}]")
+    return Response([job_view(job, user, token=token) for job in qs[: int(raw)]])
+
+
+class JobListApi(APIView):
+    """`GET /api/jobs`: the jobs the caller can see."""
+
+    def get(self, request: Request) -> Response:
+        user, token = request_principal(request)
+        return _listing(request, jobs_visible_to(user, token=token), user, token)
+
+
+class RepoJobsApi(APIView):
+    """`GET|POST /api/{T}/{id}/jobs`: a repository's jobs; submit one (writers)."""
+
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=[Job.Kind.EVALUATE.value, Job.Kind.FINETUNE.value])
+        revision = serializers.CharField(max_length=255, required=False)
+
+    def get(self, request: Request, plural: str, namespace: str, name: str) -> Response:
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="read")
+        user, token = request_principal(request)
+        return _listing(request, jobs_visible_to(user, token=token, repo=repo), user, token)
+
+    def post(self, request: Request, plural: str, namespace: str, name: str) -> Response:
+        repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="write")
+        user, token = require_signed_in(request)
+        data = validated_input(self.InputSerializer, request.data)
+        revision = data.get("revision") or repo.default_branch
+        if data["kind"] == Job.Kind.FINETUNE:
+            job = fine_tune_request(repo=repo, revision=revision, user=user)
+        else:
+            job = job_request_evaluation(repo=repo, revision=revision, user=user)
+        return Response(job_view(job, user, token=token), status=202)
+
+
+class JobDetailApi(APIView):
+    """`GET /api/jobs/{job}`."""
+
+    def get(self, request: Request, job_id: str) -> Response:
+        user, token = request_principal(request)
+        return Response(job_view(job_for(user, int(job_id), token=token), user, token=token))
+
+
+class JobLogsApi(APIView):
+    """`GET /api/jobs/{job}/logs`."""
+
+    def get(self, request: Request, job_id: str) -> Response:
+        user, token = request_principal(request)
+        job = job_for(user, int(job_id), token=token)
+        return Response({"id": job.pk, "state": job.state, "log": job.log})
+
+
+class JobCancelApi(APIView):
+    """`POST /api/jobs/{job}/cancel`: writers of the repository and the job's submitter."""
+
+    def post(self, request: Request, job_id: str) -> Response:
+        principal, token = request_principal(request)
+        job = job_for(principal, int(job_id), token=token)  # a hidden job is missing, even to anonymous
+        user, token = require_signed_in(request)
+        if job.created_by_id != user.pk and not can_write(user, job.repository, token=token):
+            raise Forbidden("Only the job's submitter and writers of the repository can cancel it")
+        job = job_cancel(job=job)
+        return Response(job_view(job, user, token=token), status=202)
