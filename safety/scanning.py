@@ -195,3 +195,19 @@ def resolve_commit(git: GitRepo, rev: str) -> str | None:
         return git.resolve(rev)
     except GitError:
         return None
+
+
+def job_file_guard(repo: Repository, sha: str) -> set[str]:
+    """The jobs' file guard (settings `HUB_JOB_FILE_GUARDS`): the paths of commit `sha` a job
+    must not load. A job may start before the worker scanned a fresh commit, so files without
+    a verdict are scanned here first (in the job's worker, bounded like every scan; known
+    content costs one query); then every verdict but "safe" is flagged. An LFS file whose object
+    is not stored at all is left to the snapshot, which fails on it with that reason."""
+    from safety.selectors import flagged_paths  # selectors import this module
+
+    revision_scan(repo=repo, sha=sha)
+    flagged = flagged_paths(repo, sha)
+    git = git_repo(repo)
+    missing = {f.path for f in revision_files(git=git, sha=sha)
+               if f.path in flagged and f.is_lfs and objects.find(repo=repo, oid=f.oid) is None}
+    return flagged - missing
