@@ -21,7 +21,7 @@ from repos.models import RepoKey
 from repos.objects.crypto.format import read_header
 from repos.objects.encryption import forget_keys
 from repos.objects.moves import repo_objects_settle
-from repos.services.repos import repo_update_settings
+from repos.services.repos import repo_delete, repo_update_settings
 from tests.factories import bearer, commit
 
 pytestmark = pytest.mark.django_db
@@ -275,3 +275,14 @@ def test_reencrypt_objects_under_a_new_data_key(make_repo):
     assert _read(repo, oid) == MARKER * 30
     with pytest.raises(CommandError, match="no such model repository"):
         call_command("reencrypt_objects", "alice/nope", stdout=StringIO())
+
+
+def test_deleting_a_repository_removes_its_encrypted_objects_and_keys(make_repo, alice,
+                                                                     django_capture_on_commit_callbacks):
+    repo = make_repo("gone", private=True)
+    commit(repo, lfs={"w.bin": MARKER * 30})
+    enclave = objects.encrypted_store(repo).root
+    assert any(enclave.rglob("*"))
+    with django_capture_on_commit_callbacks(execute=True):
+        repo_delete(repo=repo, user=alice)
+    assert not enclave.exists() and not RepoKey.objects.exists()
