@@ -9,6 +9,8 @@
 """
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +30,10 @@ from safety.dataset_selectors import personal_data_overview, redaction_view
 class PersonalDataReportApi(APIView):
     """`GET /api/{T}/{id}/personal-data`: the personal-data report of a revision."""
 
+    @extend_schema(summary="The personal-data report of a revision, per file and column",
+                   parameters=[OpenApiParameter("revision", OpenApiTypes.STR, required=False,
+                                                description="branch, tag or commit (default: the default branch)")],
+                   responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, plural: str, namespace: str, name: str) -> Response:
         repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="read")
         user, token = request_principal(request)
@@ -39,9 +45,12 @@ class PersonalDataReportApi(APIView):
 class PersonalDataSettingsApi(APIView):
     """`PUT /api/{T}/{id}/personal-data/settings` (repo admins)."""
 
+    @extend_schema_serializer(component_name="PersonalDataSettingsInput")
     class InputSerializer(serializers.Serializer):
         requireCleanReport = serializers.BooleanField()  # noqa: N815 - the JSON field's name
 
+    @extend_schema(summary="Require a clean personal-data report before going public", request=InputSerializer,
+                   responses={200: OpenApiTypes.OBJECT})
     def put(self, request: Request, plural: str, namespace: str, name: str) -> Response:
         repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="settings")
         data = validated_input(self.InputSerializer, request.data)
@@ -54,10 +63,13 @@ class PersonalDataSettingsApi(APIView):
 class PersonalDataRedactApi(APIView):
     """`POST /api/{T}/{id}/personal-data/redact` (repo admins): 202 and the queued job."""
 
+    @extend_schema_serializer(component_name="PersonalDataRedactInput")
     class InputSerializer(serializers.Serializer):
         mode = serializers.ChoiceField(choices=["mask", "pseudonym"], default="mask")
         revision = serializers.CharField(max_length=255, required=False)
 
+    @extend_schema(summary="Open a redaction pull request (a queued job)", request=InputSerializer,
+                   responses={202: OpenApiTypes.OBJECT})
     def post(self, request: Request, plural: str, namespace: str, name: str) -> Response:
         repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="settings")
         data = validated_input(self.InputSerializer, request.data)
@@ -70,6 +82,7 @@ class PersonalDataRedactApi(APIView):
 class PersonalDataRedactionApi(APIView):
     """`GET /api/{T}/{id}/personal-data/redactions/{job}` (repo admins)."""
 
+    @extend_schema(summary="A redaction job: its state and pull request", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, plural: str, namespace: str, name: str, redaction_id: str) -> Response:
         repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="settings")
         redaction = redaction_of(repo=repo, redaction_id=int(redaction_id))

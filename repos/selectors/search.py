@@ -17,13 +17,13 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.models import AccessToken
 from accounts.permissions import Principal
-from repos.cards import FACET_KINDS, SIZE_ORDER, is_facet_value
+from repos.cards import FACET_KINDS, PARAMETER_ORDER, SIZE_ORDER, is_facet_value
 from repos.gate import repos_visible_to
 from repos.models import RepoFacet, Repository, RepoType
 from repos.selectors.repo_list import CARD_FIELDS, MAX_QUERY, SORTS, _with_tag
 
 FACET_LABELS = {"task": "Tasks", "library": "Libraries", "license": "Licenses", "language": "Languages",
-                "size": "Size"}
+                "size": "Size", "parameters": "Parameters"}
 # Values shown per facet (the most frequent; chosen ones are always shown too).
 TOP_VALUES = 12
 # Values one facet may be filtered by at once: a URL cannot make a query of unbounded size.
@@ -151,8 +151,8 @@ def _facet_counts(kinds: Sequence[str], repos: QuerySet[Repository],
 
 def _facet_group(kind: str, counts: dict[str, int], chosen: Sequence[str]) -> FacetGroup:
     values = [FacetCount(value=v, count=n, chosen=v in chosen) for v, n in counts.items()]
-    if kind == "size":
+    if kind in ("size", "parameters"):
         # Sizes read best smallest first; row-count categories of datasets follow.
-        rank = {label: i for i, label in enumerate(SIZE_ORDER)}
+        rank = {label: i for i, label in enumerate(SIZE_ORDER if kind == "size" else PARAMETER_ORDER)}
         values.sort(key=lambda f: (rank.get(f.value, len(rank)), f.value))
     return FacetGroup(kind=kind, label=FACET_LABELS[kind], values=values)
