@@ -177,3 +177,11 @@ def test_the_jobs_guard_scans_what_the_worker_has_not_yet(repo: Repository, cana
 
     sha2 = commit(repo, files={"model.safetensors": lfs_pointer(b"never stored")})
     assert guard(repo, sha2) == set()
+
+
+@pytest.mark.django_db
+def test_rescanning_a_known_revision_costs_a_query_per_batch(repo: Repository, django_assert_max_num_queries) -> None:
+    sha = commit(repo, files={f"data/{i:03d}.txt": f"row {i}\n".encode() for i in range(120)})
+    first = revision_scan(repo=repo, sha=sha)
+    with django_assert_max_num_queries(3):
+        assert revision_scan(repo=repo, sha=sha) == first

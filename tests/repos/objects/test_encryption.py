@@ -286,3 +286,26 @@ def test_deleting_a_repository_removes_its_encrypted_objects_and_keys(make_repo,
     with django_capture_on_commit_callbacks(execute=True):
         repo_delete(repo=repo, user=alice)
     assert not enclave.exists() and not RepoKey.objects.exists()
+
+
+def test_dataset_previews_of_private_repositories_are_cached_sealed(make_repo, alice, bob):
+    from django.core.cache import cache
+
+    repo = make_repo("rows", private=True, repo_type="dataset")
+    csv = b"email,label\n" + b"".join(b"person%d@secret.example,%d\n" % (i, i % 2) for i in range(50))
+    commit(repo, lfs={"train.csv": csv})
+    browser = Client()
+    browser.force_login(alice)
+    url = f"/datasets/{repo.repo_id}/blob/main/train.csv"
+    for _ in range(2):  # computed, then served from the cache
+        page = browser.get(url)
+        assert page.status_code == 200 and b"person7@secret.example" in page.content
+    # What the cache backend stores (LocMemCache keeps the pickled values; files and Redis the same).
+    stored = [value for key, value in cache._cache.items() if "dataset-preview" in key and "pending" not in key]
+    assert stored and all(b"person7@secret.example" not in value for value in stored)
+    # A public repository naming the same sha256 without holding the object sees no rows.
+    thief = make_repo("thief", user=bob, repo_type="dataset")
+    commit(thief, lfs={"train.csv": csv}, link_lfs=False)
+    thief_browser = Client()
+    thief_browser.force_login(bob)
+    assert b"person7@secret.example" not in thief_browser.get(f"/datasets/{thief.repo_id}/blob/main/train.csv").content
