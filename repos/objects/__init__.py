@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 # The door (Django models, settings) is loaded on first use, so that the pure subpackages
 # (`backends`, `crypto`) can be imported without Django.
 __all__ = ["ObjectNotFound", "ObjectVerifyError", "StoredObject", "encrypted_store", "find", "ingest", "ingest_file",
-           "link", "open_object", "purge_stale_temporaries", "readable_objects", "storage_backend", "stored_whole"]
+           "link", "open_object", "purge_stale_temporaries", "readable_objects", "storage_backend", "stored_whole",
+           "unlink"]
 
 if TYPE_CHECKING:
     from repos.objects.door import (
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         readable_objects,
         storage_backend,
         stored_whole,
+        unlink,
     )
 
 
