@@ -6,9 +6,9 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
-from accounts.permissions import org_role, request_principal, require_signed_in
+from accounts.permissions import can_see_org_members, request_principal, require_signed_in
 from accounts.selectors import organization_by_name, user_by_name, user_memberships
-from hub.exceptions import NotFound
+from hub.exceptions import Forbidden
 from hub.http.api import api_view, json_response
 from hub.http.dates import hf_date
 from hub.http.pagination import cursor_offset, encode_cursor, set_next_link
@@ -49,10 +49,11 @@ def my_repositories_api(request: HttpRequest) -> JsonResponse:
 def org_repositories_api(request: HttpRequest, org: str) -> JsonResponse:
     """`GET /api/organizations/{org}/settings/repositories`: an organization's repositories
     with their storage (its members)."""
-    user, _token = require_signed_in(request)
+    user, token = require_signed_in(request)
     organization = organization_by_name(org)
-    if org_role(user, organization) is None:
-        raise NotFound(f"Organization {org!r} not found")  # non-members: as if it did not exist
+    # The same rule as the organization's member list (a token must cover the organization).
+    if not can_see_org_members(user, organization, token=token):
+        raise Forbidden("Only members can list the repositories of this organization")
     return _repo_page(request, organization.name)
 
 
