@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services.audit import audit
 from hub.exceptions import Conflict, HubError, Unprocessable
 from repos import objects
 from repos.gate import can_manage
@@ -51,8 +52,8 @@ _CHUNK = 1024 * 1024
 _MODE_TEXT = {"mask": "masked (<EMAIL_ADDRESS>, ...)", "pseudonym": "replaced by consistent pseudonyms"}
 
 
-def redaction_request(*, repo: Repository, user: User, mode: str = "mask",
-                      revision: str | None = None) -> DatasetRedaction:
+def redaction_request(*, repo: Repository, user: User, mode: str = "mask", revision: str | None = None,
+                      ip: str | None = None) -> DatasetRedaction:
     """Queue a redaction of the files with findings at the head of `revision` (default: the
     default branch). The caller has checked the "settings" action. Refuses (409) while the
     report of that commit is not finished, and when it has nothing to redact."""
@@ -73,8 +74,11 @@ def redaction_request(*, repo: Repository, user: User, mode: str = "mask",
     if not paths:
         raise Conflict(f"No dataset file of {branch} has personal-data findings: nothing to redact")
     privacy_settings(repo)  # the pseudonym secret exists before the worker needs it
-    redaction = DatasetRedaction.objects.create(repository=repo, requested_by=user, revision=sha, branch=branch,
-                                                mode=mode, paths=paths)
+    with transaction.atomic():
+        redaction = DatasetRedaction.objects.create(repository=repo, requested_by=user, revision=sha, branch=branch,
+                                                    mode=mode, paths=paths)
+        audit(action="repo.personal_data.redact", actor=user, target=str(repo), ip=ip, mode=mode, revision=sha,
+              paths=paths[:100])
     from safety.tasks import redact_dataset
 
     redaction_pk = redaction.pk

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -134,7 +135,7 @@ def ingest(*, repo: Repository, oid: str, size: int, source: Source,
         for f in filters:
             stream = f.transform(ref, iter(stream))
         if data_key is not None:
-            stream = EncryptedChunks(stream, data_key=data_key, oid=oid, size=size)
+            stream = EncryptedChunks(stream, data_key=data_key, oid=oid, size=size, hash_plaintext=False)
         return stream
 
     def content(open_stored: Callable[[], BinaryIO]) -> BinaryIO:
@@ -227,6 +228,14 @@ def _content_reader(ref: ObjectRef, stored: BinaryIO) -> BinaryIO:
     for f in reversed(read_filters()):
         stored = f.wrap(ref, stored)
     return stored
+
+
+def encrypted_objects_remover(repo: Repository) -> Callable[[], None]:
+    """A callable that removes `repo`'s encrypted objects (its enclave), for a deleted
+    repository: taken before the row goes, run once the deletion committed. Its data keys go
+    with the row, so the files are unreadable from then on anyway; this frees their space."""
+    enclave = encrypted_store(repo).root
+    return lambda: shutil.rmtree(enclave, ignore_errors=True)
 
 
 def purge_stale_temporaries(*, older_than_s: float) -> int:
