@@ -337,6 +337,11 @@ RULES: dict[str, Rule] = {
                                                                     FORM)),
     HTML + r"/compare/(?P<spec>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/compare/main...refs%2Fpr%2F1")),
     HTML + r"/watch$": Rule("auth_read", lambda p, i, t, x: req("POST", f"/{p}/watch", "watching=1", FORM)),
+    # --- job pages (jobs app): a repository's jobs to its readers; a job id names no repository
+    HTML + r"/jobs$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/jobs")),
+    r"^jobs/(?P<job_id>[0-9]{1,18})$": Rule("public", lambda p, i, t, x: req("GET", "/jobs/999999999"), repo=False),
+    r"^jobs/(?P<job_id>[0-9]{1,18})/loss\.svg$": Rule(
+        "public", lambda p, i, t, x: req("GET", "/jobs/999999999/loss.svg"), repo=False),
     HTML + r"/security$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/security")),
     HTML + r"/settings/security$": Rule("settings", lambda p, i, t, x: req(
         "POST", f"/{p}/settings/security", "block_unsafe_files=", FORM)),
