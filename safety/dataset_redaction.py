@@ -49,6 +49,7 @@ from safety.redaction import RedactionFailed, redact_file
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1024 * 1024
+SPOOL_MEMORY_BYTES = 64 * 1024 * 1024
 _MODE_TEXT = {"mask": "masked (<EMAIL_ADDRESS>, ...)", "pseudonym": "replaced by consistent pseudonyms"}
 
 
@@ -129,13 +130,15 @@ def _run(redaction: DatasetRedaction) -> tuple[dict, int | None]:
     with tempfile.TemporaryDirectory(prefix="hub-redact-", dir=settings.TMP_ROOT) as spool:
         operations: list[CommitOperation] = []
         for file in files:
-            # An anonymous file (unlinked at once on POSIX): nothing outlives the job.
-            out = tempfile.TemporaryFile(dir=spool)
+            # In memory up to SPOOL_MEMORY_BYTES (the copy of a private dataset then never touches
+            # the disk in plaintext); beyond, an anonymous file (unlinked at once on POSIX) in
+            # the data dir's tmp: nothing outlives the job.
+            out = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES, dir=spool)
             try:
                 with opener_for(repo=repo, git=git, file=file)() as src:
                     result = redact_file(src, out, format=file.format, mode=redaction.mode,  # type: ignore[arg-type]
                                          detector=detector(), secret=secret)
-                operations.append(_operation(repo=repo, file=file, out=out))
+                operations.append(_operation(repo=repo, file=file, out=out))  # type: ignore[arg-type]
             finally:
                 out.close()
             results[file.path] = result.as_dict()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 # (`backends`, `crypto`) can be imported without Django.
 __all__ = ["ObjectNotFound", "ObjectVerifyError", "StoredObject", "encrypted_objects_remover", "encrypted_store",
            "find", "ingest", "ingest_file", "link", "open_object", "purge_stale_temporaries", "readable_objects",
-           "storage_backend", "stored_whole"]
+           "storage_backend", "stored_whole", "unlink"]
 
 if TYPE_CHECKING:
     from repos.objects.door import (
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         readable_objects,
         storage_backend,
         stored_whole,
+        unlink,
     )
 
 

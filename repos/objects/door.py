@@ -87,6 +87,14 @@ def _open_content(repo: Repository, oid: str) -> BinaryIO:
     raise ObjectNotFound(f"LFS object {oid} not found")
 
 
+def unlink(*, repo: Repository, oids: Iterable[str]) -> int:
+    """`repo` no longer holds the objects `oids` (`permanently_delete_lfs_files`): it can no
+    longer serve or reference them, whoever knows the sha256. Bytes still linked to another
+    repository stay for it. Returns how many links were removed."""
+    deleted, _ = RepoLfsObject.objects.filter(repository=repo, lfs_object_id__in=list(oids)).delete()
+    return deleted
+
+
 def link(*, repo: Repository, oid: str, size: int) -> None:
     """Record that `repo` holds the (already stored and verified) object `oid`. Idempotent, and
     safe against a concurrent upload of the same object."""

@@ -114,5 +114,26 @@ def test_downloads_count_full_gets_of_the_config(calls):
     assert got["listed"] == {got_model(calls): got["after"]}
 
 
+def test_lfs_files_are_listed_and_deleted(calls):
+    no_errors(calls, "lfs_files")
+    out = calls["out"]
+    assert out["lfs_files"] == [["ckpt/old.bin", 4096], ["weights.bin", 2048]]
+    assert out["lfs_files_after"] == ["weights.bin"]
+    assert out["raised"]["lfs_deleted_download"]["is"] == ["EntryNotFoundError"]
+    assert out["raised"]["lfs_files_by_reader"]["status"] == 403  # readers see the repo, not its storage
+
+
+def test_user_repos_and_overviews(calls):
+    no_errors(calls, "user_repos", "overviews")
+    out, owner, suffix = calls["out"], calls["owner"], calls["suffix"]
+    if calls["client"] == "new":  # list_user_repos is newer than 0.x
+        assert out["user_repos"] == sorted(f"{owner}/{kind}-{suffix}" for kind in
+                                           ("parity", "gated", "liked", "lfs"))
+    overview = out["user_overview"]
+    assert overview["username"] == owner and overview["models"] >= 4
+    assert overview["likes"] == 0 and overview["bob_likes"] >= 2  # alice unliked hers, bob likes two
+    assert out["org_overview"] == {"name": f"org-{suffix}", "users": 1, "models": 1}
+
+
 def got_model(calls) -> str:
     return f"{calls['owner']}/parity-{calls['suffix']}"

@@ -142,6 +142,33 @@ def main() -> None:
         out["downloads"] = {"before": before, "after": api.model_info(model).downloads,
                             "listed": {m.id: m.downloads for m in api.list_models(author=owner) if m.id == model}}
 
+    lfs_repo = f"{owner}/lfs-{suffix}"
+    with rec.step("lfs_files"):
+        api.create_repo(lfs_repo)
+        api.upload_file(path_or_fileobj=b"\0" * 2048, path_in_repo="weights.bin", repo_id=lfs_repo)
+        api.upload_file(path_or_fileobj=b"\1" * 4096, path_in_repo="ckpt/old.bin", repo_id=lfs_repo)
+        files = list(api.list_lfs_files(lfs_repo))
+        out["lfs_files"] = sorted((f.filename, f.size) for f in files)
+        api.permanently_delete_lfs_files(lfs_repo, [f for f in files if f.filename.startswith("ckpt/")])
+        out["lfs_files_after"] = sorted(f.filename for f in api.list_lfs_files(lfs_repo))
+    rec.expect_error("lfs_deleted_download", hf_hub_download, lfs_repo, "ckpt/old.bin",
+                     cache_dir=os.path.join(config["work"], "lfs-cache"))
+    rec.expect_error("lfs_files_by_reader", lambda: list(HfApi(token=config["bob_token"]).list_lfs_files(lfs_repo)))
+
+    with rec.step("user_repos"):
+        if hasattr(api, "list_user_repos"):
+            out["user_repos"] = sorted(r.id for r in api.list_user_repos() if r.id.endswith(suffix))
+    with rec.step("overviews"):
+        user = api.get_user_overview(owner)
+        out["user_overview"] = {"username": user.username, "models": user.num_models, "likes": user.num_likes,
+                                "bob_likes": api.get_user_overview(config["bob"]).num_likes}
+        org_name = f"org-{suffix}"
+        get_session().post(f"{api.endpoint}/api/organizations", json={"name": org_name},
+                           headers=api._build_hf_headers()).raise_for_status()
+        api.create_repo(f"{org_name}/in-org")
+        org = api.get_organization_overview(org_name)
+        out["org_overview"] = {"name": org.name, "users": org.num_users, "models": org.num_models}
+
     with rec.step("list_full_siblings"):
         listed = {m.id: m for m in api.list_models(author=owner, full=True)}
         siblings = listed[model].siblings

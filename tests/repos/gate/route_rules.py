@@ -89,6 +89,18 @@ RULES: dict[str, Rule] = {
     r"api/^users/(?P<username>[\w.\-]+)/likes$": Rule(
         "public", lambda p, i, t, x: req("GET", f"/api/users/{x['org']}/likes"), repo=False),
     API + "/likers$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/likers")),
+    API + "/lfs-files$": Rule("write", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/lfs-files")),
+    API + "/lfs-files/batch$": Rule("admin", lambda p, i, t, x: req(
+        "POST", f"/api/{t}/{i}/lfs-files/batch", {"deletions": {"sha": [OID], "rewriteHistory": True}})),
+    r"api/^settings/repositories$": Rule("auth", lambda p, i, t, x: req("GET", "/api/settings/repositories"),
+                                         repo=False),
+    r"api/^organizations/(?P<org>[\w.\-]+)/settings/repositories$": Rule(
+        "org_member", lambda p, i, t, x: req("GET", f"/api/organizations/{x['org']}/settings/repositories"),
+        repo=False),
+    r"api/^organizations/(?P<org>[\w.\-]+)/overview$": Rule(
+        "public", lambda p, i, t, x: req("GET", f"/api/organizations/{x['org']}/overview"), repo=False),
+    r"api/^users/(?P<username>[\w.\-]+)/overview$": Rule(
+        "public", lambda p, i, t, x: req("GET", f"/api/users/{x['org']}/overview"), repo=False),
     API + "/like$": Rule("auth_read", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/like")),
     # An id without a namespace names no repository: RepoNotFound to anyone.
     r"api/^" + T + r"/(?P<name>[\w.\-]+)(?:/revision/(?P<rev>.+))?$": Rule(
