@@ -35,7 +35,7 @@ from repos.handles import git_repo, walk_limits
 from repos.models import Repository, RepoType
 from repos.selectors.files import repo_entry
 from safety.entities import EntityDetector
-from safety.models import DatasetPrivacy, DatasetReport
+from safety.models import DatasetPrivacy, DatasetReport, path_digest_of
 from safety.scanners.personal_data import PersonalDataLimits, PersonalDataReport, scan_dataset
 from safety.tabular.formats import DatasetFormat, dataset_format
 
@@ -133,7 +133,7 @@ def file_report(*, repo: Repository, sha: str, file: DatasetFile, open_content: 
     """The current report on `file`: an existing one for the same content and path is reused,
     otherwise the content is scanned now. Never raises for the content: a failure to read it
     is the status "error"."""
-    done = DatasetReport.objects.filter(repository=repo, oid=file.oid, path=file.path,
+    done = DatasetReport.objects.filter(repository=repo, oid=file.oid, path_digest=path_digest_of(file.path),
                                         scanner_version=SCANNER_VERSION).exclude(status=DatasetReport.Status.QUEUED)
     existing = done.first()
     if existing is not None:
@@ -152,10 +152,11 @@ def _store(*, repo: Repository, sha: str, file: DatasetFile, fields: dict[str, A
     defaults = {"revision": sha, "size": file.size, "format": file.format, **fields}
     try:
         with transaction.atomic():
-            report, _ = DatasetReport.objects.update_or_create(repository=repo, oid=file.oid, path=file.path,
-                                                               defaults=defaults)
+            report, _ = DatasetReport.objects.update_or_create(repository=repo, oid=file.oid,
+                                                               path_digest=path_digest_of(file.path),
+                                                               defaults={"path": file.path, **defaults})
     except IntegrityError:  # a concurrent scan of the same file stored it first
-        report = DatasetReport.objects.get(repository=repo, oid=file.oid, path=file.path)
+        report = DatasetReport.objects.get(repository=repo, oid=file.oid, path_digest=path_digest_of(file.path))
     return report
 
 

@@ -107,6 +107,8 @@ class DatasetReport(models.Model):
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="+")
     revision = models.CharField(max_length=40)
     path = models.CharField(max_length=4096)
+    # sha256 of `path` (`path_digest_of`): the key's third part, for the same reason as FileScan's.
+    path_digest = models.CharField(max_length=64, default="")
     oid = models.CharField(max_length=64)
     size = models.BigIntegerField(default=0)
     format = models.CharField(max_length=16)
@@ -124,8 +126,8 @@ class DatasetReport(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["repository", "oid", "path"], name="safety_datasetreport_unique")]
-        indexes = [models.Index(fields=["repository", "path"], name="safety_datasetreport_path")]
+            models.UniqueConstraint(fields=["repository", "oid", "path_digest"], name="safety_datasetreport_key")]
+        indexes = [models.Index(fields=["repository", "oid"], name="safety_datasetreport_oid")]
 
     def __str__(self) -> str:
         return f"{self.path}@{self.oid[:12]}: {self.status}"

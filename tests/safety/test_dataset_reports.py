@@ -250,3 +250,27 @@ def test_page_shows_counts_to_readers_examples_to_writers_and_takes_actions(
         started = owner.post(f"{url}/redact", {"mode": "pseudonym"}, follow=True).content.decode()
     assert "Redaction started" in started and 'data-redaction="' in started
     assert DatasetRedaction.objects.get(repository=dataset).mode == "pseudonym"
+
+
+@pytest.mark.django_db
+def test_reports_are_keyed_by_a_digest_of_the_path(dataset: Repository) -> None:
+    """A path longer than a PostgreSQL index entry holds (git allows 4096 bytes) still gets a
+    report, and the same bytes under two paths keep two reports."""
+    from safety.dataset_reports import DatasetFile, file_report
+    from safety.tabular.formats import dataset_format
+
+    content = b"id,email\n1,someone@example.org\n"
+    long_path = "deep/" * 600 + "people.csv"  # 3,010 characters
+    made = {}
+    for path in (long_path, "people.csv"):
+        file = DatasetFile(path=path, oid="ab" * 20, size=len(content), format=dataset_format(path),
+                           is_lfs=False, blob_oid="ab" * 20)
+        made[path] = file_report(repo=dataset, sha="cd" * 20, file=file, open_content=lambda: io.BytesIO(content))
+    assert {r.path for r in reports(dataset).values()} == {long_path, "people.csv"}
+    assert made[long_path].pk != made["people.csv"].pk
+    assert made[long_path].status == "findings" and made[long_path].totals["EMAIL_ADDRESS"] == 1
+    # Asked again, the stored report is reused, not a second row.
+    file = DatasetFile(path=long_path, oid="ab" * 20, size=len(content), format=dataset_format(long_path),
+                       is_lfs=False, blob_oid="ab" * 20)
+    again = file_report(repo=dataset, sha="ef" * 20, file=file, open_content=lambda: io.BytesIO(b""))
+    assert again.pk == made[long_path].pk
