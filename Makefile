@@ -46,7 +46,7 @@ venv-xet: $(XET_A_STAMP) $(XET_B_STAMP)
 MYPY_PATHS := repos/git repos/lfs repos/weights repos/cards.py repos/links.py repos/xet repos/objects \
 	repos/snippets.py repos/tabular hub/units.py repos/gate.py repos/events.py repos/policy repos/services repos/selectors repos/token_scopes.py repos/reviews \
 	accounts/names.py accounts/permissions.py accounts/services accounts/selectors.py \
-	jobs/models.py jobs/services jobs/snapshots.py jobs/tasks.py jobs/bot.py jobs/pr_evaluation.py jobs/selectors.py \
+	jobs/models.py jobs/services jobs/snapshots.py jobs/tasks.py jobs/bot.py jobs/pr_evaluation.py jobs/selectors.py jobs/fine_tuning.py jobs/curves.py \
 	repos/file_security.py safety/models.py safety/scanning.py safety/selectors.py safety/rules.py safety/services.py \
 	safety/subscribers.py safety/tasks.py
 lint: $(VENV)/.installed-dev

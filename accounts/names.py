@@ -19,6 +19,7 @@ RESERVED_NAMESPACES = frozenset({
     "organizations", "password-reset", "search", "settings", "signup", "spaces", "static", "lfs-upload", "xet",
     # The hub's own account (settings HUB_BOT_USERNAME, jobs/bot.py): nobody may sign up as it.
     "modelhub-bot",
+    "jobs",  # /jobs/N: the job pages
 })
 
 

@@ -9,7 +9,8 @@
 3. /resolve/             file bytes
 4. HTML last             admin; account and organization pages (before the repository routes,
                          which would read `{org}/settings/members` as a repository); the
-                         safety pages (`{repo}/security`, `{repo}/personal-data`); then repositories
+                         safety pages (`{repo}/security`, `{repo}/personal-data`); the jobs pages
+                         (`/jobs/N`, `{repo}/jobs`); then repositories
                          and `/{name}` profiles
 """
 from django.contrib import admin
@@ -32,6 +33,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("accounts.web.urls")),
     path("", include("safety.urls")),
+    path("", include("jobs.urls")),
     path("", include("repos.views.urls")),
 ]
 

@@ -3,7 +3,8 @@ repository; for anyone else it does not exist (404).
 
 * `GET  /api/jobs[?state=&kind=&limit=]`: jobs the caller can see, newest first;
 * `GET  /api/{T}/{id}/jobs`: one repository's jobs (readers);
-* `POST /api/{T}/{id}/jobs`: `{"kind": "evaluate", "revision": "main"}` (writers): 202 and the job;
+* `POST /api/{T}/{id}/jobs`: `{"kind": "evaluate"|"finetune", "revision": "main"}` (writers), as the
+  card's `model-index` / `fine_tune` block declares: 202 and the job;
 * `GET  /api/jobs/{job}`: detail (state, progress, loss curve, result, error);
 * `GET  /api/jobs/{job}/logs`: `{"log": ...}` (the tail the hub keeps);
 * `POST /api/jobs/{job}/cancel`: writers of the repository and the job's submitter.
@@ -18,6 +19,7 @@ from rest_framework.views import APIView
 from accounts.permissions import request_principal, require_signed_in
 from hub.exceptions import BadRequest, Forbidden
 from hub.http.inputs import validated_input
+from jobs.fine_tuning import fine_tune_request
 from jobs.models import Job
 from jobs.selectors import job_for, job_view, jobs_visible_to
 from jobs.services.lifecycle import job_cancel
@@ -56,7 +58,7 @@ class RepoJobsApi(APIView):
     """`GET|POST /api/{T}/{id}/jobs`: a repository's jobs; submit one (writers)."""
 
     class InputSerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=[Job.Kind.EVALUATE.value])
+        kind = serializers.ChoiceField(choices=[Job.Kind.EVALUATE.value, Job.Kind.FINETUNE.value])
         revision = serializers.CharField(max_length=255, required=False)
 
     def get(self, request: Request, plural: str, namespace: str, name: str) -> Response:
@@ -68,7 +70,11 @@ class RepoJobsApi(APIView):
         repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="write")
         user, token = require_signed_in(request)
         data = validated_input(self.InputSerializer, request.data)
-        job = job_request_evaluation(repo=repo, revision=data.get("revision") or repo.default_branch, user=user)
+        revision = data.get("revision") or repo.default_branch
+        if data["kind"] == Job.Kind.FINETUNE:
+            job = fine_tune_request(repo=repo, revision=revision, user=user)
+        else:
+            job = job_request_evaluation(repo=repo, revision=revision, user=user)
         return Response(job_view(job, user, token=token), status=202)
 
 

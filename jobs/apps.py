@@ -8,6 +8,7 @@ class JobsConfig(AppConfig):
     def ready(self) -> None:
         # The jobs app reacts to the event door and provides the "evaluation" merge check;
         # repos imports nothing of it (ARCHITECTURE.md: jobs -> repos).
+        from jobs.fine_tuning import fine_tune_finisher, fine_tune_on_refs_updated
         from jobs.models import Job
         from jobs.pr_evaluation import (
             evaluation_check,
@@ -20,6 +21,8 @@ class JobsConfig(AppConfig):
         from repos.reviews.checks import register_merge_check
 
         events.subscribe(evaluation_on_refs_updated)
+        events.subscribe(fine_tune_on_refs_updated)
+        register_finisher(Job.Kind.FINETUNE, fine_tune_finisher)
         register_merge_check("evaluation", "Evaluation of the pull request passes", evaluation_check)
         register_finisher(Job.Kind.EVALUATE, evaluation_finisher)
         register_notifier(Job.Kind.EVALUATE, evaluation_notifier)

@@ -14,6 +14,7 @@ asked for one. Everything else that prevents the evaluation gets a comment sayin
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -167,7 +168,7 @@ def evaluation_verdict(runs: dict[str, Any]) -> str:
     return "regress" if any(_regressed(k, base[k], head[k]) for k in keys) else "pass"
 
 
-def evaluation_finisher(job: Job, outcomes: dict[str, SandboxOutcome]) -> dict[str, Any]:
+def evaluation_finisher(job: Job, outcomes: dict[str, SandboxOutcome], work: Path) -> dict[str, Any]:
     runs = {label: {"status": o.status, "result": o.result.to_json() if o.result else None}
             for label, o in outcomes.items()}
     return {"verdict": evaluation_verdict(runs)}

@@ -109,7 +109,7 @@ def card_index(card_data: dict[str, Any] | None, repo_type: str) -> CardIndex:
 
 # --- Search facets -----------------------------------------------------------------------
 
-FACET_KINDS = ("task", "library", "license", "language", "size")
+FACET_KINDS = ("task", "library", "license", "language", "size", "parameters")
 # One facet value is a short label from the card; longer ones are not labels a person filters
 # by, and a card listing hundreds of languages stays searchable by its first ones.
 MAX_FACET_VALUE = 96
@@ -117,6 +117,17 @@ MAX_VALUES_PER_FACET = 50
 # Storage-size buckets, decimal units like the rest of the site; (upper bound, label).
 _SIZE_BUCKETS = ((10**7, "<10MB"), (10**8, "10MB-100MB"), (10**9, "100MB-1GB"), (10**10, "1GB-10GB"))
 SIZE_ORDER = tuple(label for _, label in _SIZE_BUCKETS) + (">10GB",)
+# Parameter-count buckets of a model's safetensors weights; (upper bound, label).
+_PARAMETER_BUCKETS = ((10**8, "<100M"), (10**9, "100M-1B"), (10**10, "1B-10B"), (10**11, "10B-100B"))
+PARAMETER_ORDER = tuple(label for _, label in _PARAMETER_BUCKETS) + (">100B",)
+
+
+def parameter_bucket(parameters: int) -> str:
+    """The parameter-count facet value of a model with `parameters` weights."""
+    for bound, label in _PARAMETER_BUCKETS:
+        if parameters < bound:
+            return label
+    return PARAMETER_ORDER[-1]
 
 
 def size_bucket(used_storage: int) -> str:
@@ -127,9 +138,11 @@ def size_bucket(used_storage: int) -> str:
     return SIZE_ORDER[-1]
 
 
-def card_facets(card_data: dict[str, Any] | None, repo_type: str, used_storage: int) -> dict[str, list[str]]:
-    """The search facets of a repository: task, library, license, language and size, from its
-    card metadata (same leniency as `card_index`) and its storage size.
+def card_facets(card_data: dict[str, Any] | None, repo_type: str, used_storage: int,
+                parameters: int = 0) -> dict[str, list[str]]:
+    """The search facets of a repository: task, library, license, language, size and
+    parameters, from its card metadata (same leniency as `card_index`), its storage size and
+    the parameter count of its safetensors weights (0: unknown).
 
     A model's task is its pipeline tag, a dataset's its task categories; size is the storage
     bucket, plus a dataset card's row-count categories (`size_categories`, e.g. `1K<n<10K`).
@@ -147,9 +160,16 @@ def card_facets(card_data: dict[str, Any] | None, repo_type: str, used_storage: 
         "license": _strings(data.get("license")),
         "language": _strings(data.get("language")),
         "size": sizes,
+        "parameters": [parameter_bucket(parameters)] if parameters > 0 else [],
     }
-    return {kind: [v for v in _dedupe(values) if len(v) <= MAX_FACET_VALUE][:MAX_VALUES_PER_FACET]
+    return {kind: [v for v in _dedupe(values) if is_facet_value(v)][:MAX_VALUES_PER_FACET]
             for kind, values in facets.items()}
+
+
+def is_facet_value(value: str) -> bool:
+    """A label fit to be a facet value: short, without control characters (PostgreSQL refuses
+    NUL in text, and no real label holds one)."""
+    return 0 < len(value) <= MAX_FACET_VALUE and value.isprintable()
 
 
 def _strings(value: object) -> list[str]:

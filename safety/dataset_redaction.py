@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services.audit import audit
 from hub.exceptions import Conflict, HubError, Unprocessable
 from repos import objects
 from repos.gate import can_manage
@@ -48,11 +49,12 @@ from safety.redaction import RedactionFailed, redact_file
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1024 * 1024
+SPOOL_MEMORY_BYTES = 64 * 1024 * 1024
 _MODE_TEXT = {"mask": "masked (<EMAIL_ADDRESS>, ...)", "pseudonym": "replaced by consistent pseudonyms"}
 
 
-def redaction_request(*, repo: Repository, user: User, mode: str = "mask",
-                      revision: str | None = None) -> DatasetRedaction:
+def redaction_request(*, repo: Repository, user: User, mode: str = "mask", revision: str | None = None,
+                      ip: str | None = None) -> DatasetRedaction:
     """Queue a redaction of the files with findings at the head of `revision` (default: the
     default branch). The caller has checked the "settings" action. Refuses (409) while the
     report of that commit is not finished, and when it has nothing to redact."""
@@ -73,8 +75,11 @@ def redaction_request(*, repo: Repository, user: User, mode: str = "mask",
     if not paths:
         raise Conflict(f"No dataset file of {branch} has personal-data findings: nothing to redact")
     privacy_settings(repo)  # the pseudonym secret exists before the worker needs it
-    redaction = DatasetRedaction.objects.create(repository=repo, requested_by=user, revision=sha, branch=branch,
-                                                mode=mode, paths=paths)
+    with transaction.atomic():
+        redaction = DatasetRedaction.objects.create(repository=repo, requested_by=user, revision=sha, branch=branch,
+                                                    mode=mode, paths=paths)
+        audit(action="repo.personal_data.redact", actor=user, target=str(repo), ip=ip, mode=mode, revision=sha,
+              paths=paths[:100])
     from safety.tasks import redact_dataset
 
     redaction_pk = redaction.pk
@@ -125,13 +130,15 @@ def _run(redaction: DatasetRedaction) -> tuple[dict, int | None]:
     with tempfile.TemporaryDirectory(prefix="hub-redact-", dir=settings.TMP_ROOT) as spool:
         operations: list[CommitOperation] = []
         for file in files:
-            # An anonymous file (unlinked at once on POSIX): nothing outlives the job.
-            out = tempfile.TemporaryFile(dir=spool)
+            # In memory up to SPOOL_MEMORY_BYTES (the copy of a private dataset then never touches
+            # the disk in plaintext); beyond, an anonymous file (unlinked at once on POSIX) in
+            # the data dir's tmp: nothing outlives the job.
+            out = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES, dir=spool)
             try:
                 with opener_for(repo=repo, git=git, file=file)() as src:
                     result = redact_file(src, out, format=file.format, mode=redaction.mode,  # type: ignore[arg-type]
                                          detector=detector(), secret=secret)
-                operations.append(_operation(repo=repo, file=file, out=out))
+                operations.append(_operation(repo=repo, file=file, out=out))  # type: ignore[arg-type]
             finally:
                 out.close()
             results[file.path] = result.as_dict()

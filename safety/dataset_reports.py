@@ -25,6 +25,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import User
+from accounts.services.audit import audit
 from repos import objects
 from repos.events import RefsUpdated
 from repos.git.errors import GitError, TreeTooLarge
@@ -240,13 +242,17 @@ def require_clean_report(repo: Repository) -> bool:
     return DatasetPrivacy.objects.filter(repository=repo, require_clean_report=True).exists()
 
 
-def privacy_settings_update(*, repo: Repository, require_clean: bool) -> DatasetPrivacy:
-    """Turn the "clean report before going public" rule on or off. The caller has checked the
-    "settings" action."""
-    privacy = privacy_settings(repo)
-    if privacy.require_clean_report != require_clean:
-        privacy.require_clean_report = require_clean
-        privacy.save(update_fields=["require_clean_report"])
+def privacy_settings_update(*, repo: Repository, require_clean: bool, actor: User | None = None,
+                            ip: str | None = None) -> DatasetPrivacy:
+    """Turn the "clean report before going public" rule on or off (audited). The caller has
+    checked the "settings" action."""
+    with transaction.atomic():
+        privacy = privacy_settings(repo)
+        if privacy.require_clean_report != require_clean:
+            privacy.require_clean_report = require_clean
+            privacy.save(update_fields=["require_clean_report"])
+            audit(action="repo.personal_data.require_clean", actor=actor, target=str(repo), ip=ip,
+                  require_clean_report=require_clean)
     return privacy
 
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.permissions import request_principal, require_signed_in
 from hub.exceptions import BadRequest, HubError
+from hub.http.client import client_ip
 from hub.http.pages import login_required_page
 from repos.gate import Action, can_manage, can_write
 from repos.models import Repository
@@ -79,7 +80,7 @@ def redact(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     def change() -> str:
         if mode not in dict(_MODES):
             raise BadRequest("Choose masking or pseudonyms")
-        redaction_request(repo=repo, user=user, mode=mode)
+        redaction_request(repo=repo, user=user, mode=mode, ip=client_ip(request))
         return "Redaction started: its pull request will be listed below when it is ready."
     return _change(request, repo, change)
 
@@ -88,10 +89,11 @@ def redact(request: HttpRequest, **kwargs: Any) -> HttpResponse:
 @require_POST
 def privacy_settings(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     repo = _repo(request, kwargs, "settings")
+    user, _token = require_signed_in(request)
     required = request.POST.get("require_clean_report") == "on"
 
     def change() -> str:
-        privacy_settings_update(repo=repo, require_clean=required)
+        privacy_settings_update(repo=repo, require_clean=required, actor=user, ip=client_ip(request))
         return ("A clean report is now required before this dataset can be made public." if required
                 else "A clean report is no longer required before going public.")
     return _change(request, repo, change)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.services.tokens import token_revoke_leaked
@@ -122,14 +123,23 @@ def _copy_fields(scan: FileScan) -> dict:
         "scanner_version", "scanned_at")}
 
 
+_BATCH = 500
+
+
+def _current(repo: Repository) -> QuerySet[FileScan]:
+    """The verdicts of `repo` that stand: this scanner version, not queued, and not a read
+    failure (retried by the next scan, `FAILED_PREFIX`)."""
+    return FileScan.objects.filter(repository=repo, scanner_version=SCANNER_VERSION).exclude(
+        status=FileScan.Status.QUEUED).exclude(status=FileScan.Status.ERROR, reasons__0__startswith=FAILED_PREFIX)
+
+
 def file_scan(*, repo: Repository, path: str, oid: str, size: int, open_content: Opener) -> FileScan:
     """The current verdict on content `oid` at `path` of `repo`: an existing one (of any path
     with the same content) is reused, otherwise the content is scanned now. Never raises for
     the content: a scanner failure is the verdict "error"."""
     # A verdict stands unless the scan itself failed (the bytes could not be read): that one is
     # retried on the next scan of a revision holding the file (`FAILED_PREFIX`).
-    done = FileScan.objects.filter(repository=repo, oid=oid, scanner_version=SCANNER_VERSION).exclude(
-        status=FileScan.Status.QUEUED).exclude(status=FileScan.Status.ERROR, reasons__0__startswith=FAILED_PREFIX)
+    done = _current(repo).filter(oid=oid)
     same = done.filter(path=path).first()
     if same is not None:
         return same
@@ -181,12 +191,23 @@ def revision_scan(*, repo: Repository, sha: str) -> dict[str, int]:
     Runs in the worker (`safety.scan_revision`)."""
     git = git_repo(repo)
     counts: dict[str, int] = {}
-    for file in revision_files(git=git, sha=sha):
-        scan = file_scan(repo=repo, path=file.path, oid=file.oid, size=file.size,
-                         open_content=opener_for(repo=repo, git=git, file=file))
-        counts[scan.status] = counts.get(scan.status, 0) + 1
-        if scan.status == FileScan.Status.ERROR and scan.reasons and str(scan.reasons[0]).startswith(FAILED_PREFIX):
-            counts["failed"] = counts.get("failed", 0) + 1
+    files = list(revision_files(git=git, sha=sha))
+    for start in range(0, len(files), _BATCH):
+        batch = files[start:start + _BATCH]
+        # One query per batch for the files already judged at their path (most of them, in a
+        # commit that changes a few files of a large repository).
+        known = {(row.path, row.oid): (row.status, row.reasons) for row in _current(repo).filter(
+            oid__in={f.oid for f in batch}).only("path", "oid", "status", "reasons")}
+        for file in batch:
+            found = known.get((file.path, file.oid))
+            if found is None:
+                scan = file_scan(repo=repo, path=file.path, oid=file.oid, size=file.size,
+                                 open_content=opener_for(repo=repo, git=git, file=file))
+                found = (scan.status, scan.reasons)
+            status, reasons = found
+            counts[status] = counts.get(status, 0) + 1
+            if status == FileScan.Status.ERROR and reasons and str(reasons[0]).startswith(FAILED_PREFIX):
+                counts["failed"] = counts.get("failed", 0) + 1
     return counts
 
 
@@ -195,3 +216,19 @@ def resolve_commit(git: GitRepo, rev: str) -> str | None:
         return git.resolve(rev)
     except GitError:
         return None
+
+
+def job_file_guard(repo: Repository, sha: str) -> set[str]:
+    """The jobs' file guard (settings `HUB_JOB_FILE_GUARDS`): the paths of commit `sha` a job
+    must not load. A job may start before the worker scanned a fresh commit, so files without
+    a verdict are scanned here first (in the job's worker, bounded like every scan; known
+    content costs one query); then every verdict but "safe" is flagged. An LFS file whose object
+    is not stored at all is left to the snapshot, which fails on it with that reason."""
+    from safety.selectors import flagged_paths  # selectors import this module
+
+    revision_scan(repo=repo, sha=sha)
+    flagged = flagged_paths(repo, sha)
+    git = git_repo(repo)
+    missing = {f.path for f in revision_files(git=git, sha=sha)
+               if f.path in flagged and f.is_lfs and objects.find(repo=repo, oid=f.oid) is None}
+    return flagged - missing

@@ -403,8 +403,9 @@ HUB_JOB_STALE_SECONDS = float(os.environ.get("HUB_JOB_STALE_SECONDS", "120"))
 HUB_JOB_QUEUED_STALE_SECONDS = float(os.environ.get("HUB_JOB_QUEUED_STALE_SECONDS", "900"))
 HUB_JOB_LOG_MAX_CHARS = int(os.environ.get("HUB_JOB_LOG_MAX_CHARS", str(256 * 1024)))
 # Jobs refuse inputs holding a file any of these flags (dotted paths, `guard(repo, sha) -> paths`):
-# the safety scanner's verdicts (unsafe, caution, unscanned, error). jobs does not import safety.
-HUB_JOB_FILE_GUARDS = ["safety.selectors.flagged_paths"]
+# the safety scanner's verdicts (unsafe, caution, unscanned, error; files not scanned yet are
+# scanned first). jobs does not import safety.
+HUB_JOB_FILE_GUARDS = ["safety.scanning.job_file_guard"]
 # The hub's own account (jobs/bot.py): evaluation comments and fine-tuning PRs. Reserved name.
 HUB_BOT_USERNAME = os.environ.get("HUB_BOT_USERNAME", "modelhub-bot")
 # A PR evaluation "regresses" when a declared metric gets worse than the base by more than this.

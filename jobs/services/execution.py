@@ -53,7 +53,8 @@ class RunPlan:
 # kind -> finisher: called with the job (still `running`) and the outcomes of its runs, before
 # the final state is written; returns extra result fields (e.g. the pull request it opened).
 # Registered by the modules that own those features (PR evaluation, fine-tuning).
-Finisher = Callable[[Job, dict[str, SandboxOutcome]], Mapping[str, Any] | None]
+# The third argument is the job's work directory: each run's validated output is in <work>/<label>.
+Finisher = Callable[[Job, dict[str, SandboxOutcome], Path], Mapping[str, Any] | None]
 # Called after the final state is written, success or not (e.g. the PR comment).
 Notifier = Callable[[Job], None]
 _finishers: dict[str, Finisher] = {}
@@ -245,7 +246,7 @@ def _run(job: Job) -> None:
         result: dict[str, Any] = {"runs": {label: _outcome_json(o) for label, o in outcomes.items()}}
         finisher = _finishers.get(job.kind)
         if finisher is not None and not any(o.status == "cancelled" for o in outcomes.values()):
-            result.update(finisher(job, outcomes) or {})
+            result.update(finisher(job, outcomes, work) or {})
     if any(o.status == "cancelled" for o in outcomes.values()):
         _finish(job, Job.State.CANCELLED, result=result, error="Cancelled while running")
     elif all(o.status == "succeeded" for o in outcomes.values()):

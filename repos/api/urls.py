@@ -8,7 +8,7 @@ remainder split by `repos.revisions.split_revision_path`.
 """
 from django.urls import re_path
 
-from repos.api import misc, routes_access, routes_read, routes_write, xet_tokens
+from repos.api import lfs_files, likes, misc, namespaces, routes_access, routes_read, routes_write, xet_tokens
 from repos.api.patterns import ID, T
 from repos.reviews.api import routes as review_routes
 
@@ -20,6 +20,15 @@ urlpatterns = [
     *routes_write.urlpatterns,
     *routes_access.urlpatterns,
     *review_routes.urlpatterns,
+    re_path(rf"^{T}/{ID}/like$", likes.RepoLikeApi.as_view()),
+    re_path(rf"^{T}/{ID}/likers$", likes.repo_likers_api),
+    re_path(r"^users/(?P<username>[\w.\-]+)/likes$", likes.user_likes_api),
+    re_path(rf"^{T}/{ID}/lfs-files$", lfs_files.lfs_files_api),
+    re_path(rf"^{T}/{ID}/lfs-files/batch$", lfs_files.LfsFilesBatchApi.as_view()),
+    re_path(r"^settings/repositories$", namespaces.my_repositories_api),
+    re_path(r"^organizations/(?P<org>[\w.\-]+)/settings/repositories$", namespaces.org_repositories_api),
+    re_path(r"^organizations/(?P<org>[\w.\-]+)/overview$", namespaces.org_overview_api),
+    re_path(r"^users/(?P<username>[\w.\-]+)/overview$", namespaces.user_overview_api),
     # Last: an id without a namespace names no repository (RepoNotFound, not EndpointNotFound).
     re_path(rf"^{T}/(?P<name>[\w.\-]+)(?:/revision/(?P<rev>.+))?$", misc.namespaceless_repo),
 ]

@@ -13,6 +13,7 @@ from repos.models.discussion import (
 from repos.models.facets import RepoFacet
 from repos.models.keys import RepoKey
 from repos.models.lfs import LfsObject, RepoLfsObject
+from repos.models.likes import RepoLike
 from repos.models.permissions import RepositoryGroupObjectPermission, RepositoryUserObjectPermission
 from repos.models.repository import RepoRedirect, Repository, RepoType
 from repos.models.xet import RepoXetFile, RepoXetXorb, XetDedupChunk, XetFile, XetFileXorb, XetShard, XetXorb
@@ -28,6 +29,7 @@ __all__ = [
     "RepoFacet",
     "RepoKey",
     "RepoLfsObject",
+    "RepoLike",
     "RepoRedirect",
     "RepoType",
     "Repository",

@@ -7,8 +7,9 @@ from repos.models.repository import Repository
 
 
 class RepoFacet(models.Model):
-    """One facet value of a repository (its task, library, license, language or size), derived
-    from the default branch's card and storage size by the repository index and rebuilt with it.
+    """One facet value of a repository (its task, library, license, language, size or parameter
+    count), derived from the default branch's card, storage size and weights summary by the
+    repository index (and the weights analysis), and rebuilt with them.
 
     A row per value (not a JSON list on the repository) so that a search filters with an
     indexed lookup and counts every value of a facet with one GROUP BY, on any database.
@@ -20,6 +21,7 @@ class RepoFacet(models.Model):
         LICENSE = "license"
         LANGUAGE = "language"
         SIZE = "size"
+        PARAMETERS = "parameters"
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="facets")
     facet = models.CharField(max_length=16, choices=Kind.choices)

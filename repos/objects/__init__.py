@@ -11,14 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 # The door (Django models, settings) is loaded on first use, so that the pure subpackages
 # (`backends`, `crypto`) can be imported without Django.
-__all__ = ["ObjectNotFound", "ObjectVerifyError", "StoredObject", "encrypted_store", "find", "ingest", "ingest_file",
-           "link", "open_object", "purge_stale_temporaries", "readable_objects", "storage_backend", "stored_whole"]
+__all__ = ["ObjectNotFound", "ObjectVerifyError", "StoredObject", "encrypted_objects_remover", "encrypted_store",
+           "find", "ingest", "ingest_file", "link", "open_object", "purge_stale_temporaries", "readable_objects",
+           "storage_backend", "stored_whole", "unlink"]
 
 if TYPE_CHECKING:
     from repos.objects.door import (
         ObjectNotFound,
         ObjectVerifyError,
         StoredObject,
+        encrypted_objects_remover,
         encrypted_store,
         find,
         ingest,
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
         readable_objects,
         storage_backend,
         stored_whole,
+        unlink,
     )
 
 

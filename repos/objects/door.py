@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -86,6 +87,14 @@ def _open_content(repo: Repository, oid: str) -> BinaryIO:
     raise ObjectNotFound(f"LFS object {oid} not found")
 
 
+def unlink(*, repo: Repository, oids: Iterable[str]) -> int:
+    """`repo` no longer holds the objects `oids` (`permanently_delete_lfs_files`): it can no
+    longer serve or reference them, whoever knows the sha256. Bytes still linked to another
+    repository stay for it. Returns how many links were removed."""
+    deleted, _ = RepoLfsObject.objects.filter(repository=repo, lfs_object_id__in=list(oids)).delete()
+    return deleted
+
+
 def link(*, repo: Repository, oid: str, size: int) -> None:
     """Record that `repo` holds the (already stored and verified) object `oid`. Idempotent, and
     safe against a concurrent upload of the same object."""
@@ -126,7 +135,7 @@ def ingest(*, repo: Repository, oid: str, size: int, source: Source,
         for f in filters:
             stream = f.transform(ref, iter(stream))
         if data_key is not None:
-            stream = EncryptedChunks(stream, data_key=data_key, oid=oid, size=size)
+            stream = EncryptedChunks(stream, data_key=data_key, oid=oid, size=size, hash_plaintext=False)
         return stream
 
     def content(open_stored: Callable[[], BinaryIO]) -> BinaryIO:
@@ -219,6 +228,14 @@ def _content_reader(ref: ObjectRef, stored: BinaryIO) -> BinaryIO:
     for f in reversed(read_filters()):
         stored = f.wrap(ref, stored)
     return stored
+
+
+def encrypted_objects_remover(repo: Repository) -> Callable[[], None]:
+    """A callable that removes `repo`'s encrypted objects (its enclave), for a deleted
+    repository: taken before the row goes, run once the deletion committed. Its data keys go
+    with the row, so the files are unreadable from then on anyway; this frees their space."""
+    enclave = encrypted_store(repo).root
+    return lambda: shutil.rmtree(enclave, ignore_errors=True)
 
 
 def purge_stale_temporaries(*, older_than_s: float) -> int:

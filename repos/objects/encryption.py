@@ -17,11 +17,16 @@ Rules:
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -130,6 +135,34 @@ def data_key_lookup(repo: Repository) -> Callable[[str], DataKey]:
         return _unwrap(repo, row)
 
     return key_for
+
+
+_CACHE_LABEL = b"modelhub/derived-cache/v1"
+
+
+def _cache_aead(repo: Repository) -> AESGCM:
+    # A key of its own per repository, derived from its active data key: sealed values become
+    # unreadable (a cache miss) when the data key is replaced, and nothing else is keyed by it.
+    secret = active_data_key(repo).secret
+    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_CACHE_LABEL).derive(secret))
+
+
+def seal_derived(repo: Repository, payload: bytes) -> bytes:
+    """`payload` (something computed from `repo`'s content: a preview, a diff) encrypted for a
+    cache on disk; `open_derived` gives it back."""
+    nonce = secrets.token_bytes(12)
+    return nonce + _cache_aead(repo).encrypt(nonce, payload, repo.storage_key.bytes)
+
+
+def open_derived(repo: Repository, sealed: object) -> bytes | None:
+    """The payload of a `seal_derived` value, or None when it is not one of `repo`'s under its
+    current data key (treat as a cache miss)."""
+    if not isinstance(sealed, bytes) or len(sealed) < 28:
+        return None
+    try:
+        return _cache_aead(repo).decrypt(sealed[:12], sealed[12:], repo.storage_key.bytes)
+    except InvalidTag:
+        return None
 
 
 @contextmanager

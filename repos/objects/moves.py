@@ -70,7 +70,8 @@ def _encrypt(repo: Repository, oid: str, size: int, *, rekey: bool) -> Settled:
         return Settled.MISSING
     with plain:
         enclave.write_stream(oid, size, plain,
-                             transform=lambda chunks: EncryptedChunks(chunks, data_key=data_key, oid=oid, size=size))
+                             transform=lambda chunks: EncryptedChunks(chunks, data_key=data_key, oid=oid, size=size,
+                                                                     hash_plaintext=False))
     _drop_shared_copy(repo, oid)
     return Settled.ENCRYPTED
 

@@ -17,13 +17,13 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.models import AccessToken
 from accounts.permissions import Principal
-from repos.cards import FACET_KINDS, MAX_FACET_VALUE, SIZE_ORDER
+from repos.cards import FACET_KINDS, PARAMETER_ORDER, SIZE_ORDER, is_facet_value
 from repos.gate import repos_visible_to
 from repos.models import RepoFacet, Repository, RepoType
 from repos.selectors.repo_list import CARD_FIELDS, MAX_QUERY, SORTS, _with_tag
 
 FACET_LABELS = {"task": "Tasks", "library": "Libraries", "license": "Licenses", "language": "Languages",
-                "size": "Size"}
+                "size": "Size", "parameters": "Parameters"}
 # Values shown per facet (the most frequent; chosen ones are always shown too).
 TOP_VALUES = 12
 # Values one facet may be filtered by at once: a URL cannot make a query of unbounded size.
@@ -57,10 +57,11 @@ class SearchResult:
 
 def parse_chosen(raw: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     """The chosen facet values from query parameters (`license=mit&license=apache-2.0`):
-    known facets only, blank and over-long values dropped, at most MAX_CHOSEN per facet."""
+    known facets only, values no facet can hold (blank, over-long, control characters)
+    dropped, at most MAX_CHOSEN per facet."""
     chosen: dict[str, list[str]] = {}
     for kind in FACET_KINDS:
-        values = [v.strip() for v in raw.get(kind, ()) if v and v.strip() and len(v.strip()) <= MAX_FACET_VALUE]
+        values = [v.strip() for v in raw.get(kind, ()) if is_facet_value(v.strip())]
         if values:
             chosen[kind] = list(dict.fromkeys(values))[:MAX_CHOSEN]
     return chosen
@@ -83,7 +84,7 @@ def repo_faceted_search(
     chosen = chosen or {}
     base = repos_visible_to(user, Repository.objects.filter(disabled=False), token=token)
     base = _text_filter(base, search)
-    tag = tag.strip()[:MAX_QUERY]
+    tag = _printable(tag)
     if tag:
         base = _with_tag(base, tag)
     by_kind = base.filter(repo_type__in=list(repo_types))
@@ -111,8 +112,13 @@ def repo_faceted_search(
     return SearchResult(repos=repos, facets=groups, kind_counts=per_kind)
 
 
+def _printable(text: str) -> str:
+    # No name or tag holds a control character, and PostgreSQL refuses NUL in a query.
+    return "".join(ch for ch in text[: MAX_QUERY * 2] if ch.isprintable()).strip()[:MAX_QUERY]
+
+
 def _text_filter(qs: QuerySet[Repository], search: str) -> QuerySet[Repository]:
-    search = search.strip()[:MAX_QUERY]
+    search = _printable(search)
     if not search:
         return qs
     ns, slash, rest = search.partition("/")
@@ -145,8 +151,8 @@ def _facet_counts(kinds: Sequence[str], repos: QuerySet[Repository],
 
 def _facet_group(kind: str, counts: dict[str, int], chosen: Sequence[str]) -> FacetGroup:
     values = [FacetCount(value=v, count=n, chosen=v in chosen) for v, n in counts.items()]
-    if kind == "size":
+    if kind in ("size", "parameters"):
         # Sizes read best smallest first; row-count categories of datasets follow.
-        rank = {label: i for i, label in enumerate(SIZE_ORDER)}
+        rank = {label: i for i, label in enumerate(SIZE_ORDER if kind == "size" else PARAMETER_ORDER)}
         values.sort(key=lambda f: (rank.get(f.value, len(rank)), f.value))
     return FacetGroup(kind=kind, label=FACET_LABELS[kind], values=values)

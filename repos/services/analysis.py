@@ -21,6 +21,7 @@ from repos.lfs.errors import LfsError
 from repos.lfs.pointer import MAX_POINTER_SIZE, parse_pointer
 from repos.models import Repository
 from repos.policy.upload import MAX_REGULAR_FILE_SIZE
+from repos.services.index import repo_facets_write
 from repos.weights.safetensors_header import SafetensorsError, SafetensorsHeader, read_header
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,12 @@ def repo_analyze_commit(*, repo: Repository, sha: str) -> dict[str, Any] | None:
     No lock: it only reads immutable git objects and LFS objects.
     """
     summary = safetensors_summary(repo=repo, git=git_repo(repo), sha=sha)
-    updated = Repository.objects.filter(pk=repo.pk, head_sha=sha).update(safetensors=summary)
+    with transaction.atomic():
+        updated = Repository.objects.filter(pk=repo.pk, head_sha=sha).update(safetensors=summary)
+        if updated:
+            # The parameter-count facet follows the summary (the commit's index ran before it).
+            repo.refresh_from_db(fields=["card_data", "used_storage", "safetensors"])
+            repo_facets_write(repo=repo)
     if not updated:
         logger.info("analysis of %s at %s not stored: no longer the head", repo.repo_id, sha)
     return summary

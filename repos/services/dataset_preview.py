@@ -13,6 +13,7 @@ whole into memory beyond the preview's own bounds.
 from __future__ import annotations
 
 import io
+import json
 import logging
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
@@ -27,6 +28,7 @@ from repos.git.repository import GitRepo, TreeEntry
 from repos.handles import git_repo
 from repos.lfs.errors import LfsError
 from repos.models import Repository
+from repos.objects.encryption import open_derived, repo_encrypted, seal_derived
 from repos.selectors.files import lfs_pointer_of
 from repos.tabular.preview import Preview, PreviewError, preview, preview_format
 
@@ -45,9 +47,28 @@ class PreviewView:
     error: str = ""
 
 
-def _keys(content_id: str, fmt: str) -> tuple[str, str]:
-    base = f"dataset-preview:{_VERSION}:{fmt}:{content_id}"
+def _keys(repo: Repository, content_id: str, fmt: str) -> tuple[str, str]:
+    # A repository encrypted at rest has cache entries of its own, sealed under its key
+    # (`_cache_get`/`_cache_set`): its rows never sit in the cache in plaintext, and a
+    # repository that merely names the same sha256 never reads them.
+    scope = f"{repo.storage_key.hex}:" if repo_encrypted(repo) else ""
+    base = f"dataset-preview:{_VERSION}:{fmt}:{scope}{content_id}"
     return base, base + ":pending"
+
+
+def _cache_get(repo: Repository, key: str) -> object:
+    value = cache.get(key)
+    if value is None or not repo_encrypted(repo):
+        return value
+    payload = open_derived(repo, value)
+    return json.loads(payload) if payload is not None else None
+
+
+def _cache_set(repo: Repository, key: str, result: dict[str, object], ttl: int) -> None:
+    value: object = result
+    if repo_encrypted(repo):
+        value = seal_derived(repo, json.dumps(result).encode())
+    cache.set(key, value, ttl)
 
 
 def _open(repo: Repository, git: GitRepo, entry: TreeEntry) -> tuple[str, int, BinaryIO]:
@@ -89,8 +110,8 @@ def dataset_preview(*, repo: Repository, git: GitRepo, sha: str, entry: TreeEntr
     if fmt is None:
         return None
     content_id, size = _content_id(git, entry)
-    key, pending = _keys(content_id, fmt)
-    cached = cache.get(key)
+    key, pending = _keys(repo, content_id, fmt)
+    cached = _cache_get(repo, key)
     if isinstance(cached, dict):
         return _view(cached)
     if size <= int(settings.HUB_DATASET_PREVIEW_INLINE_BYTES):
@@ -99,7 +120,7 @@ def dataset_preview(*, repo: Repository, git: GitRepo, sha: str, entry: TreeEntr
         except (OSError, LfsError, git_errors.GitError) as exc:
             logger.warning("dataset preview of %s in %s: %s", entry.path, repo, exc)
             return PreviewView(state="error", error="The file could not be read; retry later.")
-        cache.set(key, result, RESULT_TTL)
+        _cache_set(repo, key, result, RESULT_TTL)
         return _view(result)
     if enqueue and cache.add(pending, True, PENDING_TTL):
         from repos.tasks import dataset_preview as task  # the task module imports this one
@@ -117,16 +138,16 @@ def dataset_preview_build(*, repo: Repository, sha: str, path: str) -> None:
     if entry is None or entry.type != "file" or fmt is None:
         return
     content_id, _size = _content_id(git, entry)
-    key, pending = _keys(content_id, fmt)
+    key, pending = _keys(repo, content_id, fmt)
     try:
         result = _compute(repo, git, entry, fmt)
     except (OSError, LfsError) as exc:
         logger.warning("dataset preview of %s in %s: %s", path, repo, exc)
         result = {"error": "The file could not be read; retry later."}
-        cache.set(key, result, 300)  # a passing storage problem: not cached for long
+        _cache_set(repo, key, result, 300)  # a passing storage problem: not cached for long
         cache.delete(pending)
         return
-    cache.set(key, result, RESULT_TTL)
+    _cache_set(repo, key, result, RESULT_TTL)
     cache.delete(pending)
 
 
@@ -137,6 +158,6 @@ def dataset_preview_give_up(*, repo: Repository, sha: str, path: str, reason: st
     fmt = preview_format(path)
     if entry is None or entry.type != "file" or fmt is None:
         return
-    key, pending = _keys(_content_id(git, entry)[0], fmt)
-    cache.set(key, {"error": f"This file cannot be previewed: {reason}"}, RESULT_TTL)
+    key, pending = _keys(repo, _content_id(git, entry)[0], fmt)
+    _cache_set(repo, key, {"error": f"This file cannot be previewed: {reason}"}, RESULT_TTL)
     cache.delete(pending)

@@ -21,6 +21,7 @@ from repos.git.repository import GitRepo
 from repos.handles import walk_limits
 from repos.lfs.pointer import parse_pointer
 from repos.models import RepoFacet, Repository
+from repos.selectors.repo_list import parameter_count
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +82,10 @@ def repo_index_write(*, repo: Repository, snapshot: IndexSnapshot) -> Repository
 
 
 def repo_facets_write(*, repo: Repository) -> None:
-    """Rebuild the search facets of `repo` from its indexed card data and size (inside the
-    index writer's transaction, so a search never sees half of them)."""
-    facets = card_facets(repo.card_data, repo.repo_type, repo.used_storage)
+    """Rebuild the search facets of `repo` from its indexed card data, size and weights summary
+    (inside the index writer's or the analysis' transaction, so a search never sees half of
+    them)."""
+    facets = card_facets(repo.card_data, repo.repo_type, repo.used_storage, parameter_count(repo))
     RepoFacet.objects.filter(repository=repo).delete()
     RepoFacet.objects.bulk_create([RepoFacet(repository=repo, facet=kind, value=value)
                                    for kind, values in facets.items() for value in values])

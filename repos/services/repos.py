@@ -11,6 +11,7 @@ from accounts.names import InvalidName, validate_namespace
 from accounts.permissions import Principal, is_signed_in
 from accounts.services.audit import audit
 from hub.exceptions import BadRequest, Conflict
+from repos import objects
 from repos.git import errors as git_errors
 from repos.git.commit import Signature, create_root_commit
 from repos.git.gitattributes import DEFAULT_DATASET_GITATTRIBUTES, DEFAULT_MODEL_GITATTRIBUTES
@@ -85,13 +86,16 @@ def repo_delete(*, repo: Repository, user: User, ip: str | None = None) -> None:
     The caller has checked `permissions.can_admin`. Removing files only after the commit
     means a rolled-back delete never loses data; a crash in between leaves an orphan
     directory (keyed by storage_key, unreachable by name) rather than a row without data.
-    LFS objects are shared by content and left to garbage collection.
+    Plain LFS objects are shared by content and left to garbage collection; the repository's
+    encrypted ones are its own (their data keys go with the row) and are removed with it.
     """
     git_dir = repo.git_dir
+    remove_encrypted = objects.encrypted_objects_remover(repo)
     with transaction.atomic():
         audit(action="repo.delete", actor=user, target=str(repo), ip=ip)
         repo.delete()
         transaction.on_commit(lambda: shutil.rmtree(git_dir, ignore_errors=True))
+        transaction.on_commit(remove_encrypted)
 
 
 def _namespace_owner(namespace: str) -> tuple[User | None, Organization | None]:

@@ -22,11 +22,15 @@ from hub.exceptions import EntryNotFound, MethodNotAllowed
 from hub.http.openapi import document
 from hub.http.urls import public_url
 from repos import objects
+from repos.downloads import counts_as_download
 from repos.gate import repo_from_request
+from repos.git.repository import GitRepo
 from repos.handles import git_repo_for_read
+from repos.models import Repository
 from repos.models.repository import repo_type_for_prefix
 from repos.revisions import git_errors_as_http, split_revision_path
 from repos.selectors.files import file_resolve
+from repos.services.likes import repo_count_download
 from repos.transport.serving import serve_blob
 
 
@@ -56,7 +60,20 @@ def resolve_file(request: HttpRequest, namespace: str, name: str, remainder: str
             headers["X-Xet-Hash"] = xet_hash
             token_url = public_url(f"api/{repo.api_plural}/{repo.repo_id}/xet-read-token/{found.sha}")
             headers["Link"] = f'<{token_url}>; rel="xet-auth"'
-        return serve_blob(request, size=stored.size, etag=entry.lfs.oid, filename=path, opener=stored.open,
-                          attachment=True, extra_headers=headers)
-    return serve_blob(request, size=entry.size, etag=entry.oid, filename=path,
-                      opener=lambda: io.BytesIO(git.read_blob(entry.oid)), extra_headers=headers)
+        response = serve_blob(request, size=stored.size, etag=entry.lfs.oid, filename=path, opener=stored.open,
+                              attachment=True, extra_headers=headers)
+    else:
+        response = serve_blob(request, size=entry.size, etag=entry.oid, filename=path,
+                              opener=lambda: io.BytesIO(git.read_blob(entry.oid)), extra_headers=headers)
+    _count_download(request, repo=repo, git=git, sha=found.sha, path=path, status=response.status_code)
+    return response
+
+
+def _count_download(request: HttpRequest, *, repo: Repository, git: GitRepo, sha: str, path: str,
+                    status: int) -> None:
+    """A full GET of a file that counts (`repos.downloads`) is one more download."""
+    if request.method != "GET" or status != 200 or "HTTP_RANGE" in request.META:
+        return
+    if counts_as_download(repo_type=repo.repo_type, path=path,
+                          has_config=lambda: git.get_entry(sha, "config.json") is not None):
+        repo_count_download(repo=repo)

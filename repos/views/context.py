@@ -100,6 +100,8 @@ def repo_header(request: HttpRequest, repo: Repository, *, tab: str, rev: str | 
     ]
     if repo.repo_type == RepoType.DATASET:  # the report page of `safety` (safety/dataset_views.py)
         tabs.append({"key": "personal-data", "label": "Personal data", "url": f"{links.base}/personal-data"})
+    # The jobs app's page (jobs/views.py): evaluations and fine-tuning runs of this repository.
+    tabs.append({"key": "jobs", "label": "Jobs", "url": f"{links.base}/jobs"})
     # Only writers pay for the settings check (the settings tab is for repository admins; a
     # fine-grained token with write access sees the settings it may change).
     if writable and can_manage(user, repo, token=token):

@@ -156,7 +156,8 @@ def _pages(site: dict) -> list[str]:
         f"/{r}/refs", f"/{r}/upload/main", f"/{r}/edit/main/README.md", f"/{r}/discussions",
         f"/{r}/discussions/{site['discussion']}", f"/{r}/discussions/new",
         f"/datasets/{user}/wide-data", f"/datasets/{user}/wide-data/blob/main/data.csv",
-        "/settings/tokens", "/settings/profile", f"/{user}", "/new", "/notifications",
+        "/settings/tokens", "/settings/profile", "/settings/password", f"/{user}", "/new", "/new-dataset",
+        "/organizations/new", "/notifications", f"/{r}/delete/main/README.md", f"/{r}/rename/main/README.md",
     ]
 
 

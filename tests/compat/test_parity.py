@@ -94,5 +94,46 @@ def test_card_metadata_is_validated_like_the_hub(calls):
     assert "Empty or missing yaml metadata in repo card" in warning
 
 
+def test_likes(calls):
+    no_errors(calls, "likes")
+    model, owner, suffix = got_model(calls), calls["owner"], calls["suffix"]
+    liked = f"{owner}/liked-{suffix}"
+    got = calls["out"]["likes"]
+    assert {k: got[k] for k in ("likers", "count_before", "count_after", "listed")} == {
+        "likers": sorted([owner, "compat-bob"]), "count_before": 2, "count_after": 1, "listed": {model: 1, liked: 1}}
+    # bob's likes of this run (the other client's run adds its own).
+    assert {model, liked} <= set(got["bob_likes"])
+    # Both have one like now; "Most likes" puts them ahead of every repo without one.
+    assert set(calls["out"]["likes"]["sorted"][:2]) == {model, liked}
+
+
+def test_downloads_count_full_gets_of_the_config(calls):
+    no_errors(calls, "downloads")
+    got = calls["out"]["downloads"]
+    assert got["after"] == got["before"] + 1
+    assert got["listed"] == {got_model(calls): got["after"]}
+
+
+def test_lfs_files_are_listed_and_deleted(calls):
+    no_errors(calls, "lfs_files")
+    out = calls["out"]
+    assert out["lfs_files"] == [["ckpt/old.bin", 4096], ["weights.bin", 2048]]
+    assert out["lfs_files_after"] == ["weights.bin"]
+    assert out["raised"]["lfs_deleted_download"]["is"] == ["EntryNotFoundError"]
+    assert out["raised"]["lfs_files_by_reader"]["status"] == 403  # readers see the repo, not its storage
+
+
+def test_user_repos_and_overviews(calls):
+    no_errors(calls, "user_repos", "overviews")
+    out, owner, suffix = calls["out"], calls["owner"], calls["suffix"]
+    if calls["client"] == "new":  # list_user_repos is newer than 0.x
+        assert out["user_repos"] == sorted(f"{owner}/{kind}-{suffix}" for kind in
+                                           ("parity", "gated", "liked", "lfs"))
+    overview = out["user_overview"]
+    assert overview["username"] == owner and overview["models"] >= 4
+    assert overview["likes"] == 0 and overview["bob_likes"] >= 2  # alice unliked hers, bob likes two
+    assert out["org_overview"] == {"name": f"org-{suffix}", "users": 1, "models": 1}
+
+
 def got_model(calls) -> str:
     return f"{calls['owner']}/parity-{calls['suffix']}"

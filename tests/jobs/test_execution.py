@@ -250,4 +250,4 @@ def test_inputs_with_flagged_files_are_refused_before_loading(model_and_data, se
 def test_the_default_guard_is_the_safety_scanner(settings):
     from django.utils.module_loading import import_string
 
-    assert [import_string(g).__module__ for g in settings.HUB_JOB_FILE_GUARDS] == ["safety.selectors"]
+    assert [import_string(g).__module__ for g in settings.HUB_JOB_FILE_GUARDS] == ["safety.scanning"]

@@ -210,6 +210,10 @@ def test_api_report_settings_redact_and_visibility(client, dataset: Repository, 
     job = client.get(f"{base}/redactions/{queued.json()['id']}", **owner).json()
     assert job["state"] == "queued" and job["pullRequest"] is None
     assert client.get(f"{base}/redactions/999999", **owner).status_code == 404
+    from accounts.models import AuditEvent
+
+    actions = set(AuditEvent.objects.filter(target=str(dataset)).values_list("action", flat=True))
+    assert {"repo.personal_data.require_clean", "repo.personal_data.redact"} <= actions
 
 
 @pytest.mark.django_db

@@ -158,3 +158,30 @@ def test_hub_tokens_leaked_in_public_repositories_are_revoked(repo: Repository, 
     event = AuditEvent.objects.get(action="token.revoke", data__reason="leaked")
     assert event.actor == alice and event.data["found_in"] == f"{repo.repo_id}:train.py"
     assert AccessToken.objects.get(name="kept-private").revoked_at is None
+
+
+@pytest.mark.django_db
+def test_the_jobs_guard_scans_what_the_worker_has_not_yet(repo: Repository, canary) -> None:
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    hostile = hostile_files(canary)
+    sha = commit(repo, lfs={"model.safetensors": hostile["model.safetensors"]},
+                 files={"config.json": b"{}", "pytorch_model.bin": benign_files()["pytorch_model.bin"]})
+    assert flagged_paths(repo, sha) == set()  # nothing judged yet
+    [guard] = [import_string(g) for g in settings.HUB_JOB_FILE_GUARDS]
+    assert guard(repo, sha) == {"model.safetensors"}
+    assert pending_paths(repo, sha) == set()
+    # An object that is not stored at all is the snapshot's clear failure, not a scan verdict.
+    from tests.factories import lfs_pointer
+
+    sha2 = commit(repo, files={"model.safetensors": lfs_pointer(b"never stored")})
+    assert guard(repo, sha2) == set()
+
+
+@pytest.mark.django_db
+def test_rescanning_a_known_revision_costs_a_query_per_batch(repo: Repository, django_assert_max_num_queries) -> None:
+    sha = commit(repo, files={f"data/{i:03d}.txt": f"row {i}\n".encode() for i in range(120)})
+    first = revision_scan(repo=repo, sha=sha)
+    with django_assert_max_num_queries(3):
+        assert revision_scan(repo=repo, sha=sha) == first

@@ -47,7 +47,7 @@ class EncryptedSpool(io.RawIOBase):
         cipher = Cipher(algorithms.AES(self._key), modes.CTR(counter)).encryptor()
         if skip:
             cipher.update(bytes(skip))
-        return cipher.update(data)
+        return cipher.update(memoryview(data).cast("B"))
 
     def readable(self) -> bool:
         return True

@@ -106,6 +106,69 @@ def main() -> None:
         }
     rec.expect_error("create_other_case", api.create_repo, f"{owner}/PARITY-{suffix}")
 
+    liked = f"{owner}/liked-{suffix}"
+    with rec.step("likes"):
+        api.create_repo(liked)
+        session = get_session()
+        for token in (config["bob_token"], os.environ["HF_TOKEN"]):
+            for _ in range(2):  # liking twice counts once
+                answer = session.post(f"{api.endpoint}/api/models/{model}/like",
+                                      headers={"authorization": f"Bearer {token}"})
+                answer.raise_for_status()
+        session.post(f"{api.endpoint}/api/models/{liked}/like",
+                     headers={"authorization": f"Bearer {config['bob_token']}"}).raise_for_status()
+        likers = sorted(u.username for u in api.list_repo_likers(model))
+        count_before = api.model_info(model).likes
+        api.unlike(model)
+        api.unlike(model)  # unliking twice is harmless
+        by_likes = [m.id for m in api.list_models(author=owner, sort="likes") if m.id in (model, liked)]
+        out["likes"] = {
+            "likers": likers, "count_before": count_before, "count_after": api.model_info(model).likes,
+            "bob_likes": sorted(api.list_liked_repos(config["bob"]).models),
+            "listed": {m.id: m.likes for m in api.list_models(author=owner) if m.id in (model, liked)},
+            "sorted": by_likes,
+        }
+
+    with rec.step("downloads"):
+        before = api.model_info(model).downloads
+        cache = os.path.join(config["work"], "dl-cache")
+        hf_hub_download(model, "config.json", cache_dir=cache)
+        hf_hub_download(model, "config.json", cache_dir=cache)  # cached: a HEAD only
+        url = f"{api.endpoint}/{model}/resolve/main/config.json"
+        session = get_session()
+        session.get(url, headers={"Range": "bytes=0-3", **api._build_hf_headers()}).raise_for_status()
+        session.head(url, headers=api._build_hf_headers()).raise_for_status()
+        hf_hub_download(model, "case.txt", cache_dir=cache)  # neither config nor weights
+        out["downloads"] = {"before": before, "after": api.model_info(model).downloads,
+                            "listed": {m.id: m.downloads for m in api.list_models(author=owner) if m.id == model}}
+
+    lfs_repo = f"{owner}/lfs-{suffix}"
+    with rec.step("lfs_files"):
+        api.create_repo(lfs_repo)
+        api.upload_file(path_or_fileobj=b"\0" * 2048, path_in_repo="weights.bin", repo_id=lfs_repo)
+        api.upload_file(path_or_fileobj=b"\1" * 4096, path_in_repo="ckpt/old.bin", repo_id=lfs_repo)
+        files = list(api.list_lfs_files(lfs_repo))
+        out["lfs_files"] = sorted((f.filename, f.size) for f in files)
+        api.permanently_delete_lfs_files(lfs_repo, [f for f in files if f.filename.startswith("ckpt/")])
+        out["lfs_files_after"] = sorted(f.filename for f in api.list_lfs_files(lfs_repo))
+    rec.expect_error("lfs_deleted_download", hf_hub_download, lfs_repo, "ckpt/old.bin",
+                     cache_dir=os.path.join(config["work"], "lfs-cache"))
+    rec.expect_error("lfs_files_by_reader", lambda: list(HfApi(token=config["bob_token"]).list_lfs_files(lfs_repo)))
+
+    with rec.step("user_repos"):
+        if hasattr(api, "list_user_repos"):
+            out["user_repos"] = sorted(r.id for r in api.list_user_repos() if r.id.endswith(suffix))
+    with rec.step("overviews"):
+        user = api.get_user_overview(owner)
+        out["user_overview"] = {"username": user.username, "models": user.num_models, "likes": user.num_likes,
+                                "bob_likes": api.get_user_overview(config["bob"]).num_likes}
+        org_name = f"org-{suffix}"
+        get_session().post(f"{api.endpoint}/api/organizations", json={"name": org_name},
+                           headers=api._build_hf_headers()).raise_for_status()
+        api.create_repo(f"{org_name}/in-org")
+        org = api.get_organization_overview(org_name)
+        out["org_overview"] = {"name": org.name, "users": org.num_users, "models": org.num_models}
+
     with rec.step("list_full_siblings"):
         listed = {m.id: m for m in api.list_models(author=owner, full=True)}
         siblings = listed[model].siblings

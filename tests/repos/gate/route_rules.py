@@ -86,6 +86,22 @@ RULES: dict[str, Rule] = {
     r"api/^agent-harnesses$": Rule("public", lambda p, i, t, x: req("GET", "/api/agent-harnesses"), repo=False),
     r"api/^whoami-v2$": Rule("auth", lambda p, i, t, x: req("GET", "/api/whoami-v2"), repo=False),
     r"api/^" + T + "$": Rule("public", lambda p, i, t, x: req("GET", f"/api/{t}"), repo=False),
+    r"api/^users/(?P<username>[\w.\-]+)/likes$": Rule(
+        "public", lambda p, i, t, x: req("GET", f"/api/users/{x['org']}/likes"), repo=False),
+    API + "/likers$": Rule("read", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/likers")),
+    API + "/lfs-files$": Rule("write", lambda p, i, t, x: req("GET", f"/api/{t}/{i}/lfs-files")),
+    API + "/lfs-files/batch$": Rule("admin", lambda p, i, t, x: req(
+        "POST", f"/api/{t}/{i}/lfs-files/batch", {"deletions": {"sha": [OID], "rewriteHistory": True}})),
+    r"api/^settings/repositories$": Rule("auth", lambda p, i, t, x: req("GET", "/api/settings/repositories"),
+                                         repo=False),
+    r"api/^organizations/(?P<org>[\w.\-]+)/settings/repositories$": Rule(
+        "org_member", lambda p, i, t, x: req("GET", f"/api/organizations/{x['org']}/settings/repositories"),
+        repo=False),
+    r"api/^organizations/(?P<org>[\w.\-]+)/overview$": Rule(
+        "public", lambda p, i, t, x: req("GET", f"/api/organizations/{x['org']}/overview"), repo=False),
+    r"api/^users/(?P<username>[\w.\-]+)/overview$": Rule(
+        "public", lambda p, i, t, x: req("GET", f"/api/users/{x['org']}/overview"), repo=False),
+    API + "/like$": Rule("auth_read", lambda p, i, t, x: req("POST", f"/api/{t}/{i}/like")),
     # An id without a namespace names no repository: RepoNotFound to anyone.
     r"api/^" + T + r"/(?P<name>[\w.\-]+)(?:/revision/(?P<rev>.+))?$": Rule(
         "nothing", lambda p, i, t, x: req("GET", f"/api/{t}/gpt2"), repo=False),
@@ -333,6 +349,11 @@ RULES: dict[str, Rule] = {
                                                                     FORM)),
     HTML + r"/compare/(?P<spec>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/compare/main...refs%2Fpr%2F1")),
     HTML + r"/watch$": Rule("auth_read", lambda p, i, t, x: req("POST", f"/{p}/watch", "watching=1", FORM)),
+    # --- job pages (jobs app): a repository's jobs to its readers; a job id names no repository
+    HTML + r"/jobs$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/jobs")),
+    r"^jobs/(?P<job_id>[0-9]{1,18})$": Rule("public", lambda p, i, t, x: req("GET", "/jobs/999999999"), repo=False),
+    r"^jobs/(?P<job_id>[0-9]{1,18})/loss\.svg$": Rule(
+        "public", lambda p, i, t, x: req("GET", "/jobs/999999999/loss.svg"), repo=False),
     HTML + r"/security$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/security")),
     HTML + r"/settings/security$": Rule("settings", lambda p, i, t, x: req(
         "POST", f"/{p}/settings/security", "block_unsafe_files=", FORM)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 from io import StringIO
 from pathlib import Path
@@ -21,7 +22,7 @@ from repos.models import RepoKey
 from repos.objects.crypto.format import read_header
 from repos.objects.encryption import forget_keys
 from repos.objects.moves import repo_objects_settle
-from repos.services.repos import repo_update_settings
+from repos.services.repos import repo_delete, repo_update_settings
 from tests.factories import bearer, commit
 
 pytestmark = pytest.mark.django_db
@@ -275,3 +276,49 @@ def test_reencrypt_objects_under_a_new_data_key(make_repo):
     assert _read(repo, oid) == MARKER * 30
     with pytest.raises(CommandError, match="no such model repository"):
         call_command("reencrypt_objects", "alice/nope", stdout=StringIO())
+
+
+def test_deleting_a_repository_removes_its_encrypted_objects_and_keys(make_repo, alice,
+                                                                     django_capture_on_commit_callbacks):
+    repo = make_repo("gone", private=True)
+    commit(repo, lfs={"w.bin": MARKER * 30})
+    enclave = objects.encrypted_store(repo).root
+    assert any(enclave.rglob("*"))
+    with django_capture_on_commit_callbacks(execute=True):
+        repo_delete(repo=repo, user=alice)
+    assert not enclave.exists() and not RepoKey.objects.exists()
+
+
+def test_dataset_previews_of_private_repositories_are_cached_sealed(make_repo, alice, bob):
+    from django.core.cache import cache
+
+    repo = make_repo("rows", private=True, repo_type="dataset")
+    csv = b"email,label\n" + b"".join(b"person%d@secret.example,%d\n" % (i, i % 2) for i in range(50))
+    commit(repo, lfs={"train.csv": csv})
+    browser = Client()
+    browser.force_login(alice)
+    url = f"/datasets/{repo.repo_id}/blob/main/train.csv"
+    for _ in range(2):  # computed, then served from the cache
+        page = browser.get(url)
+        assert page.status_code == 200 and b"person7@secret.example" in page.content
+    # What the cache backend stores (LocMemCache keeps the pickled values; files and Redis the same).
+    stored = [value for key, value in cache._cache.items() if "dataset-preview" in key and "pending" not in key]
+    assert stored and all(b"person7@secret.example" not in value for value in stored)
+    # A public repository naming the same sha256 without holding the object sees no rows.
+    thief = make_repo("thief", user=bob, repo_type="dataset")
+    commit(thief, lfs={"train.csv": csv}, link_lfs=False)
+    thief_browser = Client()
+    thief_browser.force_login(bob)
+    assert b"person7@secret.example" not in thief_browser.get(f"/datasets/{thief.repo_id}/blob/main/train.csv").content
+
+
+def test_encrypted_repositories_are_not_offered_the_xet_transfer(make_repo, alice, settings):
+    settings.HUB_XET_ENABLED = True
+    body = json.dumps({"operation": "upload", "transfers": ["basic", "xet"], "ref": {"name": "refs/heads/main"},
+                       "objects": [{"oid": "a" * 64, "size": 10}], "hash_algo": "sha256"})
+    for private, expected in ((False, "xet"), (True, "basic")):
+        repo = make_repo(f"xet-{private}", private=private)
+        r = Client().post(f"/{repo.repo_id}.git/info/lfs/objects/batch", body,
+                          content_type="application/vnd.git-lfs+json", HTTP_ACCEPT="application/vnd.git-lfs+json",
+                          **bearer(alice))
+        assert r.status_code == 200 and json.loads(r.content)["transfer"] == expected

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from repos.cards import MAX_FACET_VALUE, card_facets, size_bucket
+from repos.cards import MAX_FACET_VALUE, card_facets, parameter_bucket, size_bucket
 from repos.models import RepoFacet
 from repos.selectors.search import MAX_CHOSEN, parse_chosen
 from tests.factories import commit
@@ -38,7 +38,8 @@ def test_model_card_facets():
                           "license": ["mit", "apache-2.0"], "language": ["en", "fr", "en"],
                           "task_categories": ["ignored-for-models"]}, "model", 5_000_000)
     assert facets == {"task": ["text-classification"], "library": ["transformers"],
-                      "license": ["mit", "apache-2.0"], "language": ["en", "fr"], "size": ["<10MB"]}
+                      "license": ["mit", "apache-2.0"], "language": ["en", "fr"], "size": ["<10MB"],
+                      "parameters": []}
 
 
 def test_dataset_card_facets_use_task_categories_and_row_counts():
@@ -53,6 +54,7 @@ def test_facets_skip_unusable_values_and_stay_bounded():
     facets = card_facets({"license": {"nested": "x"}, "language": ["x" * (MAX_FACET_VALUE + 1), True, 7]
                           + [f"l{i}" for i in range(500)], "library_name": None}, "model", 0)
     assert facets["license"] == [] and facets["library"] == []
+    assert card_facets({"license": ["mit\x00", "tab\there", "apache-2.0"]}, "model", 0)["license"] == ["apache-2.0"]
     assert facets["language"][0] == "7" and len(facets["language"]) == 50
     assert card_facets(None, "model", 0)["size"] == ["<10MB"]
 
@@ -63,9 +65,36 @@ def test_size_buckets_are_decimal(size, bucket):
     assert size_bucket(size) == bucket
 
 
+@pytest.mark.parametrize(("n", "bucket"), [(1, "<100M"), (10**8, "100M-1B"), (7 * 10**9, "1B-10B"),
+                                           (10**11, ">100B")])
+def test_parameter_buckets(n, bucket):
+    assert parameter_bucket(n) == bucket
+    assert card_facets({}, "model", 0, n)["parameters"] == [bucket]
+    assert card_facets({}, "model", 0)["parameters"] == []  # unknown: no value
+
+
+@pytest.mark.django_db
+def test_the_weights_analysis_indexes_the_parameter_count(make_repo, client):
+    import numpy as np
+    from safetensors.numpy import save
+
+    from repos.services.analysis import repo_analyze_commit
+
+    repo = make_repo("weighted")
+    sha = commit(repo, lfs={"model.safetensors": save({"w": np.zeros((3, 4), np.float32)})})
+    assert not RepoFacet.objects.filter(repository=repo, facet="parameters").exists()
+    repo_analyze_commit(repo=repo, sha=sha)
+    assert list(RepoFacet.objects.filter(repository=repo, facet="parameters").values_list("value", flat=True)) \
+        == ["<100M"]
+    # A later commit's index keeps it (the summary stays until the next analysis).
+    commit(repo, files={"README.md": b"---\nlicense: mit\n---\n"})
+    assert RepoFacet.objects.filter(repository=repo, facet="parameters", value="<100M").exists()
+    assert _ids(client.get("/models?parameters=%3C100M").content.decode()) == ["alice/weighted"]
+
+
 def test_parse_chosen_keeps_known_bounded_values():
     chosen = parse_chosen({"license": [f"l{i}" for i in range(MAX_CHOSEN + 5)] + ["l0"],
-                           "task": ["", "  ", "x" * (MAX_FACET_VALUE + 1)], "bogus": ["a"]})
+                           "task": ["", "  ", "x" * (MAX_FACET_VALUE + 1), "nul\x00"], "bogus": ["a"]})
     assert chosen == {"license": [f"l{i}" for i in range(MAX_CHOSEN)]}
 
 
@@ -169,7 +198,8 @@ def test_one_search_box_covers_models_and_datasets(catalogue, client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query", ["task=" + "x" * 500, "license=%00", "type=space&search=" + "a" * 5000,
+@pytest.mark.parametrize("query", ["task=" + "x" * 500, "license=%00", "search=a%00b&filter=%00",
+                                   "type=space&search=" + "a" * 5000,
                                    "sort=bogus&p=-1&size=<10MB&size=>10GB",
                                    "language=" + "&language=".join("abcdefghijklmn")])
 def test_odd_queries_answer_a_page(catalogue, client, query):

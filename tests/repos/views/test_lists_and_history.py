@@ -7,7 +7,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from repos.cards import FACET_KINDS
 from repos.selectors import history as commits_data
 from repos.views import listing
 from tests.factories import commit
@@ -62,8 +61,11 @@ def test_model_list_paginates_without_n_plus_one(make_repo, client, monkeypatch)
         client.get("/models?p=3")
     with CaptureQueriesContext(connection) as many:
         client.get("/models?p=1")
-    # The count, the page and one count query per search facet, whatever the page.
-    assert len(many) == len(few) <= 4 + len(FACET_KINDS)
+    # The count, the page and one query for the facet counts (no facet chosen), whatever the page.
+    assert len(many) == len(few) <= 4
+    with CaptureQueriesContext(connection) as chosen:
+        client.get("/models?p=1&license=mit&task=fill-mask")
+    assert len(chosen) <= 4 + 2  # one more count query per chosen facet
 
 
 def test_repo_and_tree_pages_use_a_bounded_number_of_queries(make_repo, client):
