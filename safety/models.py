@@ -1,12 +1,17 @@
 """What the scanners found, per file of a repository, and the owners' safety settings."""
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from django.conf import settings
 from django.db import models
 
 from repos.models import Repository
+
+
+def path_digest_of(path: str) -> str:
+    return hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 class FileScan(models.Model):
@@ -31,6 +36,9 @@ class FileScan(models.Model):
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="+")
     oid = models.CharField(max_length=64)
     path = models.CharField(max_length=4096)
+    # sha256 of `path`: the key's third part. Paths may be 4096 bytes, more than a PostgreSQL
+    # btree index entry holds, so the unique constraint is on the digest (`path_digest_of`).
+    path_digest = models.CharField(max_length=64, default="")
     size = models.BigIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     pickle_found = models.BooleanField(default=False)
@@ -43,7 +51,8 @@ class FileScan(models.Model):
     scanned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["repository", "oid", "path"], name="safety_filescan_unique")]
+        constraints = [models.UniqueConstraint(fields=["repository", "oid", "path_digest"],
+                                               name="safety_filescan_path_unique")]
         indexes = [models.Index(fields=["repository", "oid"], name="safety_filescan_oid")]
 
     def __str__(self) -> str:

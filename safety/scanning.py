@@ -29,7 +29,7 @@ from repos.handles import git_repo, walk_limits
 from repos.models import Repository
 from repos.objects.encryption import repo_encrypted
 from repos.selectors.files import repo_entry
-from safety.models import FileScan
+from safety.models import FileScan, path_digest_of
 from safety.scanners.pickles import ModelFileScan, ScanLimits, scan_model_file
 from safety.scanners.secrets import SecretFinding, SecretScanLimits, SecretsScan, scan_text_for_secrets
 
@@ -178,10 +178,10 @@ def _revoke_leaked(*, repo: Repository, path: str, tokens: list[str], findings: 
 def _store(*, repo: Repository, oid: str, path: str, size: int, fields: dict) -> FileScan:
     try:
         with transaction.atomic():
-            scan, _ = FileScan.objects.update_or_create(repository=repo, oid=oid, path=path,
-                                                        defaults={"size": size, **fields})
+            scan, _ = FileScan.objects.update_or_create(repository=repo, oid=oid, path_digest=path_digest_of(path),
+                                                        defaults={"path": path, "size": size, **fields})
     except IntegrityError:  # a concurrent scan of the same file stored it first
-        scan = FileScan.objects.get(repository=repo, oid=oid, path=path)
+        scan = FileScan.objects.get(repository=repo, oid=oid, path_digest=path_digest_of(path))
     return scan
 
 

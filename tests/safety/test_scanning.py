@@ -185,3 +185,13 @@ def test_rescanning_a_known_revision_costs_a_query_per_batch(repo: Repository, d
     first = revision_scan(repo=repo, sha=sha)
     with django_assert_max_num_queries(3):
         assert revision_scan(repo=repo, sha=sha) == first
+
+
+@pytest.mark.django_db
+def test_the_longest_paths_git_accepts_are_stored(repo: Repository) -> None:
+    path = "/".join(["d" * 200] * 20) + "/x.bin"  # ~4 KB: past a PostgreSQL btree entry
+    sha = commit(repo, files={path: b"\x80\x04K\x01."})
+    revision_scan(repo=repo, sha=sha)
+    scan = FileScan.objects.get(repository=repo, path=path)
+    assert scan.status == "safe" and len(scan.path_digest) == 64
+    assert revision_scan(repo=repo, sha=sha)["safe"] == 2  # + .gitattributes, found again
