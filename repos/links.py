@@ -95,6 +95,9 @@ class RepoLinks:
     def watch(self) -> str:
         return f"{self.base}/watch"
 
+    def like(self) -> str:
+        return f"{self.base}/like"
+
 
 def human_count(n: int) -> str:
     """1234 -> "1.23K", 124_439_808 -> "124M": parameter counts as the Hub shows them."""

@@ -16,6 +16,7 @@ from repos.gate import Action, can_download, can_manage, can_write, repo_from_re
 from repos.links import RepoLinks
 from repos.models import Repository, RepoType
 from repos.models.repository import repo_type_for_prefix
+from repos.selectors.likes import user_liked
 
 # URL prefix segment -> repository type ("" is a model).
 TYPE_BY_PREFIX = {"": RepoType.MODEL, "datasets": RepoType.DATASET, "spaces": RepoType.SPACE}
@@ -120,6 +121,8 @@ def repo_header(request: HttpRequest, repo: Repository, *, tab: str, rev: str | 
         "rev": rev,
         "clone_url": public_url(repo.url_path),
         "tab": tab,
+        # The like button and the popularity numbers (downloads counted by repos.downloads).
+        "liked": user_liked(repo=repo, user=user),
     }
 
 

@@ -8,7 +8,7 @@ remainder with `repos.revisions.split_revision_path`.
 from django.urls import include, path, re_path
 
 from repos.models import RepoType
-from repos.views import files, history, listing, profiles, refs, repo_pages, write
+from repos.views import files, history, likes, listing, profiles, refs, repo_pages, write
 from repos.views import settings as repo_settings
 
 REPO = r"^(?:(?P<prefix>datasets|spaces)/)?(?P<namespace>[\w.\-]+)/(?P<name>[\w.\-]+)"
@@ -25,6 +25,7 @@ urlpatterns = [
     path("new-dataset", write.new_repo, {"repo_type": RepoType.DATASET}, name="new-dataset"),
     # Discussions, pull requests, compares, watching, notifications (the reviews wing).
     path("", include("repos.reviews.views.urls")),
+    re_path(rf"{REPO}/like$", likes.like, name="repo-like"),
     # Repository settings (admins).
     re_path(rf"{REPO}/settings$", repo_settings.repo_settings, name="repo-settings"),
     re_path(rf"{REPO}/settings/visibility$", repo_settings.visibility),

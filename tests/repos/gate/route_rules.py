@@ -349,6 +349,7 @@ RULES: dict[str, Rule] = {
                                                                     FORM)),
     HTML + r"/compare/(?P<spec>.+)$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/compare/main...refs%2Fpr%2F1")),
     HTML + r"/watch$": Rule("auth_read", lambda p, i, t, x: req("POST", f"/{p}/watch", "watching=1", FORM)),
+    HTML + r"/like$": Rule("auth_read", lambda p, i, t, x: req("POST", f"/{p}/like", "liked=1", FORM)),
     # --- job pages (jobs app): a repository's jobs to its readers; a job id names no repository
     HTML + r"/jobs$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/jobs")),
     r"^jobs/(?P<job_id>[0-9]{1,18})$": Rule("public", lambda p, i, t, x: req("GET", "/jobs/999999999"), repo=False),
