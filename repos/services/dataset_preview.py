@@ -109,6 +109,12 @@ def dataset_preview(*, repo: Repository, git: GitRepo, sha: str, entry: TreeEntr
     fmt = preview_format(entry.path)
     if fmt is None:
         return None
+    pointer = lfs_pointer_of(git, entry)
+    if pointer is not None and objects.find(repo=repo, oid=pointer.oid) is None:
+        # Checked before the cache, which is keyed by content: a repository that merely names
+        # another (private) repository's sha256 in a pointer must not read its rows there.
+        return PreviewView(state="error", error="This file cannot be previewed: its content is not available "
+                                                "on this server.")
     content_id, size = _content_id(git, entry)
     key, pending = _keys(repo, content_id, fmt)
     cached = _cache_get(repo, key)

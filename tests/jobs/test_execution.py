@@ -251,3 +251,25 @@ def test_the_default_guard_is_the_safety_scanner(settings):
     from django.utils.module_loading import import_string
 
     assert [import_string(g).__module__ for g in settings.HUB_JOB_FILE_GUARDS] == ["safety.scanning"]
+
+
+def test_a_broker_outage_loses_no_job(model_and_data, settings, monkeypatch, django_capture_on_commit_callbacks):
+    from jobs import tasks
+
+    def down(args, queue):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.job_run, "apply_async", down)
+    model, sha, *_ = model_and_data
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_submit(kind="selfcheck", repo=model, revision=sha)  # the write succeeds anyway
+    assert Job.objects.get(pk=job.pk).state == "queued"
+
+    sent: list = []
+    monkeypatch.setattr(tasks.job_run, "apply_async", lambda args, queue: sent.append((args, queue)))
+    settings.HUB_JOB_QUEUED_STALE_SECONDS = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert job_reap()["resent"] == 1
+    assert sent == [((job.pk,), "eval")]
+    job_execute(job_id=job.pk)  # what the worker does with the re-sent message
+    assert Job.objects.get(pk=job.pk).state == "succeeded"

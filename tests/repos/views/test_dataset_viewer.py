@@ -106,3 +106,29 @@ def test_the_dataset_page_opens_the_viewer_on_its_training_split(make_repo, clie
     other = make_repo("empty-data", repo_type="dataset")
     commit(other, files={"README.md": b"# Nothing yet\n"})
     assert 'aria-label="Dataset viewer"' not in client.get("/datasets/alice/empty-data").content.decode()
+
+
+def test_a_pointer_to_another_repositorys_object_reads_nothing_from_the_cache(make_repo, client):
+    import hashlib
+
+    from repos.handles import git_repo
+    from repos.services.dataset_preview import dataset_preview
+
+    # A gated dataset (public, stored plain: its previews are cached by content, unscoped).
+    secret = b"name,ssn\nada,123-45-6789\n"
+    gated = make_repo("gated-people", repo_type="dataset")
+    commit(gated, lfs={"people.csv": secret})
+    gated.gated = "manual"
+    gated.save(update_fields=["gated"])
+    # A reader with access views it: the preview is cached under the content's sha256.
+    git = git_repo(gated)
+    sha = git.resolve("main")
+    assert dataset_preview(repo=gated, git=git, sha=sha, entry=git.get_entry(sha, "people.csv")).state == "ready"
+    # Someone who learnt the sha256 commits a pointer to it in a public repository of theirs.
+    oid = hashlib.sha256(secret).hexdigest()
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(secret)}\n".encode()
+    probe = make_repo("probe", repo_type="dataset")
+    commit(probe, files={"data/train.csv": pointer})
+    for url in ("/datasets/alice/probe", "/datasets/alice/probe/blob/main/data/train.csv"):
+        html = client.get(url).content.decode()
+        assert "123-45-6789" not in html and "data-row-count" not in html, url
