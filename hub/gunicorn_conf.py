@@ -20,6 +20,9 @@ timeout = 300  # a worker silent for this long (not a streaming one) is restarte
 graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("HUB_ACCESS_LOG", "-") or None  # empty: no access log
+# gunicorn's default line, then the response's X-Request-Id (hub/http/request_id.py): the id
+# huggingface_hub shows in its error messages finds the request here.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" rid=%({x-request-id}o)s'
 errorlog = "-"
 # The default limit (4094) is too short for long ranged URLs of deep paths.
 limit_request_line = 8190

@@ -6,6 +6,7 @@ values it reports.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -43,11 +44,16 @@ def test_ids_without_namespace_do_not_exist(calls):
     }
 
 
-def test_error_messages_name_the_request_id(calls):
+def test_error_messages_name_the_request_id(calls, live_hub):
     no_errors(calls, "request_id")
     got = calls["out"]["request_id"]
     assert got["header"] and len(got["header"]) == 32
     assert got["header"] in got["message"]
+    # ... and the operator finds that request in the access log by it.
+    deadline = time.monotonic() + 10
+    while f"rid={got['header']}" not in live_hub.log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, "the request id is not in the access log"
+        time.sleep(0.05)
 
 
 def test_folders_are_deleted_with_or_without_the_trailing_slash(calls):
