@@ -66,6 +66,7 @@ from repos.objects import readable_objects
 from repos.objects.encryption import repo_encrypted
 from repos.policy.upload import check_lfs_object_size
 from repos.selectors.lfs import repo_by_storage_key
+from repos.selectors.pull_requests import PR_REF_RE
 from repos.transport.bodies import IncompleteBody, body_length, iter_request_body, read_json_body
 from repos.transport.git_http import authorize_repo
 from repos.transport.serving import serve_blob
@@ -163,11 +164,14 @@ def batch(request: HttpRequest, namespace: str, name: str, prefix: str | None = 
         error.status = exc.code  # 422 invalid, 413 too many objects, 409 unknown hash
         raise error from exc
     upload = req.operation == "upload"
-    # Uploads for a ref need write access; without a ref (HF create_pr flows) the right
-    # to propose changes is enough, like for a push to one's own PR ref.
+    # Uploads for a branch or tag need write access; without a ref (HF create_pr flows) or for
+    # a PR ref (`upload_file(revision="refs/pr/N")` by the PR's author) the right to propose
+    # changes is enough: whether this caller may move that PR ref is decided when the commit or
+    # push naming it arrives (repos.policy.push), and objects stay invisible until then.
+    for_branch = req.ref is not None and not PR_REF_RE.fullmatch(req.ref)
     repo = authorize_repo(request, prefix=prefix, namespace=namespace, name=name,
-                          upload=upload and req.ref is not None, push=upload and req.ref is None)
-    principal = _principal_of(request, action="write" if req.ref is not None else "contribute") if upload else ""
+                          upload=upload and for_branch, push=upload and not for_branch)
+    principal = _principal_of(request, action="write" if for_branch else "contribute") if upload else ""
     if upload:
         ratelimit.check(request, "upload")  # downloads use the same route: told apart by the body
 

@@ -63,9 +63,10 @@ def test_list_filters(community):
 
 def test_pull_request_details(community, compat_users):
     pr = community["out"]["pr_details"]
-    assert pr["types"] == ["comment", "commit"] and pr["target"] == "refs/heads/main"
+    assert pr["types"] == ["comment", "commit", "commit"] and pr["target"] == "refs/heads/main"
     assert pr["conflicts"] == [] and pr["merge_commit"] is None and pr["diff_has_file"] is True
-    assert pr["commit"][0]["summary"] == "Add more" and pr["commit"][0]["author"] == compat_users.bob
+    assert [c["summary"] for c in pr["commit"]] == ["Add more", "Add weights"]
+    assert {c["author"] for c in pr["commit"]} == {compat_users.bob}
 
 
 def test_comments_edit_hide_rename_status(community):
@@ -93,6 +94,7 @@ def test_merge(community):
     m = community["out"]["merged"]
     assert m["status"] == "merged" and m["merge_commit"] == m["main_sha"]
     assert "more.txt" in m["files"] and m["pr_ref_kept"] is True
+    assert "weights.bin" in m["files"] and community["out"]["pr_lfs"] is True
     assert m["last_event"] == {"type": "status-change", "author": m["last_event"]["author"], "new_status": "merged"}
 
 

@@ -107,6 +107,12 @@ def test_lfs_batch_protocol_on_the_wire(live_hub, hub):
     # ... may still upload for a pull request (HF create_pr batches carry no ref).
     status, _, body = batch(live_hub, repo, {k: v for k, v in upload_req.items() if k != "ref"}, token=bob)
     assert status == 200 and "upload" in body["objects"][0]["actions"]
+    # ... or for a PR ref (`upload_file(revision="refs/pr/N")` by a PR's author); the commit
+    # that names the ref decides whether this caller may move it.
+    status, _, body = batch(live_hub, repo, {**upload_req, "ref": {"name": "refs/pr/7"}}, token=bob)
+    assert status == 200 and "upload" in body["objects"][0]["actions"]
+    for ref in ("refs/heads/other", "refs/pr/x", "refs/pr/07", "refs/tags/v1"):
+        assert batch(live_hub, repo, {**upload_req, "ref": {"name": ref}}, token=bob)[0] == 403, ref
     # Private repo, stranger: looks missing.
     status, headers, body = batch(live_hub, private, {**upload_req, "operation": "download"}, token=bob)
     assert status == 404 and headers["X-Error-Code"] == "RepoNotFound"

@@ -76,6 +76,10 @@ def main() -> None:
         out["commit_pr"] = {"url_tail": commit.pr_url.rsplit("/", 2)[-2:], "revision": commit.pr_revision}
         bob.upload_file(path_or_fileobj=b"more\n", path_in_repo="more.txt", repo_id=repo, revision=pr.git_reference,
                         commit_message="Add more")
+        # An LFS file from the PR's author (not a writer): the LFS batch names the PR ref.
+        bob.upload_file(path_or_fileobj=bytes(range(256)) * 4400, path_in_repo="weights.bin", repo_id=repo,
+                        revision=pr.git_reference, commit_message="Add weights")
+        out["pr_lfs"] = bob.get_paths_info(repo, ["weights.bin"], revision=pr.git_reference)[0].lfs is not None
     step("create", create)
 
     def lists():
