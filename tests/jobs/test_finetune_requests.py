@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from jobs.models import Job
-from tests.factories import RepositoryFactory, commit
+from tests.factories import RepositoryFactory, TokenFactory, auth, commit
 
 CARD = b"""---
 fine_tune:
@@ -111,3 +111,18 @@ def test_non_writers_cannot_post_the_form(model, bob_client, client, alice):
     assert r.status_code == 404 and "secret-model" not in r.content.decode().split("<title>")[0]
     assert client.post("/alice/tiny-clf/jobs/finetune", {}).status_code in (302, 401)
     assert not Job.objects.exists()
+
+
+def test_the_api_takes_the_same_parameters(model, alice, client):
+    headers = auth(TokenFactory(user=alice, name="w").secret)
+    url = "/api/models/alice/tiny-clf/jobs"
+    r = client.post(url, {"kind": "finetune", "dataset": "alice/reviews", "method": "lora", "epochs": 5},
+                    content_type="application/json", **headers)
+    assert r.status_code == 202, r.content
+    job = Job.objects.get(pk=r.json()["id"])
+    assert spec(job)["dataset"] == "alice/reviews" and spec(job)["method"] == "lora" and hyper(job)[1] == 5
+    r = client.post(url, {"kind": "finetune", "learning_rate": 7}, content_type="application/json", **headers)
+    assert r.status_code == 422 and "learning_rate" in r["X-Error-Message"]
+    r = client.post(url, {"kind": "evaluate", "epochs": 2}, content_type="application/json", **headers)
+    assert r.status_code == 400 and "only for kind=finetune" in r["X-Error-Message"]
+    assert Job.objects.count() == 1
