@@ -4,7 +4,9 @@ repository; for anyone else it does not exist (404).
 * `GET  /api/jobs[?state=&kind=&limit=]`: jobs the caller can see, newest first;
 * `GET  /api/{T}/{id}/jobs`: one repository's jobs (readers);
 * `POST /api/{T}/{id}/jobs`: `{"kind": "evaluate"|"finetune", "revision": "main"}` (writers), as the
-  card's `model-index` / `fine_tune` block declares: 202 and the job;
+  card's `model-index` / `fine_tune` block declares: 202 and the job; a fine-tuning request may
+  change the block's `dataset`, `split`, `method`, `epochs` and `learning_rate` (as the CLI and
+  the Jobs tab form do, `jobs.fine_tuning.FineTuneOverrides`);
 * `GET  /api/jobs/{job}`: detail (state, progress, loss curve, result, error);
 * `GET  /api/jobs/{job}/logs`: `{"log": ...}` (the tail the hub keeps);
 * `POST /api/jobs/{job}/cancel`: writers of the repository and the job's submitter.
@@ -19,7 +21,7 @@ from rest_framework.views import APIView
 from accounts.permissions import request_principal, require_signed_in
 from hub.exceptions import BadRequest, Forbidden
 from hub.http.inputs import validated_input
-from jobs.fine_tuning import fine_tune_request
+from jobs.fine_tuning import FineTuneOverrides, fine_tune_request
 from jobs.models import Job
 from jobs.selectors import job_for, job_view, jobs_visible_to
 from jobs.services.lifecycle import job_cancel
@@ -60,6 +62,14 @@ class RepoJobsApi(APIView):
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=[Job.Kind.EVALUATE.value, Job.Kind.FINETUNE.value])
         revision = serializers.CharField(max_length=255, required=False)
+        # Fine-tuning only; ranges are checked by the card's parser (422 with the field's path).
+        dataset = serializers.CharField(max_length=200, required=False)
+        split = serializers.CharField(max_length=100, required=False)
+        method = serializers.ChoiceField(choices=["full", "lora"], required=False)
+        epochs = serializers.IntegerField(required=False)
+        learning_rate = serializers.FloatField(required=False)
+
+    OVERRIDES = ("dataset", "split", "method", "epochs", "learning_rate")
 
     def get(self, request: Request, plural: str, namespace: str, name: str) -> Response:
         repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="read")
@@ -71,9 +81,12 @@ class RepoJobsApi(APIView):
         user, token = require_signed_in(request)
         data = validated_input(self.InputSerializer, request.data)
         revision = data.get("revision") or repo.default_branch
+        given = {key: data[key] for key in self.OVERRIDES if key in data}
         if data["kind"] == Job.Kind.FINETUNE:
-            job = fine_tune_request(repo=repo, revision=revision, user=user)
+            job = fine_tune_request(repo=repo, revision=revision, user=user, overrides=FineTuneOverrides(**given))
         else:
+            if given:
+                raise BadRequest(f"{', '.join(sorted(given))}: only for kind=finetune")
             job = job_request_evaluation(repo=repo, revision=revision, user=user)
         return Response(job_view(job, user, token=token), status=202)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -28,7 +29,7 @@ from hub.exceptions import BadRequest, RevisionNotFound, Unprocessable
 from jobs.bot import hub_bot
 from jobs.models import Job
 from jobs.runners.base import RunnerError
-from jobs.runners.model_index import FineTuneSpec, parse_fine_tune
+from jobs.runners.model_index import FineTuneSpec, ModelIndexError, parse_fine_tune
 from jobs.sandbox import SandboxOutcome
 from jobs.services.lifecycle import job_submit
 from repos import objects
@@ -61,11 +62,45 @@ def _card_spec(repo: Repository, sha: str) -> FineTuneSpec | None:
         raise Unprocessable(f"The card's fine_tune block cannot be used: {exc}") from None
 
 
+@dataclass(frozen=True, slots=True)
+class FineTuneOverrides:
+    """What a person asking for a run (API, CLI, the Jobs tab form) may change in the card's
+    `fine_tune` block; the task, columns and metrics always come from the card."""
+
+    dataset: str | None = None
+    split: str | None = None
+    method: str | None = None
+    epochs: int | None = None
+    learning_rate: float | None = None
+
+    def apply(self, spec: FineTuneSpec) -> FineTuneSpec:
+        """`spec` with these changes, validated by the same parser as the card (Unprocessable)."""
+        params = spec.to_params()
+        if self.dataset is not None and self.dataset != params["dataset"]:
+            params["dataset"], params["revision"] = self.dataset, None  # the pin was the card's dataset's
+        if self.split is not None:
+            params["split"] = self.split
+        if self.method is not None:
+            params["method"] = self.method
+        hyper = dict(params["hyperparameters"])
+        if self.epochs is not None:
+            hyper["epochs"] = self.epochs
+        if self.learning_rate is not None:
+            hyper["learning_rate"] = self.learning_rate
+        params["hyperparameters"] = hyper
+        try:
+            return FineTuneSpec.from_params(params)
+        except ModelIndexError as exc:
+            problems = "; ".join(f"{where}: {why}" for where, why in exc.problems[:20])
+            raise Unprocessable(f"These fine-tuning parameters cannot be used: {problems}") from None
+
+
 def fine_tune_request(*, repo: Repository, revision: str, user: User | None,
-                      reader: Principal | None = None) -> Job:
-    """Fine-tune `repo` at `revision` as its card's `fine_tune` block says. The dataset must be
-    readable by `reader` (by default `user`). Raises RevisionNotFound, Unprocessable (no usable
-    block) or BadRequest (dataset not readable)."""
+                      reader: Principal | None = None, overrides: FineTuneOverrides | None = None) -> Job:
+    """Fine-tune `repo` at `revision` as its card's `fine_tune` block says, with `overrides`
+    (dataset, split, method, epochs, learning rate) where given. The dataset must be readable
+    by `reader` (by default `user`). Raises RevisionNotFound, Unprocessable (no usable block,
+    bad overrides) or BadRequest (dataset not readable)."""
     if repo.repo_type != RepoType.MODEL:
         raise BadRequest("Only model repositories can be fine-tuned")
     try:
@@ -75,6 +110,8 @@ def fine_tune_request(*, repo: Repository, revision: str, user: User | None,
     spec = _card_spec(repo, sha)
     if spec is None:
         raise Unprocessable(f"Nothing to fine-tune at {revision}: the card has no fine_tune block")
+    if overrides is not None:
+        spec = overrides.apply(spec)
     namespace, _, name = spec.dataset.repo.partition("/")
     dataset = Repository.objects.filter(repo_type=RepoType.DATASET, namespace=namespace, name=name).first()
     who = reader if reader is not None else (user or AnonymousUser())
@@ -93,6 +130,12 @@ def fine_tune_request(*, repo: Repository, revision: str, user: User | None,
     )
 
 
+def default_reader(model: Repository) -> Principal:
+    """Who must be able to read the dataset of a run nobody asked for (a push, an operator):
+    readers of the model see the job, so the dataset must be readable by all of them."""
+    return model.owner if model.private and model.owner else AnonymousUser()
+
+
 def fine_tune_on_refs_updated(event: RefsUpdated) -> None:
     """Subscriber: a dataset's default branch moved -> retrain the models that opted in."""
     repo = event.repo
@@ -104,10 +147,8 @@ def fine_tune_on_refs_updated(event: RefsUpdated) -> None:
     models = Repository.objects.filter(repo_type=RepoType.MODEL, disabled=False,
                                        card_data__fine_tune__dataset=repo.repo_id)[:MAX_OPTED_IN]
     for model in models:
-        # Readers of the model see the job: the dataset must be readable by all of them.
-        reader: Principal = model.owner if model.private and model.owner else AnonymousUser()
         try:
-            fine_tune_request(repo=model, revision=model.default_branch, user=None, reader=reader)
+            fine_tune_request(repo=model, revision=model.default_branch, user=None, reader=default_reader(model))
         except Exception as exc:  # one model's bad card must not stop the others
             logger.info("fine-tuning %s after a push to %s not started: %s", model.repo_id, repo.repo_id, exc)
 

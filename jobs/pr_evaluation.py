@@ -34,6 +34,7 @@ from repos.git.errors import GitError
 from repos.git.repository import GitRepo
 from repos.handles import git_repo
 from repos.models import Discussion, Repository, RepoType
+from repos.reviews.badges import PrBadge
 from repos.reviews.checks import CheckResult, MergeContext
 from repos.selectors.pull_requests import PR_REF_RE
 
@@ -297,3 +298,17 @@ def evaluation_check(ctx: MergeContext) -> CheckResult:
     if verdict == "regress":
         return CheckResult("evaluation", label, "failed", "A declared metric got worse.")
     return CheckResult("evaluation", label, "failed", f"The evaluation {job.state}: {job.error or verdict}")
+
+
+def evaluation_badge(pr: Discussion, head: str | None) -> PrBadge | None:
+    """The PR page's badge: the latest evaluation of its current head, if there is one."""
+    job = latest_evaluation(pr, head) if head else None
+    if job is None:
+        return None
+    url = f"/jobs/{job.pk}"
+    if not job.is_final:
+        return PrBadge("evaluation", "Evaluation", "running", url=url)
+    verdict = (job.result or {}).get("verdict")
+    if job.state == Job.State.SUCCEEDED and verdict in ("pass", "regress"):
+        return PrBadge("evaluation", "Evaluation", str(verdict), url=url)
+    return PrBadge("evaluation", "Evaluation", "failed", detail=job.error or f"the evaluation {job.state}", url=url)

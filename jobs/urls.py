@@ -10,4 +10,5 @@ urlpatterns = [
     re_path(rf"^jobs/{JOB}$", views.job_page, name="job"),
     re_path(rf"^jobs/{JOB}/loss\.svg$", views.job_loss_svg, name="job-loss-svg"),
     re_path(rf"{REPO}/jobs$", views.repo_jobs, name="repo-jobs"),
+    re_path(rf"{REPO}/jobs/finetune$", views.repo_finetune, name="repo-finetune"),
 ]

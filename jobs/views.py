@@ -1,18 +1,25 @@
-"""Job pages: `/{repo}/jobs` (a repository's jobs), `/jobs/{n}` (one job: live progress bar,
+"""Job pages: `/{repo}/jobs` (a repository's jobs; writers of a model also get a form that
+POSTs to `/{repo}/jobs/finetune`, the API's fine-tuning service), `/jobs/{n}` (one job: live progress bar,
 log and loss curve, refreshed by static/js/jobs.js from the jobs API), `/jobs/{n}/loss.svg`.
 Views parse, authorize (readers of the job's repository; a hidden job is a missing one),
 call a selector, render."""
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.permissions import request_principal
-from hub.exceptions import NotFound
+from hub.exceptions import BadRequest, HubError, NotFound
+from hub.http.pages import login_required_page
 from jobs.curves import loss_svg
+from jobs.fine_tuning import fine_tune_request
+from jobs.forms import FineTuneForm
 from jobs.models import Job
 from jobs.selectors import job_for, job_view, jobs_visible_to
+from repos.models import Repository, RepoType
 from repos.views.context import load_repo, repo_header
 
 MAX_LISTED = 100
@@ -26,13 +33,37 @@ def _job(request: HttpRequest, job_id: str) -> Job:
         raise Http404("No such job") from None
 
 
-@require_safe
-def repo_jobs(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
-    repo = load_repo(request, prefix=prefix, namespace=namespace, name=name)
-    ctx = repo_header(request, repo, tab="jobs")
+def _jobs_tab(request: HttpRequest, repo: Repository, *, form: FineTuneForm | None = None,
+              error: str = "", status: int = 200) -> HttpResponse:
+    ctx: dict[str, Any] = repo_header(request, repo, tab="jobs")
     user, _token = request_principal(request)
     ctx["jobs"] = list(jobs_visible_to(user, repo=repo)[:MAX_LISTED])
-    return render(request, "jobs/repo_jobs.html", ctx)
+    ctx["finetune_form"] = (form or FineTuneForm()) if ctx.get("can_write") and repo.repo_type == RepoType.MODEL \
+        else None
+    ctx["finetune_error"] = error
+    return render(request, "jobs/repo_jobs.html", ctx, status=status)
+
+
+@require_safe
+def repo_jobs(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
+    return _jobs_tab(request, load_repo(request, prefix=prefix, namespace=namespace, name=name))
+
+
+@login_required_page
+@require_POST
+def repo_finetune(request: HttpRequest, namespace: str, name: str, prefix: str | None = None) -> HttpResponse:
+    repo = load_repo(request, prefix=prefix, namespace=namespace, name=name, action="write")
+    user, _token = request_principal(request)
+    form = FineTuneForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise BadRequest("Check the fine-tuning parameters: " + "; ".join(
+                f"{field}: {' '.join(map(str, errors))}" for field, errors in form.errors.items()))
+        job = fine_tune_request(repo=repo, revision=repo.default_branch, user=user,  # type: ignore[arg-type]
+                                overrides=form.overrides())
+    except HubError as exc:
+        return _jobs_tab(request, repo, form=form, error=exc.message, status=exc.status)
+    return HttpResponseRedirect(f"/jobs/{job.pk}")
 
 
 @require_safe

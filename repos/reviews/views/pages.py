@@ -15,6 +15,7 @@ from hub.http.client import client_ip
 from hub.http.pages import login_required_page
 from repos.links import RepoLinks
 from repos.models import Discussion
+from repos.reviews.badges import pr_badges
 from repos.reviews.forms import DiscussionFilterForm, NewDiscussionForm
 from repos.reviews.selectors.compare import compare_range
 from repos.reviews.selectors.discussions import PAGE_SIZE, discussion_page
@@ -85,6 +86,7 @@ def discussion(request: HttpRequest, namespace: str, name: str, num: str, prefix
     ctx = repo_header(request, repo, tab="community")
     ctx.update({"d": data.discussion, "viewer": data.viewer, "items": data.items, "merge": data.status,
                 "reviewers": data.reviewers, "requested": data.requested, "subtab": "conversation",
+                "badges": pr_badges(data.discussion, data.status.head) if data.status is not None else [],
                 "action": RepoLinks(repo).discussion(data.discussion.num)})
     return render(request, "repos/reviews/discussion.html", ctx)
 

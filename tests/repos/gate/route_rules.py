@@ -352,6 +352,7 @@ RULES: dict[str, Rule] = {
     HTML + r"/like$": Rule("auth_read", lambda p, i, t, x: req("POST", f"/{p}/like", "liked=1", FORM)),
     # --- job pages (jobs app): a repository's jobs to its readers; a job id names no repository
     HTML + r"/jobs$": Rule("read", lambda p, i, t, x: req("GET", f"/{p}/jobs")),
+    HTML + r"/jobs/finetune$": Rule("write", lambda p, i, t, x: req("POST", f"/{p}/jobs/finetune", "epochs=1", FORM)),
     r"^jobs/(?P<job_id>[0-9]{1,18})$": Rule("public", lambda p, i, t, x: req("GET", "/jobs/999999999"), repo=False),
     r"^jobs/(?P<job_id>[0-9]{1,18})/loss\.svg$": Rule(
         "public", lambda p, i, t, x: req("GET", "/jobs/999999999/loss.svg"), repo=False),
