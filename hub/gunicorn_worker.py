@@ -39,6 +39,7 @@ like stock gthread. No Django here: gunicorn loads this in its master process.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import selectors
 import socket
@@ -48,9 +49,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from gunicorn import util as gunicorn_util
 from gunicorn.workers import gthread
 
+from hub.http.errors import header_value
 from hub.http.headers import BASELINE, RESOURCE_CSP
+from hub.http.request_id import HEADER as REQUEST_ID_HEADER
+from hub.http.request_id import request_id_for
 
 HEAD_MAX = 64 * 1024  # a head (request line + headers) larger than this is refused (431)
 LINGER_S = 2.0  # how long a closing connection waits for the client's FIN (as gunicorn's)
@@ -58,6 +63,36 @@ LINGER_MAX_BYTES = 64 * 1024
 _RECV = 64 * 1024
 # The worker's own answers carry the headers of every hub response (hub/http/headers.py).
 _REFUSAL_SECURITY_HEADERS = {**BASELINE, "Content-Security-Policy": RESOURCE_CSP}
+
+
+def refusal_bytes(status: str, message: str, extra_headers: str = "") -> bytes:
+    """A whole response written below the application (this worker's 408/431/503, gunicorn's
+    own 400/414/431 for a request it could not parse), shaped like the application's errors:
+    the message as JSON and in `X-Error-Message`, an `X-Request-Id`, the security headers. The
+    clients read those (huggingface_hub puts both in its exception; git-lfs the message)."""
+    body = json.dumps({"error": message}).encode()
+    security = "".join(f"{key}: {value}\r\n" for key, value in _REFUSAL_SECURITY_HEADERS.items())
+    return (f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nX-Error-Message: {header_value(message)}\r\n"
+            f"{REQUEST_ID_HEADER}: {request_id_for(None)}\r\n{security}{extra_headers}\r\n").encode("latin-1") + body
+
+
+def _write_gunicorn_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    gunicorn_util.write_nonblock(sock, refusal_bytes(f"{status_int} {reason}", mesg or reason))
+
+
+# gunicorn answers what it cannot parse (a request line over `limit_request_line`: 414, bad
+# headers: 400/431) with `util.write_error`, an HTML page without our headers; its worker
+# classes call it through the module, so this process's copy is replaced once, here (this
+# module is imported only by gunicorn processes running HubThreadWorker).
+gunicorn_util.write_error = _write_gunicorn_error
+
+
+_REFUSAL_MESSAGES = {
+    "408": "The request was not received in time (a slow client)",
+    "431": "The request head is too large",
+    "503": "The server is busy, please retry",
+}
 
 
 def _env_float(environ: Any, name: str, default: float) -> float:
@@ -493,10 +528,7 @@ class HubThreadWorker(gthread.ThreadWorker):
     def _refuse(self, waiting: _Waiting, status: str, headers: str = "") -> None:
         """Answer from the event loop (never blocks: what the socket does not take is lost)."""
         self._forget(waiting)
-        body = f"{status}\n".encode()
-        security = "".join(f"{key}: {value}\r\n" for key, value in _REFUSAL_SECURITY_HEADERS.items())
-        response = (f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: text/plain\r\n"
-                    f"Content-Length: {len(body)}\r\n{security}{headers}\r\n").encode() + body
+        response = refusal_bytes(status, _REFUSAL_MESSAGES.get(status[:3], status), headers)
         try:
             waiting.conn.sock.send(response)
         except OSError:

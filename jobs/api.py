@@ -13,6 +13,8 @@ repository; for anyone else it does not exist (404).
 """
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -43,14 +45,22 @@ def _listing(request: Request, qs, user, token) -> Response:  # type: ignore[no-
             raise BadRequest(f"Unknown kind {kind!r}")
         qs = qs.filter(kind=kind)
     raw = request.query_params.get("limit", "20")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # Length first: int() of thousands of digits raises (Python's digit limit) instead of a 400.
+    if not raw.isdigit() or len(raw) > len(str(MAX_LIMIT)) or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be an integer in [1, {MAX_LIMIT}]")
     return Response([job_view(job, user, token=token) for job in qs[: int(raw)]])
+
+
+LISTING_QUERY = [OpenApiParameter("state", str, enum=list(Job.State.values)),
+                 OpenApiParameter("kind", str, enum=list(Job.Kind.values)),
+                 OpenApiParameter("limit", int, description=f"1 to {MAX_LIMIT} (default 20)")]
 
 
 class JobListApi(APIView):
     """`GET /api/jobs`: the jobs the caller can see."""
 
+    @extend_schema(summary="Jobs the caller can see, newest first", parameters=LISTING_QUERY,
+                   responses={200: {"type": "array", "items": {"type": "object"}}})
     def get(self, request: Request) -> Response:
         user, token = request_principal(request)
         return _listing(request, jobs_visible_to(user, token=token), user, token)
@@ -71,11 +81,15 @@ class RepoJobsApi(APIView):
 
     OVERRIDES = ("dataset", "split", "method", "epochs", "learning_rate")
 
+    @extend_schema(summary="A repository's jobs, newest first", parameters=LISTING_QUERY,
+                   responses={200: {"type": "array", "items": {"type": "object"}}})
     def get(self, request: Request, plural: str, namespace: str, name: str) -> Response:
         repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="read")
         user, token = request_principal(request)
         return _listing(request, jobs_visible_to(user, token=token, repo=repo), user, token)
 
+    @extend_schema(summary="Submit an evaluation or a fine-tuning job (writers)", request=InputSerializer,
+                   responses={202: OpenApiTypes.OBJECT})
     def post(self, request: Request, plural: str, namespace: str, name: str) -> Response:
         repo = repo_from_api_request(request, plural=plural, namespace=namespace, name=name, action="write")
         user, token = require_signed_in(request)
@@ -94,6 +108,7 @@ class RepoJobsApi(APIView):
 class JobDetailApi(APIView):
     """`GET /api/jobs/{job}`."""
 
+    @extend_schema(summary="A job: state, progress, loss curve, result, error", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, job_id: str) -> Response:
         user, token = request_principal(request)
         return Response(job_view(job_for(user, int(job_id), token=token), user, token=token))
@@ -102,6 +117,7 @@ class JobDetailApi(APIView):
 class JobLogsApi(APIView):
     """`GET /api/jobs/{job}/logs`."""
 
+    @extend_schema(summary="A job's log (the tail the hub keeps)", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, job_id: str) -> Response:
         user, token = request_principal(request)
         job = job_for(user, int(job_id), token=token)
@@ -111,6 +127,8 @@ class JobLogsApi(APIView):
 class JobCancelApi(APIView):
     """`POST /api/jobs/{job}/cancel`: writers of the repository and the job's submitter."""
 
+    @extend_schema(summary="Cancel a job (its submitter and writers of the repository)", request=None,
+                   responses={202: OpenApiTypes.OBJECT})
     def post(self, request: Request, job_id: str) -> Response:
         principal, token = request_principal(request)
         job = job_for(principal, int(job_id), token=token)  # a hidden job is missing, even to anonymous

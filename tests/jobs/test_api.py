@@ -46,6 +46,7 @@ def test_listing_and_detail_follow_read_access(client, world):
         assert r.status_code == 404 and r["X-Error-Code"] == "RepoNotFound"
     assert client.get(f"/api/jobs/{priv_job.pk}", **auth(tokens["alice"])).status_code == 200
     assert client.get("/api/jobs?limit=0").status_code == 400
+    assert client.get("/api/jobs?limit=" + "9" * 5000).status_code == 400
     assert client.get("/api/jobs?state=stuck").status_code == 400
     assert client.get("/api/jobs?state=queued&kind=evaluate&limit=1").status_code == 200
 
