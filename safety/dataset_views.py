@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.permissions import request_principal, require_signed_in
-from hub.exceptions import BadRequest, HubError
+from hub.exceptions import BadRequest
 from hub.http.client import client_ip
-from hub.http.pages import login_required_page
+from hub.http.pages import change_and_return, login_required_page
 from repos.gate import Action, can_manage, can_write
 from repos.models import Repository
 from repos.views.context import load_repo, repo_header
@@ -61,13 +60,7 @@ def personal_data(request: HttpRequest, **kwargs: Any) -> HttpResponse:
 
 
 def _change(request: HttpRequest, repo: Repository, change: Callable[[], str]) -> HttpResponse:
-    try:
-        text = change()
-    except HubError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, text)
-    return HttpResponseRedirect(page_url(repo))
+    return change_and_return(request, change, page_url(repo))
 
 
 @login_required_page

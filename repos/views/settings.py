@@ -27,7 +27,7 @@ from accounts.selectors import user_by_name
 from accounts.web.forms import CollaboratorForm
 from hub.exceptions import BadRequest, Forbidden, HubError
 from hub.http.client import client_ip
-from hub.http.pages import login_required_page
+from hub.http.pages import change_and_return, login_required_page
 from repos.forms import MoveRepoForm
 from repos.gate import Action, can_admin, can_move_to, creatable_namespaces
 from repos.models import AccessRequest, Repository
@@ -90,14 +90,7 @@ def repo_settings(request: HttpRequest, **kwargs: Any) -> HttpResponse:
 
 
 def _change(request: HttpRequest, repo: Repository, change: Callable[[], str]) -> HttpResponse:
-    """Run `change` (one service call returning the success message) and go back to the page."""
-    try:
-        text = change()
-    except HubError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, text)
-    return HttpResponseRedirect(settings_url(repo))
+    return change_and_return(request, change, settings_url(repo))
 
 
 @login_required_page

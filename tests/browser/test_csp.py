@@ -12,9 +12,7 @@ import uuid
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+from tests.browser.chromium import ARGS, CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,

@@ -14,16 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_pages_flow import (  # noqa: F401 (browser, new_page: the fixtures)
+from tests.browser.chromium import CHROMIUM
+from tests.browser.test_pages_flow import (  # noqa: F401 (new_page: a fixture)
     PASSWORD,
     WATCH_UPLOAD,
     _http,
     _main_file,
-    browser,
     new_page,
 )
-
-CHROMIUM = "/usr/bin/chromium"
 
 pytestmark = [
     pytest.mark.browser,

@@ -12,11 +12,8 @@ import os
 
 import pytest
 
+from tests.browser.chromium import CHROMIUM
 from tests.live import LiveHub
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -47,17 +44,6 @@ from jobs.models import Job
 job = Job.objects.get(pk={pk})
 job.transition("succeeded", progress=1.0, step=8, loss=0.3, curve=[[1, 0.9], [3, 0.7], [6, 0.4], [8, 0.3]])
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS, timeout=30_000)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_progress_and_loss_update_while_the_job_runs(live_hub: LiveHub, browser) -> None:

@@ -14,11 +14,8 @@ import uuid
 
 import pytest
 
+from tests.browser.chromium import ARGS, CHROMIUM
 from tests.safety.planted import DATA, planted_values
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
 pytestmark = [
     pytest.mark.browser,

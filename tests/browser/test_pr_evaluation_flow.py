@@ -20,13 +20,10 @@ from pathlib import Path
 import pytest
 
 from jobs.sandbox import sandbox_problem
+from tests.browser.chromium import CHROMIUM
 from tests.jobs.runners import tiny
 from tests.jobs.test_pr_evaluation import CARD, _expected
 from tests.live import LiveHub, LiveWorker
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
 pytestmark = [
     pytest.mark.browser, pytest.mark.live, pytest.mark.worker,
@@ -74,17 +71,6 @@ def _bot_comments(hub: LiveHub, count: int, timeout: float = 240) -> list[str]:
         if len(bodies) >= count or time.monotonic() > deadline:
             return bodies
         time.sleep(0.5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS, timeout=30_000)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_a_strangers_pr_is_evaluated_by_the_worker_and_shown_on_the_pr_page(

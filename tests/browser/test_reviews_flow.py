@@ -16,9 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+from tests.browser.chromium import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,17 +33,6 @@ api.create_repo(repo)
 api.upload_file(path_or_fileobj=path, path_in_repo="model.safetensors", repo_id=repo)
 api.upload_file(path_or_fileobj=b'{"hidden_size": 8}\\n', path_in_repo="config.json", repo_id=repo)
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS, timeout=30_000)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

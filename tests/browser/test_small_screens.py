@@ -15,9 +15,8 @@ import uuid
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+from tests.browser.chromium import CHROMIUM
+
 WIDTH = 390
 
 pytestmark = [
@@ -116,17 +115,6 @@ def site(live_hub):
     return {"base": base, "user": user, "repo_id": repo_id, "deep": deep, "discussion": number}
 
 
-@pytest.fixture(scope="module")
-def narrow_browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS, timeout=30_000)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def _phone_page(browser):
     context = browser.new_context(viewport={"width": WIDTH, "height": 844}, device_scale_factor=1)
     context.set_default_timeout(15_000)
@@ -134,9 +122,9 @@ def _phone_page(browser):
 
 
 @pytest.fixture(scope="module")
-def phone(narrow_browser, site):
+def phone(browser, site):
     """A signed-in phone-sized page."""
-    page = _phone_page(narrow_browser)
+    page = _phone_page(browser)
     page.goto(f"{site['base']}/login")
     page.fill("#id_username", site["user"])
     page.fill("#id_password", f"{site['user']}-Pa55word!")
@@ -198,8 +186,8 @@ def test_history_titles_take_the_whole_row(phone, site):
 ANONYMOUS_PAGES = ["/", "/login", "/join", "/password-reset", "/models", "/search?search=wide", "/no-such-page/at/all"]
 
 
-def test_signed_out_pages_fit_too(narrow_browser, site):
-    page = _phone_page(narrow_browser)
+def test_signed_out_pages_fit_too(browser, site):
+    page = _phone_page(browser)
     failures = {}
     for path in [*ANONYMOUS_PAGES, f"/{site['repo_id']}", f"/{site['repo_id']}/tree/main"]:
         page.goto(site["base"] + path)

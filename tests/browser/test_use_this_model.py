@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_pages_flow import browser, new_page  # noqa: F401 (the fixtures)
-
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser.chromium import CHROMIUM
+from tests.browser.test_pages_flow import new_page  # noqa: F401 (a fixture)
 
 pytestmark = [
     pytest.mark.browser,
