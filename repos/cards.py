@@ -85,7 +85,10 @@ def card_index(card_data: dict[str, Any] | None, repo_type: str) -> CardIndex:
     tags.extend(_strings(data.get("tags")))
     licenses = _strings(data.get("license"))
     tags.extend(f"license:{x}" for x in licenses)
-    tags.extend(f"language:{x}" for x in _strings(data.get("language")))
+    # The Hub tags a model with the bare language code ("en": what `list_models(filter="en")`
+    # and the 0.x client's `language="en"` ask for) and a dataset with "language:en".
+    language_prefix = "language:" if repo_type == "dataset" else ""
+    tags.extend(f"{language_prefix}{x}" for x in _strings(data.get("language")))
     tags.extend(f"dataset:{x}" for x in _strings(data.get("datasets")))
     tags.extend(f"base_model:{x}" for x in _strings(data.get("base_model")))
     if repo_type == "dataset":

@@ -131,8 +131,8 @@ def test_card_index_model() -> None:
             "text-classification",
             "bert",
             "license:apache-2.0",
-            "language:en",
-            "language:fr",
+            "en",
+            "fr",
             "dataset:imdb",
             "base_model:google-bert/bert-base-uncased",
             "transformers",
@@ -141,6 +141,12 @@ def test_card_index_model() -> None:
         library_name="transformers",
         license="apache-2.0",
     )
+
+
+def test_card_index_tags_languages_like_the_hub() -> None:
+    """Bare codes on models (`list_models(filter="en")`), prefixed on datasets."""
+    assert card_index({"language": ["en", "fr"]}, "model").tags == ["en", "fr"]
+    assert card_index({"language": "en"}, "dataset").tags == ["language:en"]
 
 
 def test_card_index_tolerates_messy_values() -> None:
@@ -160,8 +166,8 @@ def test_card_index_tolerates_messy_values() -> None:
         "single-tag",
         "license:mit",
         "license:apache-2.0",
-        "language:de",
-        "language:42",
+        "de",
+        "42",
         "dataset:squad",
         "base_model:a/b",
         "base_model:c/d",

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 
 from repos.models import Repository
-from tests.factories import RepositoryFactory, bearer, seeded_model
+from tests.factories import RepositoryFactory, bearer, commit, seeded_model
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +96,16 @@ def test_list_pagination_link_is_absolute_and_complete(client, alice, sort):
 def test_list_bad_cursor_is_400(client, db):
     assert client.get("/api/models?cursor=!!!").status_code == 400
     assert client.get("/api/models?cursor=eyJ2IjpbXX0").status_code == 400  # {"v":[]}
+
+
+@pytest.mark.postgres  # engine-specific SQL: JSON tag containment
+def test_models_are_tagged_with_bare_language_codes(client, alice):
+    """As on the Hub: `list_models(filter="en")` (0.x: `language="en"`) finds a model whose card
+    says `language: en`; a dataset's tag is `language:en`."""
+    model = RepositoryFactory(owner=alice, name="english-model")
+    commit(model, files={"README.md": b"---\nlanguage: [en, fr]\n---\n"})
+    data = RepositoryFactory(owner=alice, name="english-data", repo_type="dataset")
+    commit(data, files={"README.md": b"---\nlanguage: en\n---\n"})
+    assert [m["id"] for m in client.get("/api/models?filter=en").json()] == ["alice/english-model"]
+    assert [d["id"] for d in client.get("/api/datasets?filter=language:en").json()] == ["alice/english-data"]
+    assert client.get("/api/datasets?filter=en").json() == []
