@@ -12,7 +12,6 @@ import socket
 import stat
 import time
 import uuid
-from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from jobs.sandbox import (
     run_job,
     sandbox_problem,
 )
+from tests.live import wait_for
 
 PROBLEM = sandbox_problem()
 needs_bwrap = pytest.mark.skipif(PROBLEM is not None, reason=f"job sandbox unavailable here: {PROBLEM}")
@@ -50,15 +50,6 @@ def make_job(tmp_path: Path, runner: str, **params) -> SandboxJob:
 def run(job: SandboxJob, **kwargs) -> SandboxOutcome:
     kwargs.setdefault("limits", LIMITS)
     return run_job(job, **kwargs)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def processes_with(token: str) -> list[int]:
@@ -214,7 +205,7 @@ def test_every_process_is_gone_after_a_cancel(tmp_path):
     assert outcome.status == "cancelled"
     assert seen, "the grandchild never appeared"
     assert progress == [(0.5, 1)]
-    assert wait_until(lambda: not processes_with(token)), "a job process outlived the job"
+    wait_for(lambda: not processes_with(token), 10, "every job process to end with the job")
 
 
 def test_missing_bwrap_refuses_unless_sandbox_false(tmp_path):

@@ -22,6 +22,7 @@ from tests.live import (
     hub_env,
     isolated_broker_url,
     isolated_database,
+    wait_for,
     wait_http,
 )
 
@@ -69,14 +70,6 @@ def group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture

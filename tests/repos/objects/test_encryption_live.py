@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.live import wait_for
 from tests.repos.git_client import client_git_env, provision, remote_url, requires_git_lfs, run_git
 
 pytestmark = [pytest.mark.live, requires_git_lfs]
@@ -56,14 +56,6 @@ def run_client(live_hub, tmp_path: Path, token: str, script: str) -> dict:
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT=")]
     assert proc.returncode == 0 and lines, f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
     return json.loads(lines[-1][len("RESULT="):])
-
-
-def wait_until(condition, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting until {what}")
-        time.sleep(0.1)
 
 
 def test_private_objects_never_on_disk_in_plaintext_and_read_identically(live_hub, live_worker, tmp_path):
@@ -118,10 +110,10 @@ def test_private_objects_never_on_disk_in_plaintext_and_read_identically(live_hu
         out = run_client(live_hub, tmp_path, token,
                          f"api.update_repo_settings({repo.repo_id!r}, private={private!r}); out['ok'] = True")
         assert out == {"ok": True}
-        wait_until(lambda p=private: shared.is_file() != p, f"the objects are {'private' if private else 'public'}")
+        wait_for(lambda p=private: shared.is_file() != p, 60, f"the objects to be {'private' if private else 'public'}")
         status, _, body = http_get(url, token)
         assert status == 200 and body == data
-        wait_until(lambda p=private: (enclave / oid[:2] / oid[2:4] / oid).is_file() == p, "the move finished")
+        wait_for(lambda p=private: (enclave / oid[:2] / oid[2:4] / oid).is_file() == p, 60, "the move to finish")
         status, _, body = http_get(url, token, {"Range": "bytes=100-199"})
         assert status == 206 and body == data[100:200]
     assert grep_data_dir(live_hub.data_dir, MARKER) == []
