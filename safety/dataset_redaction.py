@@ -3,10 +3,10 @@
 The owner asks (`redaction_request`, from the API or the page); the worker runs
 `redaction_run`: every dataset file of the requested commit whose report has findings is
 streamed through `safety.redaction.redact_file` (masking, or consistent pseudonyms keyed by the
-repository's own secret) into an anonymous temporary file, and the copies are committed with
-`repos.services.commits.commit_create(create_pr=True)` - the very service the API commit uses,
-so the push policy, the byte door (`objects.ingest` for LFS files) and the event door all apply
-and the new head is reported like any other. Only detected spans change: other columns stay
+repository's own secret) into a temporary copy (in memory, spilling encrypted to disk), and the
+copies are committed with `repos.services.commits.commit_create(create_pr=True)` - the very
+service the API commit uses, so the push policy, the byte door (`objects.ingest` for LFS files)
+and the event door all apply and the new head is reported like any other. Only detected spans change: other columns stay
 byte-identical (CSV, JSONL) or value-identical (Parquet).
 
 A copy that cannot be completed (`RedactionFailed`: a bound, a malformed file) fails the whole
@@ -32,6 +32,7 @@ from repos.gate import can_manage
 from repos.git.errors import GitError
 from repos.handles import git_repo
 from repos.models import Repository
+from repos.objects.crypto.spool import SpooledEncryptedFile
 from repos.policy.upload import MAX_REGULAR_FILE_SIZE
 from repos.services.commits import AddFile, AddLfsFile, CommitHeader, CommitOperation, commit_create
 from safety.dataset_reports import (
@@ -130,10 +131,10 @@ def _run(redaction: DatasetRedaction) -> tuple[dict, int | None]:
     with tempfile.TemporaryDirectory(prefix="hub-redact-", dir=settings.TMP_ROOT) as spool:
         operations: list[CommitOperation] = []
         for file in files:
-            # In memory up to SPOOL_MEMORY_BYTES (the copy of a private dataset then never touches
-            # the disk in plaintext); beyond, an anonymous file (unlinked at once on POSIX) in
-            # the data dir's tmp: nothing outlives the job.
-            out = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES, dir=spool)
+            # In memory up to SPOOL_MEMORY_BYTES; beyond, an encrypted spool in the data dir's
+            # tmp (key in this process only): the copy, which keeps every other column of the
+            # dataset, never touches the disk in plaintext, and nothing outlives the job.
+            out = SpooledEncryptedFile(SPOOL_MEMORY_BYTES, spool, suffix=".redacted")
             try:
                 with opener_for(repo=repo, git=git, file=file)() as src:
                     result = redact_file(src, out, format=file.format, mode=redaction.mode,  # type: ignore[arg-type]

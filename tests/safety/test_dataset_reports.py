@@ -163,6 +163,49 @@ def test_pseudonym_redaction_reads_lfs_through_the_byte_door(dataset: Repository
 
 
 @pytest.mark.django_db
+def test_redacted_copies_spill_to_disk_encrypted_only(dataset: Repository, alice, monkeypatch, settings) -> None:
+    """Issue 12: a copy larger than the memory bound goes to disk, and none of its plaintext
+    (every column but the redacted spans) is there, looked at while each copy is still open."""
+    import uuid
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from safety import dataset_redaction
+    from tests.safety.disk import files_holding
+
+    marker = f"NO-PLAINTEXT-{uuid.uuid4().hex}"
+    rows = [{"note": f"{marker}-{i}", "email": f"person{i}@example.com"} for i in range(40)]
+    csv_bytes = ("note,email\n" + "".join(f"{r['note']},{r['email']}\n" for r in rows)).encode()
+    jsonl_bytes = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    parquet = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), parquet, compression="none")
+    sha = commit(dataset, files={"notes.csv": csv_bytes}, lfs={"notes.jsonl": jsonl_bytes,
+                                                                 "notes.parquet": parquet.getvalue()})
+    revision_report(repo=dataset, sha=sha)
+    monkeypatch.setattr(dataset_redaction, "SPOOL_MEMORY_BYTES", 256)
+    leaks: dict[str, list[str]] = {}  # observed here, asserted after (the job catches everything)
+    spilled: dict[str, bool] = {}
+    operation = dataset_redaction._operation
+
+    def observed(*, repo, file, out):
+        leaks[file.path] = files_holding(marker.encode(), settings.TMP_ROOT)
+        spilled[file.path] = bool(getattr(out, "rolled", False) or getattr(out, "_rolled", False))
+        return operation(repo=repo, file=file, out=out)
+
+    monkeypatch.setattr(dataset_redaction, "_operation", observed)
+    redaction = redaction_request(repo=dataset, user=alice, mode="mask")
+    redaction_run(redaction=redaction)
+    assert redaction.state == "succeeded", redaction.error
+    assert spilled == dict.fromkeys(["notes.csv", "notes.jsonl", "notes.parquet"], True)  # the path under test
+    assert leaks == dict.fromkeys(spilled, [])
+    git = git_repo(dataset)
+    head = git.resolve(Discussion.objects.get(repository=dataset, num=redaction.pull_request_num).git_ref)
+    after = git.read_blob(git.get_entry(head, "notes.csv").oid)
+    assert marker.encode() in after and b"@example.com" not in after  # the copy itself is right
+
+
+@pytest.mark.django_db
 def test_nothing_to_redact_and_unfinished_reports_are_refused(dataset: Repository, alice) -> None:
     sha = commit(dataset, files={"ok.csv": b"id,city\n1,Paris\n"})
     with pytest.raises(Conflict, match="not finished"):

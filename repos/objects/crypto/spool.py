@@ -11,6 +11,9 @@ CTR (not the chunked GCM of stored objects) because the length is not known in a
 reader seeks anywhere; there is no tag because nothing leaves the process unverified: LFS
 content is hashed against its oid when ingested, and the spool lives only for one request.
 Keystream blocks never repeat: the counter block is ``nonce (8 random bytes) | block index``.
+
+``SpooledEncryptedFile`` is the drop-in for ``tempfile.SpooledTemporaryFile`` (which spills
+plaintext): bytes stay in memory up to a bound, then move to an ``EncryptedSpool``.
 Pure: no Django.
 """
 from __future__ import annotations
@@ -27,6 +30,9 @@ if TYPE_CHECKING:
     from _typeshed import ReadableBuffer, WriteableBuffer
 
 _BLOCK = 16
+# Writes to a spilled SpooledEncryptedFile are batched: callers write line by line, and each
+# EncryptedSpool write sets up a cipher.
+_SPILL_BUFFER = 1024 * 1024
 
 
 class EncryptedSpool(io.RawIOBase):
@@ -34,7 +40,7 @@ class EncryptedSpool(io.RawIOBase):
     path. Reads and writes take and return plaintext; the file holds ciphertext only.
     ``fileno()`` is refused so no one sends the ciphertext by descriptor."""
 
-    def __init__(self, directory: Path | str, *, suffix: str = "") -> None:
+    def __init__(self, directory: Path | str | None, *, suffix: str = "") -> None:
         super().__init__()
         self._file = tempfile.NamedTemporaryFile(dir=directory, suffix=suffix)
         self.name = self._file.name
@@ -97,4 +103,77 @@ class EncryptedSpool(io.RawIOBase):
                 self._file.close()
             except FileNotFoundError:  # removed already (a full-disk cleanup)
                 pass
+        super().close()
+
+
+class SpooledEncryptedFile(io.RawIOBase):
+    """A read/write, seekable temporary file held in memory until it would pass ``max_memory``
+    bytes, then in an ``EncryptedSpool`` in ``directory`` (``None``: the system's temporary
+    directory). Either way no plaintext reaches the disk; ``rolled`` says which it is."""
+
+    def __init__(self, max_memory: int, directory: Path | str | None, *, suffix: str = "") -> None:
+        super().__init__()
+        self._max_memory = max_memory
+        self._directory = directory
+        self._suffix = suffix
+        self._file: io.BytesIO | io.BufferedRandom = io.BytesIO()
+        self.rolled = False
+
+    def rollover(self) -> None:
+        """Move the bytes to the encrypted spool now (the position is kept)."""
+        if self.rolled:
+            return
+        memory = self._file
+        assert isinstance(memory, io.BytesIO)
+        spool = io.BufferedRandom(EncryptedSpool(self._directory, suffix=self._suffix), buffer_size=_SPILL_BUFFER)
+        try:
+            with memory.getbuffer() as held:
+                spool.write(held)
+            spool.seek(memory.tell())
+        except BaseException:
+            spool.close()
+            raise
+        self._file, self.rolled = spool, True
+        memory.close()
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("an encrypted spool has no descriptor for its plaintext")
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def write(self, data: ReadableBuffer) -> int:
+        view = memoryview(data).cast("B")
+        if not self.rolled and self._file.tell() + len(view) > self._max_memory:
+            self.rollover()
+        return self._file.write(view)
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        return self._file.readinto(buffer)
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._file.read(size)
+
+    def readall(self) -> bytes:
+        return self._file.read()
+
+    def flush(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
         super().close()
