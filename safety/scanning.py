@@ -14,7 +14,7 @@ import io
 import logging
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.db import IntegrityError, transaction
@@ -27,7 +27,6 @@ from repos.git.errors import GitError, TreeTooLarge
 from repos.git.repository import GitRepo
 from repos.handles import git_repo, walk_limits
 from repos.models import Repository
-from repos.objects.encryption import repo_encrypted
 from repos.selectors.files import repo_entry
 from safety.models import FileScan, path_digest_of
 from safety.scanners.pickles import ModelFileScan, ScanLimits, scan_model_file
@@ -82,18 +81,16 @@ HUB_TOKEN_TYPE = "Hugging Face Token"
 FAILED_PREFIX = "scan failed: "
 
 
-def scan_bytes(open_content: Opener, *, size: int, encrypted: bool = False,
+def scan_bytes(open_content: Opener, *, size: int,
                on_hub_token: Callable[[str], None] | None = None) -> tuple[ModelFileScan, SecretsScan | None]:
     """Both scanners over one file's content (opened once per scanner, streamed).
 
-    `encrypted`: the content must never touch the disk in plaintext (a repository whose
-    objects are encrypted at rest), so the one case where the pickle scanner copies bytes to a
-    temporary file (a zip inside a compressed stream) is refused and reads as "unscanned".
+    The one copy the pickle scanner makes (a zip inside a compressed stream, spooled to be
+    seekable) is encrypted on disk, so private repositories' files are scanned the same way.
     `on_hub_token(value)` gets each hub-format token found in the text (the value itself: for
     revocation, never stored)."""
-    limits = replace(PICKLE_LIMITS, max_spool_bytes=0) if encrypted else PICKLE_LIMITS
     with tempfile.TemporaryDirectory(prefix="hub-scan-") as spool, open_content() as f:
-        verdict = scan_model_file(f, limits=limits, spool_dir=spool)
+        verdict = scan_model_file(f, limits=PICKLE_LIMITS, spool_dir=spool)
     secrets = None
     if size <= SECRETS_MAX_BYTES and not verdict.pickle_found:
         def on_secret(finding: SecretFinding, value: str) -> None:
@@ -149,8 +146,7 @@ def file_scan(*, repo: Repository, path: str, oid: str, size: int, open_content:
     else:
         try:
             leaked: list[str] = []
-            verdict, secrets = scan_bytes(open_content, size=size, encrypted=repo_encrypted(repo),
-                                          on_hub_token=leaked.append)
+            verdict, secrets = scan_bytes(open_content, size=size, on_hub_token=leaked.append)
             fields = _fields(verdict, secrets)
             fields["secrets"] = _revoke_leaked(repo=repo, path=path, tokens=leaked, findings=fields["secrets"])
         except Exception as exc:  # noqa: BLE001 - the object vanished, the disk failed: a status too

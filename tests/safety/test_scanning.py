@@ -2,6 +2,7 @@
 verdicts in the API's shapes (tree / paths-info `securityFileStatus`, `securityRepoStatus`)."""
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -134,6 +135,27 @@ def test_encrypted_objects_of_private_repositories_are_scanned(make_repo, canary
     sha = commit(private, lfs={"evil.pt": hostile["torch_evil.pt"], "model.safetensors": hostile["model.safetensors"]})
     revision_scan(repo=private, sha=sha)
     assert flagged_paths(private, sha) == {"evil.pt", "model.safetensors"}
+
+
+
+@pytest.mark.django_db
+def test_a_zip_in_a_stream_of_a_private_repository_is_scanned_not_skipped(make_repo, canary) -> None:
+    """Its copy is encrypted on disk now, so private files get the same verdict as public ones
+    (it used to be refused as "unscanned" to keep the plaintext off the disk)."""
+    import gzip
+    import os
+    import pickle
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:  # larger than the scanner's 4 KiB head: really spooled
+        z.writestr("archive/data.pkl", pickle.dumps({"weight": 1}, protocol=2))
+        z.writestr("archive/data/0", os.urandom(64 * 1024))
+    private = make_repo("zipped-model", private=True)
+    sha = commit(private, lfs={"model.pt.gz": gzip.compress(archive.getvalue())})
+    revision_scan(repo=private, sha=sha)
+    scan = FileScan.objects.get(repository=private, path="model.pt.gz")
+    assert scan.status == "safe", scan.reasons
 
 
 @pytest.mark.django_db

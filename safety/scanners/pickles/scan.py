@@ -22,12 +22,12 @@ including an internal bug, becomes a verdict ("error"/"unscanned"), never an exc
 from __future__ import annotations
 
 import io
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from repos.objects.crypto.spool import EncryptedSpool
 from safety.budget import Budget, Clock, LimitExceeded
 from safety.scanners.pickles.archives import (
     DECOMPRESSORS,
@@ -49,6 +49,7 @@ from safety.scanners.pickles.segment import MachineLimits, Segment
 from safety.scanners.pickles.verdict import ImportFinding, ModelFileScan, decide_status
 
 _HEAD = 4096
+_SPOOL_BUFFER = 1 << 20  # zip reads through a Window are small; each EncryptedSpool read sets up a cipher
 _MAX_REASONS = 50
 
 
@@ -64,7 +65,7 @@ class ScanLimits:
     max_central_directory_bytes: int = 64 << 20
     max_member_bytes: int = 16 << 30  # decompressed bytes of one compressed stream
     max_compression_ratio: int = 1_100  # above deflate's physical maximum (~1032): a bomb
-    max_spool_bytes: int = 1 << 30  # a compressed zip must be copied to disk to be seekable
+    max_spool_bytes: int = 1 << 30  # a compressed zip is copied (encrypted) to disk to be seekable
     max_pickles_per_stream: int = 10_000
     max_stack: int = 1_000_000
     max_memo_strings: int = 2_000_000
@@ -80,7 +81,8 @@ def scan_model_file(fileobj: Readable, *, limits: ScanLimits = DEFAULT_LIMITS, c
     """Scan a binary file object (read from its current position) for pickled code.
 
     `fileobj` needs only `read(n)`; it may be a pipe; seekable files are needed to look inside zip archives without
-    copying (non-seekable zips are spooled to `spool_dir`, at most `max_spool_bytes`).
+    copying (non-seekable zips are spooled to `spool_dir`, at most `max_spool_bytes`, encrypted under
+    a key held only in memory: no plaintext reaches the disk).
     The file object is read, never closed (its position afterwards is unspecified). Returns a
     verdict; never raises for bad input.
     """
@@ -219,7 +221,10 @@ class _Walker:
             if kind == "zip" and isinstance(src, Window):
                 self._zip(src, path=path, depth=depth)
             elif kind == "zip":
-                with tempfile.TemporaryFile(dir=self.spool_dir) as spool:
+                # Encrypted on disk (key in this process only): the file may be a private
+                # repository's, whose plaintext never touches the disk (issue 12).
+                spool = io.BufferedRandom(EncryptedSpool(self.spool_dir, suffix=".zip"), buffer_size=_SPOOL_BUFFER)
+                with spool:
                     self._zip(self._spool(head, src, spool), path=path, depth=depth)
             elif kind in DECOMPRESSORS:
                 if isinstance(src, Window):

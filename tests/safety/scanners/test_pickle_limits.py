@@ -197,3 +197,31 @@ def test_reported_imports_are_capped_but_the_worst_is_kept() -> None:
     result = scan(data, max_reported_imports=10)
     assert len(result.imports) == 11  # 10 listed + one "<more imports>" entry carrying the worst level
     assert result.status == "unsafe"
+
+
+def test_a_zip_inside_a_stream_is_spooled_encrypted_only(tmp_path, monkeypatch) -> None:
+    """Issue 12: the one copy the scanner makes (a zip in a gzip stream, copied to be seekable)
+    holds no plaintext on disk, looked at (named files and open descriptors) while it is open."""
+    import gzip
+    import uuid
+
+    from safety.scanners.pickles import scan as scan_module
+    from tests.safety.disk import files_holding
+
+    marker = f"NO-PLAINTEXT-{uuid.uuid4().hex}".encode()
+    archive = corpus.zip_of({"archive/data.pkl": EVIL + marker, "archive/notes.txt": marker * 100})
+    seen: list[tuple[list[str], int]] = []
+    walk_zip = scan_module._Walker._zip
+
+    def observed(self, archive_window, *, path, depth):  # noqa: ANN001, ANN202
+        spooled = sum(f.stat().st_size for f in tmp_path.rglob("*"))
+        seen.append((files_holding(marker, tmp_path), spooled))
+        return walk_zip(self, archive_window, path=path, depth=depth)
+
+    monkeypatch.setattr(scan_module._Walker, "_zip", observed)
+    result = scan_model_file(io.BytesIO(gzip.compress(archive)), spool_dir=str(tmp_path))  # type: ignore[arg-type]
+    assert result.status == "unsafe"  # the zip was opened and its pickle scanned
+    [(leaks, spooled)] = seen
+    assert leaks == []
+    assert spooled == len(archive)  # the spool was on disk when looked at (a named file)
+    assert list(tmp_path.iterdir()) == []  # and is gone
