@@ -49,14 +49,14 @@ def tensor_diff(diff_id: int) -> None:
 @shared_task(name="repos.repo_objects_settle", acks_late=True, ignore_result=True, soft_time_limit=6 * 3600,
              time_limit=6 * 3600 + 60)
 def repo_objects_settle(repo_id: int) -> dict[str, int] | None:
-    """Encrypt or decrypt the LFS objects of repository `repo_id` as its visibility now asks
-    (`repos.objects.moves`); the hub serves them throughout."""
-    from repos.objects.moves import repo_objects_settle as settle
+    """Encrypt or decrypt the LFS objects (and encrypt the Xet xorbs) of repository `repo_id`
+    as its visibility now asks (`repos.services.encryption`); the hub serves them throughout."""
+    from repos.services.encryption import repository_settle
 
     repo = Repository.objects.filter(pk=repo_id).first()
     if repo is None:
         return None
-    return settle(repo=repo)
+    return repository_settle(repo=repo)
 
 
 @shared_task(name="repos.xet_collect_garbage", acks_late=True, ignore_result=True, soft_time_limit=1800,

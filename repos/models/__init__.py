@@ -11,7 +11,7 @@ from repos.models.discussion import (
     Watch,
 )
 from repos.models.facets import RepoFacet
-from repos.models.keys import RepoKey
+from repos.models.keys import RepoKey, StoreKey
 from repos.models.lfs import LfsObject, RepoLfsObject
 from repos.models.likes import RepoLike
 from repos.models.permissions import RepositoryGroupObjectPermission, RepositoryUserObjectPermission
@@ -37,6 +37,7 @@ __all__ = [
     "RepositoryUserObjectPermission",
     "ReviewRequest",
     "ReviewThread",
+    "StoreKey",
     "TensorDiff",
     "Watch",
     "RepoXetFile",

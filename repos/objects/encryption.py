@@ -13,6 +13,8 @@ Rules:
   key copied to another repository's row does not unwrap.
 - Unwrapped data keys are cached per process, keyed by the wrapped text: re-wrapping under a
   new master key (`rotate_master_key`) changes the text, never the data key.
+- Stores shared by every repository (Xet xorbs, `repos.objects.xet`) have data keys of their
+  own (`StoreKey`, wrapped bound to `store:<name>`), re-wrapped by the same rotation.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from hub.exceptions import EncryptedObjectUnreadable, EncryptionKeyUnavailable
-from repos.models import RepoKey, Repository
+from repos.models import RepoKey, Repository, StoreKey
 from repos.objects.crypto.errors import CryptoError, DecryptionError, KeyMaterialError, UnknownMasterKey, UnwrapError
 from repos.objects.crypto.keys import DataKey, Keyring, WrappedKey, generate_data_key, load_keyring
 
@@ -81,8 +83,10 @@ def forget_keys() -> None:
         _data_keys.clear()
 
 
-def _unwrap(repo: Repository, row: RepoKey) -> DataKey:
-    cache_key = (repo.storage_key.hex, row.wrapped)
+def _unwrap(binding: str, row: RepoKey | StoreKey, owner: object) -> DataKey:
+    """The data key of `row`, wrapped bound to `binding` (a repository's storage key, or
+    `store:<name>`); `owner` names it in logs."""
+    cache_key = (binding, row.wrapped)
     found = _data_keys.get(cache_key)
     if found is not None:
         return found
@@ -97,17 +101,22 @@ def _unwrap(repo: Repository, row: RepoKey) -> DataKey:
             _keyrings.clear()
         ring = keyring()
     try:
-        data_key = ring.unwrap(wrapped, repo_id=repo.storage_key.hex)
+        data_key = ring.unwrap(wrapped, repo_id=binding)
     except (UnknownMasterKey, UnwrapError) as exc:
-        logger.error("encryption at rest: data key %s of %s cannot be unwrapped: %s", row.key_id, repo, exc)
+        logger.error("encryption at rest: data key %s of %s cannot be unwrapped: %s", row.key_id, owner, exc)
         raise EncryptionKeyUnavailable(
-            "EncryptionKeyUnavailable: this repository's data key does not unwrap under the configured master "
-            "key(s) (wrong HUB_MASTER_KEY, or a previous key retired too early)") from None
+            f"EncryptionKeyUnavailable: {'this repository' if isinstance(row, RepoKey) else 'the shared store'}'s "
+            "data key does not unwrap under the configured master key(s) (wrong HUB_MASTER_KEY, or a previous key "
+            "retired too early)") from None
     except CryptoError as exc:
         raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: {exc}") from None
     with _lock:
         _data_keys[cache_key] = data_key
     return data_key
+
+
+def _store_binding(name: str) -> str:
+    return f"store:{name}"
 
 
 def active_data_key(repo: Repository) -> DataKey:
@@ -121,7 +130,7 @@ def active_data_key(repo: Repository) -> DataKey:
                 row = RepoKey.objects.create(repository=repo, key_id=fresh.key_id, wrapped=wrapped, active=True)
         except IntegrityError:  # another request created it first: use theirs
             row = RepoKey.objects.get(repository=repo, active=True)
-    return _unwrap(repo, row)
+    return _unwrap(repo.storage_key.hex, row, repo)
 
 
 def data_key_lookup(repo: Repository) -> Callable[[str], DataKey]:
@@ -132,7 +141,35 @@ def data_key_lookup(repo: Repository) -> Callable[[str], DataKey]:
         if row is None:
             raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: data key {key_id} of this repository "
                                            f"is missing from the database")
-        return _unwrap(repo, row)
+        return _unwrap(repo.storage_key.hex, row, repo)
+
+    return key_for
+
+
+def store_data_key(name: str) -> DataKey:
+    """The data key new objects of the shared store `name` are encrypted with (`StoreKey`;
+    created on first use)."""
+    row = StoreKey.objects.filter(name=name, active=True).first()
+    if row is None:
+        fresh = generate_data_key()
+        wrapped = keyring().wrap(fresh, repo_id=_store_binding(name)).to_text()
+        try:
+            with transaction.atomic():
+                row = StoreKey.objects.create(name=name, key_id=fresh.key_id, wrapped=wrapped, active=True)
+        except IntegrityError:  # another request created it first: use theirs
+            row = StoreKey.objects.get(name=name, active=True)
+    return _unwrap(_store_binding(name), row, f"store {name}")
+
+
+def store_key_lookup(name: str) -> Callable[[str], DataKey]:
+    """`key_for(key_id)` for the readers of the shared store `name`."""
+
+    def key_for(key_id: str) -> DataKey:
+        row = StoreKey.objects.filter(name=name, key_id=key_id).first()
+        if row is None:
+            raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: data key {key_id} of the {name} store "
+                                           f"is missing from the database")
+        return _unwrap(_store_binding(name), row, f"store {name}")
 
     return key_for
 
@@ -180,19 +217,25 @@ def crypto_errors_as_http() -> Iterator[None]:
 
 
 def rewrap_data_keys() -> tuple[int, int]:
-    """Re-wrap every data key not wrapped by the current master key (a rotation's second step,
-    repeatable); returns (re-wrapped, total). Cached data keys stay valid: the keys are the same."""
+    """Re-wrap every data key (of repositories and of shared stores) not wrapped by the current
+    master key (a rotation's second step, repeatable); returns (re-wrapped, total). Cached data
+    keys stay valid: the keys are the same."""
     ring = keyring()
     done = total = 0
-    for row in RepoKey.objects.select_related("repository").iterator():
+    rows: list[tuple[type[RepoKey] | type[StoreKey], int, str, str]] = [
+        (RepoKey, pk, wrapped, storage_key.hex) for pk, wrapped, storage_key in
+        RepoKey.objects.values_list("pk", "wrapped", "repository__storage_key").iterator()]
+    rows += [(StoreKey, pk, wrapped, _store_binding(name))
+             for pk, wrapped, name in StoreKey.objects.values_list("pk", "wrapped", "name")]
+    for model, pk, text, binding in rows:
         total += 1
-        wrapped = WrappedKey.from_text(row.wrapped)
+        wrapped = WrappedKey.from_text(text)
         if not ring.needs_rewrap(wrapped):
             continue
         try:
-            fresh = ring.rewrap(wrapped, repo_id=row.repository.storage_key.hex)
+            fresh = ring.rewrap(wrapped, repo_id=binding)
         except (UnknownMasterKey, UnwrapError) as exc:
             raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: {exc}") from None
         # Compare-and-swap: a concurrent rotation run re-wrapped it already.
-        done += RepoKey.objects.filter(pk=row.pk, wrapped=row.wrapped).update(wrapped=fresh.to_text())
+        done += model.objects.filter(pk=pk, wrapped=text).update(wrapped=fresh.to_text())
     return done, total

@@ -53,6 +53,7 @@ from repos.models import (
     XetXorb,
 )
 from repos.objects import xet as xet_store
+from repos.objects.encryption import repo_encrypted
 from repos.policy.upload import check_lfs_object_size
 from repos.selectors.lfs import repo_by_storage_key
 from repos.xet import errors as xet_errors
@@ -211,8 +212,9 @@ def visible_xorb_lookup(principal: CasPrincipal, purpose: Purpose) -> XorbLookup
 
 def xorb_upload(*, principal: CasPrincipal, xorb: MerkleHash, source: BinaryIO) -> bool:
     """Store a xorb uploaded for `principal.repo` (`XetFormatError` if it is not the xorb it
-    claims to be); returns whether it was new to the store."""
-    info, inserted = xet_store.xorb_store(expected=xorb, source=source)
+    claims to be); returns whether it was new to the store. Stored encrypted when the
+    repository is (`repos.objects.xet`)."""
+    info, inserted = xet_store.xorb_store(expected=xorb, source=source, encrypt=repo_encrypted(principal.repo))
     key = xorb.hex()
     now = timezone.now()
     with transaction.atomic():
@@ -312,6 +314,19 @@ def _materialize(principal: CasPrincipal, vf: VerifiedFile) -> str:
 def _admit(principal: CasPrincipal) -> None:
     """The uploader's access, checked again once a long materialization ends."""
     _principal_for(principal.claims)
+
+
+def repo_xorbs_encrypt(*, repo: Repository) -> int:
+    """Encrypt the plain xorbs `repo` uses (it became private or opted in; `repos.objects.xet`):
+    those uploaded for it and those its files read from. Returns how many were encrypted;
+    repeatable. Xorbs are never decrypted when a repository becomes public again: another
+    encrypted repository may share them, and they read the same either way."""
+    uploaded = RepoXetXorb.objects.filter(repository=repo).values_list("xorb_id", flat=True)
+    read = XetFileXorb.objects.filter(file__repositories__repository=repo).values_list("xorb_id", flat=True)
+    done = 0
+    for key in sorted(set(uploaded.iterator()) | set(read.iterator())):
+        done += int(xet_store.xorb_encrypt(MerkleHash.from_hex(key)))
+    return done
 
 
 # --------------------------------------------------------------------------- dedup

@@ -63,7 +63,6 @@ from repos.lfs.pointer import is_valid_oid
 from repos.lfs.signing import sign_upload, verify_upload
 from repos.models import Repository
 from repos.objects import readable_objects
-from repos.objects.encryption import repo_encrypted
 from repos.policy.upload import check_lfs_object_size
 from repos.selectors.lfs import repo_by_storage_key
 from repos.selectors.pull_requests import PR_REF_RE
@@ -197,9 +196,9 @@ def batch(request: HttpRequest, namespace: str, name: str, prefix: str | None = 
             else:
                 down = LfsAction(href=download_href(repo, oid), expires_in=HREF_TTL)
                 entries.append(object_actions(oid, size, download=down))
-    # Xet storage (xorbs) holds content in plaintext: a repository encrypted at rest takes its
-    # uploads through the byte door's basic transfer only (clients fall back to it).
-    offered = ("xet", "basic") if upload and settings.HUB_XET_ENABLED and not repo_encrypted(repo) else ("basic",)
+    # Encrypted repositories are offered Xet too: their xorbs are stored encrypted
+    # (`repos.objects.xet`), and huggingface_hub >= 1.20 uses Xet without asking anyway.
+    offered = ("xet", "basic") if upload and settings.HUB_XET_ENABLED else ("basic",)
     return lfs_json(batch_response(entries, transfer=select_transfer(req.transfers, offered=offered)))
 
 

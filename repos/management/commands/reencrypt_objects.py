@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from hub.exceptions import HubError
 from repos.models import RepoKey, Repository
 from repos.objects.encryption import repo_encrypted
-from repos.objects.moves import repo_objects_settle
+from repos.services.encryption import repository_settle
 
 
 class Command(BaseCommand):
@@ -45,7 +45,7 @@ class Command(BaseCommand):
             if rekey:
                 RepoKey.objects.filter(repository=repo, active=True).update(active=False)
             try:
-                counts = repo_objects_settle(repo=repo, rekey=rekey)
+                counts = repository_settle(repo=repo, rekey=rekey)
             except HubError as exc:
                 raise CommandError(f"{repo.repo_id}: {exc.message}") from None
             summary = ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no objects"

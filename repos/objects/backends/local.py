@@ -197,19 +197,22 @@ class Staged:
         self.tmp_path = tmp_path
         self.file = file
 
-    def publish(self, key: str) -> bool:
+    def publish(self, key: str, *, replace: bool = False) -> bool:
         """Make the written bytes object ``key``, durably; False (and nothing changes) when the
-        store already holds ``key`` - content-addressed, so the bytes are the same."""
+        store already holds ``key`` - content-addressed, so the bytes are the same. With
+        ``replace`` the stored file is replaced all the same (same content in another form: a
+        plain copy by an encrypted one), atomically; still False, the content was not new."""
         final_path = self.backend.path_for(key)
         self.file.flush()
         os.fsync(self.file.fileno())
-        if final_path.is_file():
+        existed = final_path.is_file()
+        if existed and not replace:
             return False
         os.chmod(self.tmp_path, _OBJECT_MODE)
         final_path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.tmp_path, final_path)
         _fsync_dir(final_path.parent)
-        return True
+        return not existed
 
 
 class _RangeReader:

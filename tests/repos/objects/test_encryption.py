@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 from io import StringIO
 from pathlib import Path
@@ -310,15 +309,3 @@ def test_dataset_previews_of_private_repositories_are_cached_sealed(make_repo, a
     thief_browser = Client()
     thief_browser.force_login(bob)
     assert b"person7@secret.example" not in thief_browser.get(f"/datasets/{thief.repo_id}/blob/main/train.csv").content
-
-
-def test_encrypted_repositories_are_not_offered_the_xet_transfer(make_repo, alice, settings):
-    settings.HUB_XET_ENABLED = True
-    body = json.dumps({"operation": "upload", "transfers": ["basic", "xet"], "ref": {"name": "refs/heads/main"},
-                       "objects": [{"oid": "a" * 64, "size": 10}], "hash_algo": "sha256"})
-    for private, expected in ((False, "xet"), (True, "basic")):
-        repo = make_repo(f"xet-{private}", private=private)
-        r = Client().post(f"/{repo.repo_id}.git/info/lfs/objects/batch", body,
-                          content_type="application/vnd.git-lfs+json", HTTP_ACCEPT="application/vnd.git-lfs+json",
-                          **bearer(alice))
-        assert r.status_code == 200 and json.loads(r.content)["transfer"] == expected

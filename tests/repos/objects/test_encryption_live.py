@@ -1,5 +1,6 @@
 """Encryption at rest against a live hub with real clients: a private repository's file full
-of a known marker, uploaded with huggingface_hub and pushed with git-lfs, is nowhere on disk in
+of a known marker, uploaded with huggingface_hub (through Xet, as it uploads when hf_xet is
+installed) and pushed with git-lfs, is nowhere on disk in
 plaintext (every file under the data dir, temporaries included); hf_hub_download, ranges, a
 resumed download and `git lfs pull` return identical bytes; private -> public -> private, run by
 the real Celery worker while the hub serves, keeps every object readable."""
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from repos.objects.crypto.format import MAGIC
 from tests.live import wait_for
 from tests.repos.git_client import client_git_env, provision, remote_url, requires_git_lfs, run_git
 
@@ -46,12 +48,17 @@ def http_get(url: str, token: str, headers: dict[str, str] | None = None) -> tup
         return err.code, dict(err.headers), err.read()
 
 
-def run_client(live_hub, tmp_path: Path, token: str, script: str) -> dict:
+def run_client(live_hub, tmp_path: Path, token: str, script: str, *, xet: bool = False) -> dict:
+    """Run `script` with the newest huggingface_hub; `xet`: as most users run it, with hf_xet
+    installed and not disabled (uploads and downloads then go through the hub's Xet CAS)."""
     home = tmp_path / f"hf-home-{uuid.uuid4().hex[:6]}"
     home.mkdir()
+    env = live_hub.client_env(home, token)
+    if xet:
+        del env["HF_HUB_DISABLE_XET"]
     code = ("import hashlib, json, os\nfrom huggingface_hub import HfApi, hf_hub_download\napi = HfApi()\nout = {}\n"
             + textwrap.dedent(script) + "\nprint('RESULT=' + json.dumps(out))\n")
-    proc = subprocess.run([sys.executable, "-c", code], env=live_hub.client_env(home, token), cwd=tmp_path,
+    proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=180)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT=")]
     assert proc.returncode == 0 and lines, f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
@@ -68,13 +75,18 @@ def test_private_objects_never_on_disk_in_plaintext_and_read_identically(live_hu
     src.write_bytes(data)
     oid = hashlib.sha256(data).hexdigest()
 
+    # Uploaded and downloaded through Xet: its xorbs are stored encrypted too.
     out = run_client(live_hub, tmp_path, token, f"""
         api.upload_file(path_or_fileobj={str(src)!r}, path_in_repo="marker.bin", repo_id={repo.repo_id!r})
         path = hf_hub_download({repo.repo_id!r}, "marker.bin")
         out["sha"] = hashlib.sha256(open(path, "rb").read()).hexdigest()
-        out["lfs"] = api.get_paths_info({repo.repo_id!r}, ["marker.bin"])[0].lfs is not None
-    """)
-    assert out == {"sha": oid, "lfs": True}
+        info = api.get_paths_info({repo.repo_id!r}, ["marker.bin"])[0]
+        out["lfs"] = info.lfs is not None
+        out["xet"] = bool(getattr(info, "xet_hash", None))
+    """, xet=True)
+    assert out == {"sha": oid, "lfs": True, "xet": True}
+    xorbs = [p for p in (live_hub.data_dir / "lfs" / "xet" / "xorbs").rglob("*") if p.is_file()]
+    assert xorbs and all(p.read_bytes()[:len(MAGIC)] == MAGIC for p in xorbs)
 
     # git-lfs push of another marker file, then a fresh clone and `git lfs pull`.
     git_env = client_git_env(tmp_path / "git-home")
@@ -118,7 +130,8 @@ def test_private_objects_never_on_disk_in_plaintext_and_read_identically(live_hu
         assert status == 206 and body == data[100:200]
     assert grep_data_dir(live_hub.data_dir, MARKER) == []
     out = run_client(live_hub, tmp_path, token, f"""
-        path = hf_hub_download({repo.repo_id!r}, "pushed.bin", force_download=True)
-        out["sha"] = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    """)
-    assert out == {"sha": hashlib.sha256(pushed).hexdigest()}
+        for name in ("pushed.bin", "marker.bin"):
+            path = hf_hub_download({repo.repo_id!r}, name, force_download=True)
+            out[name] = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    """, xet=True)
+    assert out == {"pushed.bin": hashlib.sha256(pushed).hexdigest(), "marker.bin": oid}
