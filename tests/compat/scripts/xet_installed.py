@@ -4,7 +4,7 @@ Uploads of regular-mode files never touch Xet. LFS-mode uploads: 0.x negotiates 
 answers "xet") and >= 1.20 goes to Xet unconditionally: both go through the hub's Xet CAS
 (XET.md); downloads work for every version, through Xet where the hub advertises it.
 
-`python xet_installed.py CONFIG.json`, CONFIG: `owner`, `suffix`, `work`.
+`python xet_installed.py CONFIG.json`, CONFIG: `owner`, `suffix`, `work`, `private` (optional).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def main() -> None:
     api = HfApi()
     weights = random.Random(cfg["suffix"]).randbytes(300_000)
     with rec.step("setup"):
-        api.create_repo(repo)
+        api.create_repo(repo, private=bool(cfg.get("private")))
         out["regular_upload"] = bool(api.upload_file(path_or_fileobj=b"plain\n", path_in_repo="a.txt",
                                                      repo_id=repo).oid)
     try:

@@ -218,3 +218,31 @@ def test_encrypted_repositories_are_offered_the_xet_transfer(make_repo, alice):
                           **bearer(alice))
         assert r.status_code == 200 and json.loads(r.content)["transfer"] == "xet"
 
+
+
+def test_when_memory_is_taken_the_plaintext_waits_in_an_encrypted_spool(alice, monkeypatch):
+    from repos.objects import xet as xet_store
+    from repos.objects.crypto.spool import EncryptedSpool
+
+    marker = f"SPOOL-MARKER-{uuid.uuid4().hex}|".encode()
+    seen: list[bytes] = []
+
+    class WatchedSpool(EncryptedSpool):
+        def close(self) -> None:
+            if not self.closed:
+                seen.append(Path(self.name).read_bytes())  # what the disk held, at its fullest
+            super().close()
+
+    no_memory = xet_store.threading.BoundedSemaphore(1)
+    no_memory.acquire()
+    monkeypatch.setattr(xet_store, "_memory_slots", no_memory)
+    monkeypatch.setattr(xet_store, "EncryptedSpool", WatchedSpool)
+    client, headers = Client(), bearer(alice)
+    repo = repo_create(user=alice, namespace="alice", name="spooled-xet", private=True)
+    up = make_upload(marked_data(marker, 7))
+    upload(client, repo, headers, up)
+
+    assert len(seen) == len(up.xorbs) and all(len(raw) > len(up.data) // 2 for raw in seen)
+    assert not any(marker in raw for raw in seen)
+    assert files_holding(marker) == []
+    assert fetched_records(client, repo, headers, up) == b"".join(body for _, body in up.xorbs)
