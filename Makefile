@@ -48,7 +48,7 @@ MYPY_PATHS := repos/git repos/lfs repos/weights repos/cards.py repos/links.py re
 	accounts/names.py accounts/permissions.py accounts/services accounts/selectors.py \
 	jobs/models.py jobs/services jobs/snapshots.py jobs/tasks.py jobs/bot.py jobs/pr_evaluation.py jobs/selectors.py jobs/fine_tuning.py jobs/curves.py \
 	repos/file_security.py safety/models.py safety/scanning.py safety/selectors.py safety/rules.py safety/services.py \
-	safety/subscribers.py safety/tasks.py
+	safety/subscribers.py safety/tasks.py safety/scanners/antivirus.py
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	HUB_DATA_DIR=$${HUB_DATA_DIR:-$$(mktemp -d)} $(VENV)/bin/mypy $(MYPY_PATHS)

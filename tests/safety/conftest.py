@@ -21,3 +21,20 @@ def repo(alice):
     from tests.factories import RepositoryFactory
 
     return RepositoryFactory(owner=alice, name=f"s-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="session")
+def clamd():
+    """A real clamd for the session (tests/safety/clamd.py), stopped at the end."""
+    from tests.safety.clamd import running_clamd
+
+    with running_clamd() as daemon:
+        yield daemon
+
+
+@pytest.fixture
+def antivirus(clamd, settings):
+    """The hub configured to scan with `clamd` (settings HUB_CLAMD_*)."""
+    settings.HUB_CLAMD_SOCKET = str(clamd.socket)
+    settings.HUB_CLAMD_ADDRESS = ""
+    return clamd

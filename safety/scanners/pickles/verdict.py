@@ -94,6 +94,20 @@ class ModelFileScan:
                                   if av_scan.virus_found else ())
         return replace(self, status=status, av_scan=av_scan, reasons=reasons)
 
+    def with_av_not_scanned(self, why: str) -> ModelFileScan:
+        """This verdict when the malware scanner could not look at the file (too large for it):
+        at best "unscanned", never "safe"; `av_scan` stays None (no malware verdict)."""
+        status = worse_status(self.status, "unscanned")
+        return replace(self, status=status, reasons=self.reasons + (f"malware scanner: not scanned ({why})",))
+
+
+# The order of `decide_status`: the first of these that applies wins.
+_STATUS_RANK: dict[str, int] = {"safe": 0, "caution": 1, "unscanned": 2, "error": 3, "unsafe": 4}
+
+
+def worse_status(a: ScanStatus, b: ScanStatus) -> ScanStatus:
+    return a if _STATUS_RANK[a] >= _STATUS_RANK[b] else b
+
 
 def decide_status(*, imports: tuple[ImportFinding, ...], malformed: bool, unscanned: bool,
                   embedded_code: bool) -> ScanStatus:
