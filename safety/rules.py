@@ -15,7 +15,9 @@ BLOCKED_MESSAGE = ("Your push was rejected because it contains a file that the h
 
 def blocked_reason(scan: FileScan) -> str:
     imports = ", ".join(f"{i['module']}.{i['name']}" for i in scan.imports if i.get("safety") != "innocuous")
-    return f"{BLOCKED_MESSAGE} (scan status: {scan.status}" + (f"; imports {imports}" if imports else "") + ")."
+    viruses = ", ".join((scan.av_scan or {}).get("virusNames") or ()) if (scan.av_scan or {}).get("virusFound") else ""
+    return (f"{BLOCKED_MESSAGE} (scan status: {scan.status}" + (f"; imports {imports}" if imports else "")
+            + (f"; malware {viruses}" if viruses else "") + ").")
 
 
 class BlockUnsafeFiles:

@@ -7,6 +7,9 @@ Every file is scanned by its bytes, never by its name: the pickle scanner sniffs
 `SECRETS_MAX_BYTES` are also scanned for secrets. Bytes come through the byte door (LFS
 objects, `repos.objects.open_object`) or the git layer (plain blobs, at most 10 MiB by the
 upload policy); both are streamed to the scanners, which bound bytes and time themselves.
+With `HUB_CLAMD_SOCKET` or `HUB_CLAMD_ADDRESS` set, every file is also streamed to ClamAV's
+daemon (`safety.scanners.antivirus`): a virus makes it "unsafe"; clamd giving no verdict is a
+failed scan ("error", retried), and a file over `HUB_CLAMD_MAX_BYTES` is "unscanned".
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -29,6 +33,7 @@ from repos.handles import git_repo, walk_limits
 from repos.models import Repository
 from repos.selectors.files import repo_entry
 from safety.models import FileScan, path_digest_of
+from safety.scanners.antivirus import ClamdAddress, ClamdError, ClamdLimits, clamd_scan
 from safety.scanners.pickles import ModelFileScan, ScanLimits, scan_model_file
 from safety.scanners.secrets import SecretFinding, SecretScanLimits, SecretsScan, scan_text_for_secrets
 
@@ -36,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 # Bumped when the scanners or their allow-lists change: older verdicts are then scanned again.
 SCANNER_VERSION = "pickles-1/secrets-1"
+# Added to it while a malware scanner is configured (`scanner_version()`): verdicts made without
+# one do not stand then, nor verdicts made with one once it is turned off.
+AV_SCANNER_VERSION = "clamav-1"
 # A revision with more files than this is scanned up to it (the rest stay "queued").
 MAX_FILES_PER_REVISION = 20_000
 SECRETS_MAX_BYTES = 10 * 1024 * 1024
@@ -43,6 +51,23 @@ PICKLE_LIMITS = ScanLimits(max_seconds=600.0)
 SECRET_LIMITS = SecretScanLimits(max_bytes=SECRETS_MAX_BYTES)
 
 Opener = Callable[[], BinaryIO]
+
+
+def antivirus() -> tuple[ClamdAddress, ClamdLimits] | None:
+    """The configured clamd (settings `HUB_CLAMD_*`), or None: no malware scanner."""
+    address = ClamdAddress.from_settings(unix_socket=settings.HUB_CLAMD_SOCKET, address=settings.HUB_CLAMD_ADDRESS)
+    if address is None:
+        return None
+    return address, ClamdLimits(max_bytes=settings.HUB_CLAMD_MAX_BYTES,
+                                connect_timeout=settings.HUB_CLAMD_CONNECT_TIMEOUT,
+                                io_timeout=settings.HUB_CLAMD_TIMEOUT, max_seconds=PICKLE_LIMITS.max_seconds)
+
+
+def scanner_version() -> str:
+    """The version stored with each verdict; only verdicts of the current one stand."""
+    if settings.HUB_CLAMD_SOCKET or settings.HUB_CLAMD_ADDRESS:
+        return f"{SCANNER_VERSION}/{AV_SCANNER_VERSION}"
+    return SCANNER_VERSION
 
 
 @dataclass(frozen=True)
@@ -83,7 +108,8 @@ FAILED_PREFIX = "scan failed: "
 
 def scan_bytes(open_content: Opener, *, size: int,
                on_hub_token: Callable[[str], None] | None = None) -> tuple[ModelFileScan, SecretsScan | None]:
-    """Both scanners over one file's content (opened once per scanner, streamed).
+    """Every scanner over one file's content (opened once per scanner, streamed): pickles,
+    malware (clamd, when configured: `ClamdError` when it gives no verdict), secrets.
 
     The one copy the pickle scanner makes (a zip inside a compressed stream, spooled to be
     seekable) is encrypted on disk, so private repositories' files are scanned the same way.
@@ -91,6 +117,13 @@ def scan_bytes(open_content: Opener, *, size: int,
     revocation, never stored)."""
     with tempfile.TemporaryDirectory(prefix="hub-scan-") as spool, open_content() as f:
         verdict = scan_model_file(f, limits=PICKLE_LIMITS, spool_dir=spool)
+    av = antivirus()
+    if av is not None:
+        address, limits = av
+        with open_content() as f:
+            found = clamd_scan(f, size=size, address=address, limits=limits)
+        verdict = verdict.with_av_scan(found.av_scan) if found.av_scan is not None else \
+            verdict.with_av_not_scanned(found.not_scanned)
     secrets = None
     if size <= SECRETS_MAX_BYTES and not verdict.pickle_found:
         def on_secret(finding: SecretFinding, value: str) -> None:
@@ -110,7 +143,7 @@ def _fields(verdict: ModelFileScan, secrets: SecretsScan | None) -> dict:
         "imports": [i.as_hub() for i in verdict.imports], "reasons": list(verdict.reasons),
         "av_scan": verdict.av_scan.as_hub() if verdict.av_scan is not None else None,
         "secrets": [s.as_dict() for s in secrets.findings] if secrets is not None else [],
-        "scanner_version": SCANNER_VERSION, "scanned_at": timezone.now(),
+        "scanner_version": scanner_version(), "scanned_at": timezone.now(),
     }
 
 
@@ -126,7 +159,7 @@ _BATCH = 500
 def _current(repo: Repository) -> QuerySet[FileScan]:
     """The verdicts of `repo` that stand: this scanner version, not queued, and not a read
     failure (retried by the next scan, `FAILED_PREFIX`)."""
-    return FileScan.objects.filter(repository=repo, scanner_version=SCANNER_VERSION).exclude(
+    return FileScan.objects.filter(repository=repo, scanner_version=scanner_version()).exclude(
         status=FileScan.Status.QUEUED).exclude(status=FileScan.Status.ERROR, reasons__0__startswith=FAILED_PREFIX)
 
 
@@ -149,10 +182,14 @@ def file_scan(*, repo: Repository, path: str, oid: str, size: int, open_content:
             verdict, secrets = scan_bytes(open_content, size=size, on_hub_token=leaked.append)
             fields = _fields(verdict, secrets)
             fields["secrets"] = _revoke_leaked(repo=repo, path=path, tokens=leaked, findings=fields["secrets"])
+        except ClamdError as exc:  # clamd down, too slow, or answering ERROR: retried like a read failure
+            logger.warning("malware scan of %s:%s (%s) failed: %s", repo.repo_id, path, oid, exc)
+            fields = {"status": FileScan.Status.ERROR, "reasons": [f"{FAILED_PREFIX}malware scanner: {exc}"],
+                      "scanner_version": scanner_version(), "scanned_at": timezone.now()}
         except Exception as exc:  # noqa: BLE001 - the object vanished, the disk failed: a status too
             logger.exception("scan of %s:%s (%s) failed", repo.repo_id, path, oid)
             fields = {"status": FileScan.Status.ERROR, "reasons": [f"{FAILED_PREFIX}{type(exc).__name__}"],
-                      "scanner_version": SCANNER_VERSION, "scanned_at": timezone.now()}
+                      "scanner_version": scanner_version(), "scanned_at": timezone.now()}
     return _store(repo=repo, oid=oid, path=path, size=size, fields=fields)
 
 

@@ -9,7 +9,7 @@ from repos.git.repository import GitRepo
 from repos.handles import git_repo
 from repos.models import Repository
 from safety.models import FileScan, RepoSafetySettings
-from safety.scanning import SCANNER_VERSION, RevisionFile, resolve_commit, revision_files
+from safety.scanning import RevisionFile, resolve_commit, revision_files, scanner_version
 
 QUEUED_STATUS: dict[str, Any] = {"status": FileScan.Status.QUEUED.value, "avScan": None, "pickleImportScan": None}
 
@@ -20,7 +20,7 @@ def scans_for(*, repo: Repository, files: Sequence[tuple[str, str]]) -> dict[str
     oids = {oid for _, oid in files}
     by_oid: dict[str, FileScan] = {}
     by_key: dict[tuple[str, str], FileScan] = {}
-    rows = FileScan.objects.filter(repository=repo, oid__in=oids, scanner_version=SCANNER_VERSION).exclude(
+    rows = FileScan.objects.filter(repository=repo, oid__in=oids, scanner_version=scanner_version()).exclude(
         status=FileScan.Status.QUEUED)
     for scan in rows:
         by_key[(scan.path, scan.oid)] = scan

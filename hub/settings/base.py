@@ -350,6 +350,19 @@ HUB_INFO_MAX_SIBLINGS = int(os.environ.get("HUB_INFO_MAX_SIBLINGS", "100000"))
 HUB_PII_MAX_ROWS = int(os.environ.get("HUB_PII_MAX_ROWS", "1000000"))
 HUB_PII_MAX_BYTES = int(os.environ.get("HUB_PII_MAX_BYTES", str(2 * 1024**3)))
 HUB_PII_MAX_SECONDS = float(os.environ.get("HUB_PII_MAX_SECONDS", "600"))
+# Malware scanning by ClamAV's daemon (safety/scanners/antivirus.py; README "Model-file and
+# secrets scanning"). Both empty (the default): no antivirus runs and `avScan` stays null.
+# HUB_CLAMD_SOCKET: the path of clamd's LocalSocket; HUB_CLAMD_ADDRESS: "host:port" of its
+# TCPSocket (the socket wins when both are set). Every file is then streamed to clamd (INSTREAM,
+# never a path): a virus makes it "unsafe", clamd unreachable or answering ERROR makes it
+# "error" (retried). HUB_CLAMD_MAX_BYTES must not exceed clamd.conf's StreamMaxLength (nor its
+# MaxFileSize and MaxScanSize; set AlertExceedsMax yes): larger files are not sent and stay
+# "unscanned", never "safe". HUB_CLAMD_TIMEOUT: seconds for one send and for clamd's answer.
+HUB_CLAMD_SOCKET = os.environ.get("HUB_CLAMD_SOCKET", "")
+HUB_CLAMD_ADDRESS = os.environ.get("HUB_CLAMD_ADDRESS", "")
+HUB_CLAMD_MAX_BYTES = int(os.environ.get("HUB_CLAMD_MAX_BYTES", str(25 * 1024**2)))
+HUB_CLAMD_CONNECT_TIMEOUT = float(os.environ.get("HUB_CLAMD_CONNECT_TIMEOUT", "5"))
+HUB_CLAMD_TIMEOUT = float(os.environ.get("HUB_CLAMD_TIMEOUT", "120"))
 
 # git clones/fetches share packs through repos/git/pack_cache.py; HUB_PACK_CACHE=0 turns it off.
 HUB_PACK_CACHE = env_bool("HUB_PACK_CACHE", True)

@@ -2,8 +2,9 @@
 of repositories (by default `safety.scan_revision` tasks for the worker; `--now` scans here).
 
 For repositories that existed before scanning was turned on, or after the scanner changed
-(`safety.scanning.SCANNER_VERSION`): their files show "queued" until scanned. Content already
-judged is not scanned again. REPO is `namespace/name`, `datasets/namespace/name` or
+(`safety.scanning.scanner_version()`, which names the malware scanner too when one is
+configured): their files show "queued" until scanned. Content already judged is not scanned
+again. REPO is `namespace/name`, `datasets/namespace/name` or
 `spaces/namespace/name`.
 """
 from __future__ import annotations
