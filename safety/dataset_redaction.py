@@ -42,6 +42,7 @@ from safety.dataset_reports import (
     is_dataset_repo,
     opener_for,
     privacy_settings,
+    pseudonym_secret,
     revision_reports,
 )
 from safety.models import DatasetRedaction
@@ -75,7 +76,9 @@ def redaction_request(*, repo: Repository, user: User, mode: str = "mask", revis
     paths = [row.file.path for row in rows if row.report is not None and row.report.has_findings]
     if not paths:
         raise Conflict(f"No dataset file of {branch} has personal-data findings: nothing to redact")
-    privacy_settings(repo)  # the pseudonym secret exists before the worker needs it
+    privacy_settings(repo)
+    if mode == DatasetRedaction.Mode.PSEUDONYM:
+        pseudonym_secret(repo)  # made before the worker needs it; a missing master key is a 503 here
     with transaction.atomic():
         redaction = DatasetRedaction.objects.create(repository=repo, requested_by=user, revision=sha, branch=branch,
                                                     mode=mode, paths=paths)
@@ -126,7 +129,7 @@ def _run(redaction: DatasetRedaction) -> tuple[dict, int | None]:
     git = git_repo(repo)
     wanted = set(redaction.paths)
     files = [f for f in dataset_files(git=git, sha=redaction.revision) if f.path in wanted]
-    secret = bytes.fromhex(privacy_settings(repo).pseudonym_secret) if redaction.mode == "pseudonym" else None
+    secret = pseudonym_secret(repo) if redaction.mode == DatasetRedaction.Mode.PSEUDONYM else None
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="hub-redact-", dir=settings.TMP_ROOT) as spool:
         operations: list[CommitOperation] = []
