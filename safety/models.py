@@ -184,6 +184,9 @@ class DatasetRedaction(models.Model):
     error = models.CharField(max_length=1000, blank=True, default="")
     pull_request_num = models.IntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a worker took it (`safety.dataset_redaction.redactions_reap` fails a run whose
+    # worker died: no live worker holds one past the task's time limit).
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
