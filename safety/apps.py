@@ -11,8 +11,9 @@ class SafetyConfig(AppConfig):
     def ready(self) -> None:
         from repos import events
         from repos.file_security import register_file_security
+        from repos.objects.encryption import register_wrapped_secrets
         from repos.policy.visibility import register_publish_guard
-        from safety.dataset_reports import publish_guard, reports_on_refs_updated
+        from safety.dataset_reports import PSEUDONYM_SECRETS, publish_guard, reports_on_refs_updated
         from safety.selectors import SafetyReporter
         from safety.subscribers import scan_on_refs_updated
 
@@ -20,3 +21,4 @@ class SafetyConfig(AppConfig):
         events.subscribe(reports_on_refs_updated)
         register_file_security(SafetyReporter())
         register_publish_guard(publish_guard)
+        register_wrapped_secrets(PSEUDONYM_SECRETS)

@@ -18,10 +18,12 @@ import hashlib
 import logging
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -42,6 +44,7 @@ from safety.dataset_reports import (
     is_dataset_repo,
     opener_for,
     privacy_settings,
+    pseudonym_secret,
     revision_reports,
 )
 from safety.models import DatasetRedaction
@@ -51,6 +54,9 @@ logger = logging.getLogger(__name__)
 
 _CHUNK = 1024 * 1024
 SPOOL_MEMORY_BYTES = 64 * 1024 * 1024
+# The redaction task's hard time limit (`safety.tasks.redact_dataset`): no live worker still
+# runs a redaction started longer ago than this.
+REDACTION_TIME_LIMIT_S = 3660
 _MODE_TEXT = {"mask": "masked (<EMAIL_ADDRESS>, ...)", "pseudonym": "replaced by consistent pseudonyms"}
 
 
@@ -75,7 +81,9 @@ def redaction_request(*, repo: Repository, user: User, mode: str = "mask", revis
     paths = [row.file.path for row in rows if row.report is not None and row.report.has_findings]
     if not paths:
         raise Conflict(f"No dataset file of {branch} has personal-data findings: nothing to redact")
-    privacy_settings(repo)  # the pseudonym secret exists before the worker needs it
+    privacy_settings(repo)
+    if mode == DatasetRedaction.Mode.PSEUDONYM:
+        pseudonym_secret(repo)  # made before the worker needs it; a missing master key is a 503 here
     with transaction.atomic():
         redaction = DatasetRedaction.objects.create(repository=repo, requested_by=user, revision=sha, branch=branch,
                                                     mode=mode, paths=paths)
@@ -92,7 +100,7 @@ def redaction_run(*, redaction: DatasetRedaction) -> DatasetRedaction:
     """Run a queued job to its final state (never raises for the data: a failure is the state
     "failed" with its reason)."""
     updated = DatasetRedaction.objects.filter(pk=redaction.pk, state=DatasetRedaction.State.QUEUED).update(
-        state=DatasetRedaction.State.RUNNING)
+        state=DatasetRedaction.State.RUNNING, started_at=timezone.now())
     if not updated:
         return redaction  # another worker took it (acks_late redelivery)
     redaction.state = DatasetRedaction.State.RUNNING
@@ -106,6 +114,33 @@ def redaction_run(*, redaction: DatasetRedaction) -> DatasetRedaction:
     else:
         _finish(redaction, state=DatasetRedaction.State.SUCCEEDED, result=result, pr_num=pr_num)
     return redaction
+
+
+def redactions_reap(*, now: datetime | None = None) -> dict[str, int]:
+    """Periodic (`safety.reap_redactions`): a redaction still running after the task's hard time
+    limit lost its worker (killed, machine gone): it fails, saying so, and can be requested
+    again; one queued for longer than `HUB_JOB_QUEUED_STALE_SECONDS` is sent again (a lost
+    broker message; a duplicate delivery runs it once, `redaction_run` takes only queued ones).
+    Returns the counts."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=REDACTION_TIME_LIMIT_S + 60)
+    orphaned = DatasetRedaction.objects.filter(state=DatasetRedaction.State.RUNNING).filter(
+        Q(started_at__lt=stale) | Q(started_at__isnull=True, created_at__lt=stale))
+    failed = orphaned.update(
+        state=DatasetRedaction.State.FAILED, finished_at=now,
+        error="The worker running this redaction stopped before it finished; nothing was changed. "
+              "Request the redaction again.")
+    lost_before = now - timedelta(seconds=float(settings.HUB_JOB_QUEUED_STALE_SECONDS))
+    lost = list(DatasetRedaction.objects.filter(state=DatasetRedaction.State.QUEUED, created_at__lt=lost_before)
+                .values_list("pk", flat=True)[:1000])
+    if lost:
+        from safety.tasks import redact_dataset
+
+        for pk in lost:
+            redact_dataset.delay(pk)
+    if failed or lost:
+        logger.warning("redactions reaped: %d orphaned run(s) failed, %d lost message(s) sent again", failed, len(lost))
+    return {"failed": failed, "resent": len(lost)}
 
 
 def _finish(redaction: DatasetRedaction, *, state: str, error: str = "", result: dict | None = None,
@@ -126,7 +161,7 @@ def _run(redaction: DatasetRedaction) -> tuple[dict, int | None]:
     git = git_repo(repo)
     wanted = set(redaction.paths)
     files = [f for f in dataset_files(git=git, sha=redaction.revision) if f.path in wanted]
-    secret = bytes.fromhex(privacy_settings(repo).pseudonym_secret) if redaction.mode == "pseudonym" else None
+    secret = pseudonym_secret(repo) if redaction.mode == DatasetRedaction.Mode.PSEUDONYM else None
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="hub-redact-", dir=settings.TMP_ROOT) as spool:
         operations: list[CommitOperation] = []

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from repos.git.errors import GitError, TreeTooLarge
 from repos.git.repository import GitRepo
 from repos.handles import git_repo, walk_limits
 from repos.models import Repository, RepoType
+from repos.objects.encryption import WrappedSecrets, unwrap_secret, wrap_secret
 from repos.selectors.files import repo_entry
 from safety.entities import EntityDetector
 from safety.models import DatasetPrivacy, DatasetReport, path_digest_of
@@ -237,6 +239,42 @@ def revision_reports(*, repo: Repository, git: GitRepo, sha: str) -> list[FileRe
 def privacy_settings(repo: Repository) -> DatasetPrivacy:
     privacy, _ = DatasetPrivacy.objects.get_or_create(repository=repo)
     return privacy
+
+
+def _pseudonym_binding(storage_key_hex: str) -> str:
+    # What the wrapped secret is bound to: this repository, and a name no data key uses.
+    return f"{storage_key_hex}:pseudonym"
+
+
+def pseudonym_secret(repo: Repository) -> bytes:
+    """`repo`'s pseudonym key (32 bytes), made and stored wrapped on first use. Raises
+    EncryptionKeyUnavailable (503) when the master key is missing or is not the one that
+    wrapped it: never another key, which would give other pseudonyms."""
+    privacy = privacy_settings(repo)
+    binding = _pseudonym_binding(repo.storage_key.hex)
+    if not privacy.pseudonym_secret_wrapped:
+        fresh = wrap_secret(secrets.token_bytes(32), binding=binding)
+        # Compare-and-swap: of two first uses at once, one secret is kept and both use it.
+        DatasetPrivacy.objects.filter(pk=privacy.pk, pseudonym_secret_wrapped="").update(
+            pseudonym_secret_wrapped=fresh)
+        privacy.refresh_from_db(fields=["pseudonym_secret_wrapped"])
+    return unwrap_secret(privacy.pseudonym_secret_wrapped, binding=binding, what="this dataset's pseudonym key")
+
+
+def _wrapped_pseudonym_secrets() -> Iterator[tuple[int, str, str]]:
+    rows = DatasetPrivacy.objects.exclude(pseudonym_secret_wrapped="").values_list(
+        "pk", "pseudonym_secret_wrapped", "repository__storage_key")
+    for pk, text, storage_key in rows.iterator():
+        yield pk, text, _pseudonym_binding(storage_key.hex)
+
+
+def _swap_pseudonym_secret(pk: int, old: str, new: str) -> int:
+    return DatasetPrivacy.objects.filter(pk=pk, pseudonym_secret_wrapped=old).update(pseudonym_secret_wrapped=new)
+
+
+# Registered in SafetyConfig.ready: the master-key rotation re-wraps these with the data keys.
+PSEUDONYM_SECRETS = WrappedSecrets(name="safety.pseudonym_secret", rows=_wrapped_pseudonym_secrets,
+                                   swap=_swap_pseudonym_secret)
 
 
 def require_clean_report(repo: Repository) -> bool:

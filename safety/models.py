@@ -84,6 +84,7 @@ class RepoSafetySettings(models.Model):
 
 
 def _new_pseudonym_secret() -> str:
+    """The plain secrets of migrations 0002-0004 (sealed by 0005); kept for their history."""
     return secrets.token_hex(32)
 
 
@@ -142,13 +143,16 @@ class DatasetPrivacy(models.Model):
 
     `require_clean_report`: the repository cannot be made public while the latest report of a
     dataset file on its default branch has findings or is not finished (`repos.policy.visibility`).
-    `pseudonym_secret`: the HMAC key of consistent pseudonyms (`safety.redaction`); one per
-    repository, so pseudonyms of two repositories cannot be linked. Never shown or logged.
+    `pseudonym_secret_wrapped`: the HMAC key of consistent pseudonyms (`safety.redaction`); one
+    per repository, so pseudonyms of two repositories cannot be linked. Stored only wrapped by
+    the master key (`repos.objects.encryption.wrap_secret`, bound to `<storage key>:pseudonym`;
+    re-wrapped by the master-key rotation), made on first use (`dataset_reports.pseudonym_secret`),
+    "" until then. Never shown or logged.
     """
 
     repository = models.OneToOneField(Repository, on_delete=models.CASCADE, primary_key=True, related_name="+")
     require_clean_report = models.BooleanField(default=False)
-    pseudonym_secret = models.CharField(max_length=128, default=_new_pseudonym_secret, editable=False)
+    pseudonym_secret_wrapped = models.CharField(max_length=200, blank=True, default="", editable=False)
 
     def __str__(self) -> str:
         return f"personal-data settings of {self.repository_id}"
@@ -180,6 +184,9 @@ class DatasetRedaction(models.Model):
     error = models.CharField(max_length=1000, blank=True, default="")
     pull_request_num = models.IntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a worker took it (`safety.dataset_redaction.redactions_reap` fails a run whose
+    # worker died: no live worker holds one past the task's time limit).
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

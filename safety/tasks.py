@@ -8,6 +8,7 @@ from celery import shared_task
 
 from repos.git.errors import GitError
 from repos.models import Repository
+from safety.dataset_redaction import REDACTION_TIME_LIMIT_S, redactions_reap
 from safety.dataset_reports import revision_report
 from safety.scanning import revision_scan
 
@@ -59,8 +60,8 @@ def report_dataset_revision(repo_id: int, sha: str) -> dict[str, int] | None:
 
 # Default queue: a redaction streams each file once through the detector, bounded like a scan
 # (safety.redaction.RedactionLimits) and by these limits.
-@shared_task(name="safety.redact_dataset", acks_late=True, ignore_result=True, soft_time_limit=3600,
-             time_limit=3660)
+@shared_task(name="safety.redact_dataset", acks_late=True, ignore_result=True,
+             soft_time_limit=REDACTION_TIME_LIMIT_S - 60, time_limit=REDACTION_TIME_LIMIT_S)
 def redact_dataset(redaction_id: int) -> None:
     """Run redaction job `redaction_id` (`safety.dataset_redaction.redaction_run`)."""
     from safety.dataset_redaction import redaction_run
@@ -71,3 +72,9 @@ def redact_dataset(redaction_id: int) -> None:
     if redaction is None:
         return
     redaction_run(redaction=redaction)
+
+
+@shared_task(name="safety.reap_redactions", acks_late=True, ignore_result=True, soft_time_limit=120, time_limit=180)
+def reap_redactions() -> dict[str, int]:
+    """Periodic (CELERY_BEAT_SCHEDULE): redactions whose worker died, and lost queued ones."""
+    return redactions_reap()

@@ -4,7 +4,9 @@
 What `make run` starts once the virtualenv is ready. Steps: `migrate`, `collectstatic`,
 `reap --startup` (push quarantines and upload temporaries left by a previous run that was
 killed), then gunicorn (hub/gunicorn_conf.py, 127.0.0.1:$HUB_PORT) and `celery -A hub worker`
-on the queues default, eval and gpu. Both are children of this process:
+on the queues default, eval and gpu, with the beat scheduler embedded (`-B`: the periodic
+tasks of CELERY_BEAT_SCHEDULE; its state in <data dir>/celerybeat-schedule). Both are children
+of this process:
 
 - SIGTERM or SIGINT (Ctrl-C) is forwarded to both as SIGTERM (graceful: gunicorn lets requests
   finish, the worker finishes its task); after HUB_STOP_GRACE seconds whatever is left of
@@ -282,9 +284,11 @@ def main() -> int:
 
     children = {
         "web": [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "hub" / "gunicorn_conf.py")],
+        # -B: the worker also runs the periodic tasks (CELERY_BEAT_SCHEDULE: jobs and redactions
+        # whose worker died, Xet garbage collection); one worker, so one scheduler.
         "worker": [PYTHON, "-m", "celery", "-A", "hub", "worker", "-Q", "default,eval,gpu",
                    "--concurrency", "1", "--pool", "prefork", "--loglevel", "INFO",
-                   "--hostname", f"hub-{port}@%h"],
+                   "--hostname", f"hub-{port}@%h", "-B", "--schedule", str(data / "celerybeat-schedule")],
     }
     reaper = [PYTHON, str(ROOT / "manage.py"), "reap", "--verbosity", "0"]  # prints only what it removed
     try:

@@ -396,6 +396,8 @@ CELERY_BEAT_SCHEDULE = {
     "xet-collect-garbage": {"task": "repos.xet_collect_garbage", "schedule": 6 * 3600.0},
     # Jobs whose worker died or whose message the broker lost (`manage.py jobs reap` by hand).
     "jobs-reap": {"task": "jobs.reap", "schedule": 60.0},
+    # Redactions whose worker died, and lost queued ones (safety/dataset_redaction.py).
+    "safety-reap-redactions": {"task": "safety.reap_redactions", "schedule": 300.0},
 }
 # --- Jobs (jobs/, README "Jobs") ---------------------------------------------------------
 # Runs execute in bubblewrap (jobs/sandbox.py); a worker without it refuses jobs with a clear

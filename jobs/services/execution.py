@@ -13,7 +13,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,7 +219,7 @@ def _run(job: Job) -> None:
     snap_limits = SnapshotLimits(max_bytes=int(settings.HUB_JOB_SNAPSHOT_MAX_BYTES))
     outcomes: dict[str, SandboxOutcome] = {}
     with ExitStack() as stack:
-        work = Path(tempfile.mkdtemp(prefix=f"job-{job.pk}-", dir=_mkdir(root / "work")))
+        work = Path(tempfile.mkdtemp(prefix=f"job-{job.pk}-", dir=_mkdir(_work_root(job, plans, root))))
         stack.callback(shutil.rmtree, work, ignore_errors=True)
         for i, plan in enumerate(plans):
             reporter = _Reporter(job, offset=i / len(plans), share=1 / len(plans), label=plan.label)
@@ -307,6 +307,17 @@ def _snapshot_root(repo: Repository, root: Path) -> Path:
     if private_root and repo_encrypted(repo):
         return Path(private_root)
     return root / "snapshots"
+
+
+def _work_root(job: Job, plans: Sequence[RunPlan], root: Path) -> Path:
+    """Where a job's runs write their outputs: a fine-tuned model or metrics of a repository
+    encrypted at rest are its content too (weights trained on its data), so a job that reads or
+    writes one works in the memory-backed directory, like its snapshots."""
+    repos = [job.repository, *(repo for plan in plans for repo, _sha in plan.inputs.values())]
+    private_root = str(getattr(settings, "HUB_JOBS_PRIVATE_SNAPSHOT_DIR", "") or "")
+    if private_root and any(repo_encrypted(repo) for repo in repos):
+        return Path(private_root) / "work"
+    return root / "work"
 
 
 def _mkdir(path: Path) -> Path:

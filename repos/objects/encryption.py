@@ -15,14 +15,20 @@ Rules:
   new master key (`rotate_master_key`) changes the text, never the data key.
 - Stores shared by every repository (Xet xorbs, `repos.objects.xet`) have data keys of their
   own (`StoreKey`, wrapped bound to `store:<name>`), re-wrapped by the same rotation.
+- Other 32-byte secrets kept in the database (a dataset's pseudonym key) are wrapped the same
+  way (`wrap_secret`/`unwrap_secret`, bound to a name of the caller's choosing); the app that
+  keeps them registers them (`register_wrapped_secrets`, from its AppConfig.ready: repos imports
+  no app above it) so the rotation re-wraps them too. Unlike `seal_derived`, they survive a
+  change of the repository's data key (`reencrypt_objects --new-data-key`).
 """
 from __future__ import annotations
 
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -86,14 +92,21 @@ def forget_keys() -> None:
 def _unwrap(binding: str, row: RepoKey | StoreKey, owner: object) -> DataKey:
     """The data key of `row`, wrapped bound to `binding` (a repository's storage key, or
     `store:<name>`); `owner` names it in logs."""
-    cache_key = (binding, row.wrapped)
+    what = "this repository's data key" if isinstance(row, RepoKey) else "the shared store's data key"
+    return _unwrap_text(binding, row.wrapped, what=what, name=f"data key {row.key_id}", owner=owner)
+
+
+def _unwrap_text(binding: str, text: str, *, what: str, name: str, owner: object) -> DataKey:
+    """The key wrapped in `text`, bound to `binding`; `what` and `name` word the errors, `owner`
+    names it in logs."""
+    cache_key = (binding, text)
     found = _data_keys.get(cache_key)
     if found is not None:
         return found
     try:
-        wrapped = WrappedKey.from_text(row.wrapped)
+        wrapped = WrappedKey.from_text(text)
     except CryptoError as exc:
-        raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: data key {row.key_id}: {exc}") from None
+        raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: {name}: {exc}") from None
     ring = keyring()
     if wrapped.master_fingerprint not in ring.fingerprints:
         # Another process rotated the key file (`rotate_master_key`): read it again, once.
@@ -103,11 +116,10 @@ def _unwrap(binding: str, row: RepoKey | StoreKey, owner: object) -> DataKey:
     try:
         data_key = ring.unwrap(wrapped, repo_id=binding)
     except (UnknownMasterKey, UnwrapError) as exc:
-        logger.error("encryption at rest: data key %s of %s cannot be unwrapped: %s", row.key_id, owner, exc)
+        logger.error("encryption at rest: %s of %s cannot be unwrapped: %s", name, owner, exc)
         raise EncryptionKeyUnavailable(
-            f"EncryptionKeyUnavailable: {'this repository' if isinstance(row, RepoKey) else 'the shared store'}'s "
-            "data key does not unwrap under the configured master key(s) (wrong HUB_MASTER_KEY, or a previous key "
-            "retired too early)") from None
+            f"EncryptionKeyUnavailable: {what} does not unwrap under the configured master key(s) (wrong "
+            "HUB_MASTER_KEY, or a previous key retired too early)") from None
     except CryptoError as exc:
         raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: {exc}") from None
     with _lock:
@@ -174,6 +186,42 @@ def store_key_lookup(name: str) -> Callable[[str], DataKey]:
     return key_for
 
 
+_SECRET_KEY_ID = "secret"
+
+
+def wrap_secret(secret: bytes, *, binding: str) -> str:
+    """`secret` (32 bytes) wrapped by the current master key, bound to `binding` (a name no data
+    key uses, e.g. `<storage key>:pseudonym`): the text to store. Raises EncryptionKeyUnavailable
+    without a master key."""
+    return keyring().wrap(DataKey(key_id=_SECRET_KEY_ID, secret=secret), repo_id=binding).to_text()
+
+
+def unwrap_secret(text: str, *, binding: str, what: str) -> bytes:
+    """The secret of a `wrap_secret` text bound to `binding`. Raises EncryptionKeyUnavailable
+    (`what` names the secret) when the master key that wrapped it is not loaded, or the text
+    was altered or copied from another binding: never a wrong secret."""
+    return _unwrap_text(binding, text, what=what, name=what, owner=binding).secret
+
+
+@dataclass(frozen=True)
+class WrappedSecrets:
+    """Secrets an app above repos keeps wrapped (`wrap_secret`): `rows()` gives (pk, wrapped
+    text, binding) of each, `swap(pk, old, new)` replaces one text only if it is still `old` and
+    returns the rows changed."""
+
+    name: str
+    rows: Callable[[], Iterable[tuple[int, str, str]]]
+    swap: Callable[[int, str, str], int]
+
+
+_wrapped_secrets: dict[str, WrappedSecrets] = {}
+
+
+def register_wrapped_secrets(source: WrappedSecrets) -> None:
+    """Have `rewrap_data_keys` (the master-key rotation) re-wrap `source`'s secrets too."""
+    _wrapped_secrets[source.name] = source
+
+
 _CACHE_LABEL = b"modelhub/derived-cache/v1"
 
 
@@ -216,18 +264,25 @@ def crypto_errors_as_http() -> Iterator[None]:
         raise EncryptedObjectUnreadable() from None
 
 
+def _swap_wrapped(model: type[RepoKey] | type[StoreKey]) -> Callable[[int, str, str], int]:
+    return lambda pk, old, new: model.objects.filter(pk=pk, wrapped=old).update(wrapped=new)
+
+
 def rewrap_data_keys() -> tuple[int, int]:
-    """Re-wrap every data key (of repositories and of shared stores) not wrapped by the current
-    master key (a rotation's second step, repeatable); returns (re-wrapped, total). Cached data
-    keys stay valid: the keys are the same."""
+    """Re-wrap every data key (of repositories and of shared stores) and every registered
+    secret (`register_wrapped_secrets`) not wrapped by the current master key (a rotation's
+    second step, repeatable); returns (re-wrapped, total). Cached data keys stay valid: the
+    keys are the same."""
     ring = keyring()
     done = total = 0
-    rows: list[tuple[type[RepoKey] | type[StoreKey], int, str, str]] = [
-        (RepoKey, pk, wrapped, storage_key.hex) for pk, wrapped, storage_key in
+    rows: list[tuple[Callable[[int, str, str], int], int, str, str]] = [
+        (_swap_wrapped(RepoKey), pk, wrapped, storage_key.hex) for pk, wrapped, storage_key in
         RepoKey.objects.values_list("pk", "wrapped", "repository__storage_key").iterator()]
-    rows += [(StoreKey, pk, wrapped, _store_binding(name))
+    rows += [(_swap_wrapped(StoreKey), pk, wrapped, _store_binding(name))
              for pk, wrapped, name in StoreKey.objects.values_list("pk", "wrapped", "name")]
-    for model, pk, text, binding in rows:
+    for source in _wrapped_secrets.values():
+        rows += [(source.swap, pk, wrapped, binding) for pk, wrapped, binding in source.rows()]
+    for swap, pk, text, binding in rows:
         total += 1
         wrapped = WrappedKey.from_text(text)
         if not ring.needs_rewrap(wrapped):
@@ -237,5 +292,5 @@ def rewrap_data_keys() -> tuple[int, int]:
         except (UnknownMasterKey, UnwrapError) as exc:
             raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: {exc}") from None
         # Compare-and-swap: a concurrent rotation run re-wrapped it already.
-        done += model.objects.filter(pk=pk, wrapped=text).update(wrapped=fresh.to_text())
+        done += swap(pk, text, fresh.to_text())
     return done, total

@@ -73,8 +73,10 @@ def tokens(text: str, *, max_depth: int = 64) -> Iterator[JsonScalar]:
             except ValueError as exc:
                 raise JsonSyntaxError(str(exc)) from exc
             if stack and stack[-1][0] and stack[-1][2]:
-                parent = _path(stack[:-1])
-                yield JsonScalar("{}" if parent == "$" else f"{parent}.{{}}", i, end, value, True, True)
+                # A key of the outermost object is "{}": decided by depth, not by the parent's
+                # path, which is "$" for the root and also for a key named "$".
+                key_path = "{}" if len(stack) == 1 else f"{_path(stack[:-1])}.{{}}"
+                yield JsonScalar(key_path, i, end, value, True, True)
                 stack[-1][1] = value
             else:
                 yield JsonScalar(_path(stack), i, end, value, True)

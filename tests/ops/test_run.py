@@ -123,6 +123,9 @@ def test_serves_the_api_with_a_live_worker_and_stops_on_sigterm(running_hub: Run
     assert not (Path(hub.env["HUB_DATA_DIR"]) / "tmp" / PLANTED_PART).exists()  # reaped before start
     assert "reaped 0 push quarantine(s) and 1 upload temporary file(s)" in hub.log()
     assert "users create" in hub.log()  # the hint for the first user
+    # The worker runs the periodic tasks too (reapers, Xet GC): its embedded scheduler started.
+    wait_for(lambda: "beat: Starting" in hub.log(), 60, "the embedded beat scheduler to start")
+    assert any(p.name.startswith("celerybeat-schedule") for p in Path(hub.env["HUB_DATA_DIR"]).iterdir())
 
     # The README's operator steps work against the running instance's database.
     manage = [PYTHON, str(ROOT / "manage.py")]

@@ -17,20 +17,22 @@ _json = st.recursive(
 )
 
 
-def _leaves(value: object, path: str = "$") -> list[tuple[str, object]]:
-    def join(parent: str, part: str) -> str:
-        return part if parent == "$" else (parent + part if part == "[]" else f"{parent}.{part}")
+def _leaves(value: object, path: str | None = None) -> list[tuple[str, object]]:
+    """The expected (path, value) pairs; `path` None is the root (written "$"), kept apart from
+    a key that is itself "$" (hypothesis found that one)."""
+    def join(parent: str | None, part: str) -> str:
+        return part if parent is None else (parent + part if part == "[]" else f"{parent}.{part}")
 
     if isinstance(value, dict):
         out: list[tuple[str, object]] = []
         for key, item in value.items():
-            out.append(("{}" if path == "$" else f"{path}.{{}}", key))
+            out.append(("{}" if path is None else f"{path}.{{}}", key))
             out.extend(_leaves(item, join(path, key)))
         return out
     if isinstance(value, list):
         return [leaf for item in value for leaf in _leaves(item, join(path, "[]"))]
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return [(path, value)]
+        return [("$" if path is None else path, value)]
     return []
 
 
