@@ -185,11 +185,12 @@ def _remember(key: str, info: XorbInfo) -> None:
 def xorb_open_range(xorb: MerkleHash, start: int, end: int) -> BinaryIO:
     """A reader of bytes `[start, end)` of a stored xorb's records (also a context manager;
     sendfile-able when the xorb is stored plain)."""
+    # The file opened once is the one read: a settle replacing a plain xorb by its encrypted
+    # form meanwhile must not pair the plain format with the new file's bytes.
     f = _open(xorb.hex())
-    if isinstance(f, io.FileIO):
-        f.close()
-        return _xorbs().open_range(xorb.hex(), start, end)
     f.seek(start)
+    if isinstance(f, io.FileIO):
+        return cast(BinaryIO, _Window(f, end - start, sendfile=True))
     return cast(BinaryIO, io.BufferedReader(_Window(f, end - start)))
 
 
@@ -234,13 +235,20 @@ def _stored_keys(backend: LocalBackend) -> Iterator[tuple[str, float]]:
 
 
 class _Window(io.RawIOBase):
-    """At most `left` bytes of a plaintext reader (a range of an encrypted xorb); no fileno,
-    so no server ever sends the ciphertext under it."""
+    """At most `left` bytes of a plaintext reader from its position. `fileno` only with
+    `sendfile` (a plain file, positioned at the range start: the server sends Content-Length
+    bytes from there); never for a decrypting reader, so no server sends ciphertext."""
 
-    def __init__(self, f: io.RawIOBase, left: int) -> None:
+    def __init__(self, f: io.RawIOBase, left: int, *, sendfile: bool = False) -> None:
         super().__init__()
         self._f = f
         self._left = left
+        self._sendfile = sendfile
+
+    def fileno(self) -> int:
+        if not self._sendfile:
+            raise io.UnsupportedOperation("a decrypted range has no descriptor")
+        return self._f.fileno()
 
     def readable(self) -> bool:
         return True

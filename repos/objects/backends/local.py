@@ -210,7 +210,17 @@ class Staged:
             return False
         os.chmod(self.tmp_path, _OBJECT_MODE)
         final_path.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.tmp_path, final_path)
+        if replace:
+            os.replace(self.tmp_path, final_path)
+        else:
+            # No-clobber, atomically: a copy published meanwhile in another form (encrypted)
+            # must not be replaced by this one.
+            try:
+                os.link(self.tmp_path, final_path)
+            except FileExistsError:
+                return False
+            except OSError:  # a filesystem without hard links: the rename, whose window is tiny
+                os.replace(self.tmp_path, final_path)
         _fsync_dir(final_path.parent)
         return not existed
 

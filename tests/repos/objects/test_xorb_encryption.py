@@ -246,3 +246,25 @@ def test_when_memory_is_taken_the_plaintext_waits_in_an_encrypted_spool(alice, m
     assert not any(marker in raw for raw in seen)
     assert files_holding(marker) == []
     assert fetched_records(client, repo, headers, up) == b"".join(body for _, body in up.xorbs)
+
+
+def test_a_range_reads_the_file_it_opened_even_if_a_settle_replaces_it(alice):
+    """A fetch opened on the plain xorb keeps reading plain bytes after the settle published the
+    encrypted form (never the new file's ciphertext as if it were plain), and stays sendfile-able."""
+    from repos.objects import xet as xet_store
+
+    client, headers = Client(), bearer(alice)
+    repo = repo_create(user=alice, namespace="alice", name="race-xet")
+    up = make_upload(marked_data(b"RACE|", 8))
+    upload(client, repo, headers, up)
+    info, body = up.xorbs[0]
+    reader = xet_store.xorb_open_range(info.hash, 100, 5000)
+    assert reader.fileno() >= 0  # plain: sendfile-able
+    assert xet_store.xorb_encrypt(info.hash) is True
+    with reader:
+        assert reader.read() == body[100:5000]
+    encrypted = xet_store.xorb_open_range(info.hash, 100, 5000)
+    with encrypted:
+        with pytest.raises(OSError):
+            encrypted.fileno()
+        assert encrypted.read() == body[100:5000]
