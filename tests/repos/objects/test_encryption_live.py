@@ -39,6 +39,10 @@ def grep_data_dir(data_dir: Path, needle: bytes) -> list[str]:
     return hits
 
 
+def stored_xorbs(live_hub) -> set[Path]:
+    return {p for p in (live_hub.data_dir / "lfs" / "xet" / "xorbs").rglob("*") if p.is_file()}
+
+
 def http_get(url: str, token: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}", **(headers or {})})
     try:
@@ -76,6 +80,7 @@ def test_private_objects_never_on_disk_in_plaintext_and_read_identically(live_hu
     oid = hashlib.sha256(data).hexdigest()
 
     # Uploaded and downloaded through Xet: its xorbs are stored encrypted too.
+    xorbs_before = stored_xorbs(live_hub)
     out = run_client(live_hub, tmp_path, token, f"""
         api.upload_file(path_or_fileobj={str(src)!r}, path_in_repo="marker.bin", repo_id={repo.repo_id!r})
         path = hf_hub_download({repo.repo_id!r}, "marker.bin")
@@ -85,7 +90,7 @@ def test_private_objects_never_on_disk_in_plaintext_and_read_identically(live_hu
         out["xet"] = bool(getattr(info, "xet_hash", None))
     """, xet=True)
     assert out == {"sha": oid, "lfs": True, "xet": True}
-    xorbs = [p for p in (live_hub.data_dir / "lfs" / "xet" / "xorbs").rglob("*") if p.is_file()]
+    xorbs = stored_xorbs(live_hub) - xorbs_before  # the hub is shared: other tests' xorbs are plain
     assert xorbs and all(p.read_bytes()[:len(MAGIC)] == MAGIC for p in xorbs)
 
     # git-lfs push of another marker file, then a fresh clone and `git lfs pull`.
