@@ -76,3 +76,11 @@ def _fresh_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture
+def env_master_key(settings, tmp_path):
+    """HUB_MASTER_KEY = tests.master_keys.KEY_A, fresh key caches (tests of encryption at rest)."""
+    from tests.master_keys import configured_master_key
+
+    yield from configured_master_key(settings, tmp_path)

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from hub.exceptions import EncryptedObjectUnreadable, EncryptionKeyUnavailable
 from repos.models import RepoKey, Repository, StoreKey
@@ -131,59 +132,54 @@ def _store_binding(name: str) -> str:
     return f"store:{name}"
 
 
-def active_data_key(repo: Repository) -> DataKey:
-    """The data key new objects of `repo` are encrypted with (created on first use)."""
-    row = RepoKey.objects.filter(repository=repo, active=True).first()
+def _keys_active(rows: QuerySet[RepoKey] | QuerySet[StoreKey], owned_by: dict[str, object], binding: str,
+                 owner: object) -> DataKey:
+    """The active key among `rows` (those `owned_by` one repository, or one store), created on
+    first use."""
+    row = rows.filter(active=True).first()
     if row is None:
         fresh = generate_data_key()
-        wrapped = keyring().wrap(fresh, repo_id=repo.storage_key.hex).to_text()
+        wrapped = keyring().wrap(fresh, repo_id=binding).to_text()
         try:
             with transaction.atomic():
-                row = RepoKey.objects.create(repository=repo, key_id=fresh.key_id, wrapped=wrapped, active=True)
+                row = rows.model.objects.create(**owned_by, key_id=fresh.key_id, wrapped=wrapped, active=True)
         except IntegrityError:  # another request created it first: use theirs
-            row = RepoKey.objects.get(repository=repo, active=True)
-    return _unwrap(repo.storage_key.hex, row, repo)
+            row = rows.get(active=True)
+    return _unwrap(binding, row, owner)
+
+
+def _keys_lookup(rows: QuerySet[RepoKey] | QuerySet[StoreKey], binding: str, owner: object,
+                 ) -> Callable[[str], DataKey]:
+    def key_for(key_id: str) -> DataKey:
+        row = rows.filter(key_id=key_id).first()
+        if row is None:
+            whose = "this repository" if isinstance(owner, Repository) else owner
+            raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: data key {key_id} of {whose} "
+                                           f"is missing from the database")
+        return _unwrap(binding, row, owner)
+
+    return key_for
+
+
+def active_data_key(repo: Repository) -> DataKey:
+    """The data key new objects of `repo` are encrypted with (created on first use)."""
+    return _keys_active(RepoKey.objects.filter(repository=repo), {"repository": repo}, repo.storage_key.hex, repo)
 
 
 def data_key_lookup(repo: Repository) -> Callable[[str], DataKey]:
     """`key_for(key_id)` for the readers: the data key of `repo` named in an object's header."""
-
-    def key_for(key_id: str) -> DataKey:
-        row = RepoKey.objects.filter(repository=repo, key_id=key_id).first()
-        if row is None:
-            raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: data key {key_id} of this repository "
-                                           f"is missing from the database")
-        return _unwrap(repo.storage_key.hex, row, repo)
-
-    return key_for
+    return _keys_lookup(RepoKey.objects.filter(repository=repo), repo.storage_key.hex, repo)
 
 
 def store_data_key(name: str) -> DataKey:
     """The data key new objects of the shared store `name` are encrypted with (`StoreKey`;
     created on first use)."""
-    row = StoreKey.objects.filter(name=name, active=True).first()
-    if row is None:
-        fresh = generate_data_key()
-        wrapped = keyring().wrap(fresh, repo_id=_store_binding(name)).to_text()
-        try:
-            with transaction.atomic():
-                row = StoreKey.objects.create(name=name, key_id=fresh.key_id, wrapped=wrapped, active=True)
-        except IntegrityError:  # another request created it first: use theirs
-            row = StoreKey.objects.get(name=name, active=True)
-    return _unwrap(_store_binding(name), row, f"store {name}")
+    return _keys_active(StoreKey.objects.filter(name=name), {"name": name}, _store_binding(name), f"the {name} store")
 
 
 def store_key_lookup(name: str) -> Callable[[str], DataKey]:
     """`key_for(key_id)` for the readers of the shared store `name`."""
-
-    def key_for(key_id: str) -> DataKey:
-        row = StoreKey.objects.filter(name=name, key_id=key_id).first()
-        if row is None:
-            raise EncryptionKeyUnavailable(f"EncryptionKeyUnavailable: data key {key_id} of the {name} store "
-                                           f"is missing from the database")
-        return _unwrap(_store_binding(name), row, f"store {name}")
-
-    return key_for
+    return _keys_lookup(StoreKey.objects.filter(name=name), _store_binding(name), f"the {name} store")
 
 
 _SECRET_KEY_ID = "secret"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import uuid
 from io import StringIO
 
@@ -20,23 +19,12 @@ from safety.dataset_reports import pseudonym_secret
 from safety.models import DatasetPrivacy
 from safety.redaction import Replacer
 from tests.factories import RepositoryFactory, commit
+from tests.master_keys import KEY_A, KEY_B
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("env_master_key")]
 
-KEY_A = base64.b64encode(os.urandom(32)).decode()
-KEY_B = base64.b64encode(os.urandom(32)).decode()
 EMAIL = "jane.doe@example.org"
 
-
-@pytest.fixture(autouse=True)
-def master_key(settings, tmp_path):
-    settings.HUB_MASTER_KEY = KEY_A
-    settings.HUB_MASTER_KEY_PREVIOUS = None
-    settings.HUB_MASTER_KEY_FILE = str(tmp_path / "no-such.key")
-    settings.HUB_MASTER_KEY_GENERATE = False
-    forget_keys()
-    yield
-    forget_keys()
 
 
 @pytest.fixture

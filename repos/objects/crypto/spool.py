@@ -22,7 +22,7 @@ import io
 import secrets
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -35,25 +35,12 @@ _BLOCK = 16
 _SPILL_BUFFER = 1024 * 1024
 
 
-class EncryptedSpool(io.RawIOBase):
-    """A read/write, seekable temporary file (deleted on close) in ``directory``; ``name`` is its
-    path. Reads and writes take and return plaintext; the file holds ciphertext only.
-    ``fileno()`` is refused so no one sends the ciphertext by descriptor."""
+class _SpoolFile(io.RawIOBase):
+    """What both spools are: read/write and seekable over `_file`, without a descriptor (a
+    caller that sendfiles or mmaps it would get the ciphertext, or the plaintext behind our
+    back)."""
 
-    def __init__(self, directory: Path | str | None, *, suffix: str = "") -> None:
-        super().__init__()
-        self._file = tempfile.NamedTemporaryFile(dir=directory, suffix=suffix)
-        self.name = self._file.name
-        self._key = secrets.token_bytes(32)
-        self._nonce = secrets.token_bytes(8)
-
-    def _keystream(self, data: ReadableBuffer, offset: int) -> bytes:
-        block, skip = divmod(offset, _BLOCK)
-        counter = self._nonce + block.to_bytes(8, "big")
-        cipher = Cipher(algorithms.AES(self._key), modes.CTR(counter)).encryptor()
-        if skip:
-            cipher.update(bytes(skip))
-        return cipher.update(memoryview(data).cast("B"))
+    _file: Any  # a temporary file, a BytesIO or a buffered EncryptedSpool
 
     def readable(self) -> bool:
         return True
@@ -72,6 +59,27 @@ class EncryptedSpool(io.RawIOBase):
 
     def tell(self) -> int:
         return self._file.tell()
+
+
+class EncryptedSpool(_SpoolFile):
+    """A read/write, seekable temporary file (deleted on close) in ``directory``; ``name`` is its
+    path. Reads and writes take and return plaintext; the file holds ciphertext only.
+    ``fileno()`` is refused so no one sends the ciphertext by descriptor."""
+
+    def __init__(self, directory: Path | str | None, *, suffix: str = "") -> None:
+        super().__init__()
+        self._file = tempfile.NamedTemporaryFile(dir=directory, suffix=suffix)
+        self.name = self._file.name
+        self._key = secrets.token_bytes(32)
+        self._nonce = secrets.token_bytes(8)
+
+    def _keystream(self, data: ReadableBuffer, offset: int) -> bytes:
+        block, skip = divmod(offset, _BLOCK)
+        counter = self._nonce + block.to_bytes(8, "big")
+        cipher = Cipher(algorithms.AES(self._key), modes.CTR(counter)).encryptor()
+        if skip:
+            cipher.update(bytes(skip))
+        return cipher.update(memoryview(data).cast("B"))
 
     def write(self, data: ReadableBuffer) -> int:
         view = memoryview(data).cast("B")
@@ -106,7 +114,7 @@ class EncryptedSpool(io.RawIOBase):
         super().close()
 
 
-class SpooledEncryptedFile(io.RawIOBase):
+class SpooledEncryptedFile(_SpoolFile):
     """A read/write, seekable temporary file held in memory until it would pass ``max_memory``
     bytes, then in an ``EncryptedSpool`` in ``directory`` (``None``: the system's temporary
     directory). Either way no plaintext reaches the disk; ``rolled`` says which it is."""
@@ -135,24 +143,6 @@ class SpooledEncryptedFile(io.RawIOBase):
             raise
         self._file, self.rolled = spool, True
         memory.close()
-
-    def readable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        raise io.UnsupportedOperation("an encrypted spool has no descriptor for its plaintext")
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._file.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._file.tell()
 
     def write(self, data: ReadableBuffer) -> int:
         view = memoryview(data).cast("B")

@@ -3,7 +3,6 @@ stored encrypted in the repository's own enclave, read back identically (whole, 
 views), and a missing or wrong master key fails loudly, never with garbage."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 from io import StringIO
@@ -23,24 +22,12 @@ from repos.objects.encryption import forget_keys
 from repos.objects.moves import repo_objects_settle
 from repos.services.repos import repo_delete, repo_update_settings
 from tests.factories import bearer, commit
+from tests.master_keys import KEY_A, KEY_B
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("env_master_key")]
 
 MARKER = b"TOP-SECRET-MARKER-7f3a9c "
-KEY_A = base64.b64encode(bytes(range(32))).decode()
-KEY_B = base64.b64encode(bytes(range(1, 33))).decode()
 
-
-@pytest.fixture(autouse=True)
-def master_key(settings, tmp_path):
-    """A master key from the environment setting (no key file), fresh caches around each test."""
-    settings.HUB_MASTER_KEY = KEY_A
-    settings.HUB_MASTER_KEY_PREVIOUS = None
-    settings.HUB_MASTER_KEY_FILE = str(tmp_path / "no-such.key")
-    settings.HUB_MASTER_KEY_GENERATE = False
-    forget_keys()
-    yield
-    forget_keys()
 
 
 def body(response) -> bytes:

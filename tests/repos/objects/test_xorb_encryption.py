@@ -5,7 +5,6 @@ has its plain xorbs encrypted by the settle step; master-key rotation keeps them
 a missing key fails loudly."""
 from __future__ import annotations
 
-import base64
 import json
 import random
 import uuid
@@ -25,6 +24,7 @@ from repos.objects.encryption import forget_keys
 from repos.services.encryption import repository_settle
 from repos.services.repos import repo_create, repo_update_settings
 from tests.factories import bearer, commit
+from tests.master_keys import KEY_A, KEY_B
 from tests.repos.transport.test_xet_cas import (
     Upload,
     cas_headers,
@@ -35,22 +35,13 @@ from tests.repos.transport.test_xet_cas import (
     write_token,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("env_master_key")]
 
-KEY_A = base64.b64encode(bytes(range(32))).decode()
-KEY_B = base64.b64encode(bytes(range(2, 34))).decode()
 
 
 @pytest.fixture(autouse=True)
-def master_key(settings, tmp_path):
-    settings.HUB_MASTER_KEY = KEY_A
-    settings.HUB_MASTER_KEY_PREVIOUS = None
-    settings.HUB_MASTER_KEY_FILE = str(tmp_path / "no-such.key")
-    settings.HUB_MASTER_KEY_GENERATE = False
+def _xet_on(env_master_key, settings):
     settings.HUB_XET_ENABLED = True
-    forget_keys()
-    yield
-    forget_keys()
 
 
 def marked_data(marker: bytes, seed: int, n: int = 3000) -> bytes:
