@@ -28,6 +28,7 @@ from tests.master_keys import KEY_A, KEY_B
 from tests.repos.transport.test_xet_cas import (
     Upload,
     cas_headers,
+    fetch_terms,
     make_upload,
     post_shard,
     post_xorbs,
@@ -73,16 +74,7 @@ def fetched_records(client: Client, repo, headers, up: Upload) -> bytes:
     token = read_token(client, repo, headers)
     r = client.get(f"/xet/v1/reconstructions/{up.converted.file_hash.hex()}", **cas_headers(token))
     assert r.status_code == 200, r.content
-    plan = r.json()
-    out = bytearray()
-    for term in plan["terms"]:
-        entry = plan["fetch_info"][term["hash"]][0]
-        s, e = entry["url_range"]["start"], entry["url_range"]["end"]
-        url = urlsplit(entry["url"])
-        got = Client().get(url.path + "?" + url.query, HTTP_RANGE=f"bytes={s}-{e}")
-        assert got.status_code == 206, got.content
-        out += b"".join(got.streaming_content)
-    return bytes(out)
+    return fetch_terms(r.json())
 
 
 def resolve(client: Client, repo, headers, path: str, **extra) -> tuple[int, bytes]:

@@ -292,6 +292,20 @@ def test_dedup_answers_only_name_xorbs_the_repo_may_see(world) -> None:
         assert r.status_code == 404
 
 
+def fetch_terms(plan: dict) -> bytes:
+    """The xorb records a reconstruction `plan` names, fetched as hf_xet does: each term's
+    signed fetch URL with its byte range (no credentials)."""
+    out = bytearray()
+    for term in plan["terms"]:
+        entry = plan["fetch_info"][term["hash"]][0]
+        s, e = entry["url_range"]["start"], entry["url_range"]["end"]
+        url = urlsplit(entry["url"])
+        got = Client().get(url.path + "?" + url.query, HTTP_RANGE=f"bytes={s}-{e}")
+        assert got.status_code == 206, got.content
+        out += b"".join(got.streaming_content)
+    return bytes(out)
+
+
 def _reconstruct(world, repo, headers, file_hash: str, rng: str | None = None):
     extra = {"HTTP_RANGE": rng} if rng else {}
     token = read_token(world["client"], repo, headers)
@@ -302,15 +316,7 @@ def test_reconstruction_and_fetch_roundtrip(world) -> None:
     up, _ = uploaded(world, world["pub"], 7)
     r = _reconstruct(world, world["pub"], world["bob_h"], up.converted.file_hash.hex())
     assert r.status_code == 200
-    plan = r.json()
-    data = bytearray()
-    for term in plan["terms"]:
-        entry = plan["fetch_info"][term["hash"]][0]
-        s, e = entry["url_range"]["start"], entry["url_range"]["end"]
-        url = urlsplit(entry["url"])
-        got = Client().get(url.path + "?" + url.query, HTTP_RANGE=f"bytes={s}-{e}")
-        assert got.status_code == 206
-        data += b"".join(got.streaming_content)
+    data = fetch_terms(r.json())
     info, body = up.xorbs[0]
     assert bytes(data) == body[: len(data)]
     assert _reconstruct(world, world["pub"], world["bob_h"], up.converted.file_hash.hex(),
