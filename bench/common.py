@@ -22,7 +22,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.live import LiveHub, free_port, start_hub, stop_process
+from tests.live import (
+    BENCH_HUB_REDIS_DB,
+    LiveHub,
+    free_port,
+    isolated_broker_url,
+    isolated_database,
+    start_hub,
+    stop_process,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = "/usr/sbin/nginx"
@@ -216,13 +224,21 @@ def random_file(path: Path, size: int) -> str:
 def hub_server(tmp: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None
                ) -> Iterator[tuple[LiveHub, subprocess.Popen]]:
     """A hub (gunicorn with the production config, `workers` processes) and a user
-    `BENCH_USER` with a write token in `hub.tokens`."""
-    hub, proc = start_hub(tmp, workers=workers, extra_env=extra_env)
-    try:
-        hub.create_user(BENCH_USER)
-        yield hub, proc
-    finally:
-        stop_process(proc)
+    `BENCH_USER` with a write token in `hub.tokens`. On PostgreSQL (and Redis) the hub gets a
+    database (and broker database) of its own, dropped on exit: benches run one after another
+    in the same test session, and each starts from an empty hub."""
+    env = dict(extra_env or {})
+    with isolated_database() as database_url:
+        if database_url:
+            env["DATABASE_URL"] = database_url
+        if broker := isolated_broker_url(BENCH_HUB_REDIS_DB):
+            env["CELERY_BROKER_URL"] = broker
+        hub, proc = start_hub(tmp, workers=workers, extra_env=env)
+        try:
+            hub.create_user(BENCH_USER)
+            yield hub, proc
+        finally:
+            stop_process(proc)
 
 
 def seed(hub: LiveHub, **arguments: object) -> dict:

@@ -39,6 +39,7 @@ WORKER_QUEUES = "default,eval,gpu"
 # the configured one; each hub started here consumes from its own.
 LIVE_HUB_REDIS_DB = 1
 RUN_HUB_REDIS_DB = 2
+BENCH_HUB_REDIS_DB = 3
 
 
 def _missing(what: str, install: str) -> None:
