@@ -22,15 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.live import (
-    BENCH_HUB_REDIS_DB,
-    LiveHub,
-    free_port,
-    isolated_broker_url,
-    isolated_database,
-    start_hub,
-    stop_process,
-)
+from tests.live import LiveHub, free_port, isolated_hub, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = "/usr/sbin/nginx"
@@ -227,18 +219,9 @@ def hub_server(tmp: Path, *, workers: int = 2, extra_env: dict[str, str] | None 
     `BENCH_USER` with a write token in `hub.tokens`. On PostgreSQL (and Redis) the hub gets a
     database (and broker database) of its own, dropped on exit: benches run one after another
     in the same test session, and each starts from an empty hub."""
-    env = dict(extra_env or {})
-    with isolated_database() as database_url:
-        if database_url:
-            env["DATABASE_URL"] = database_url
-        if broker := isolated_broker_url(BENCH_HUB_REDIS_DB):
-            env["CELERY_BROKER_URL"] = broker
-        hub, proc = start_hub(tmp, workers=workers, extra_env=env)
-        try:
-            hub.create_user(BENCH_USER)
-            yield hub, proc
-        finally:
-            stop_process(proc)
+    with isolated_hub(tmp, workers=workers, extra_env=extra_env) as (hub, proc):
+        hub.create_user(BENCH_USER)
+        yield hub, proc
 
 
 def seed(hub: LiveHub, **arguments: object) -> dict:

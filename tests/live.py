@@ -39,7 +39,7 @@ WORKER_QUEUES = "default,eval,gpu"
 # the configured one; each hub started here consumes from its own.
 LIVE_HUB_REDIS_DB = 1
 RUN_HUB_REDIS_DB = 2
-BENCH_HUB_REDIS_DB = 3
+SCRATCH_HUB_REDIS_DB = 3  # short-lived hubs of one module or one test (isolated_hub's default)
 
 
 def _missing(what: str, install: str) -> None:
@@ -233,21 +233,31 @@ def isolated_database() -> Iterator[str | None]:
         _drop_pg_database(base_db, name)
 
 
+@contextmanager
+def isolated_hub(tmp: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None,
+                 redis_db: int = SCRATCH_HUB_REDIS_DB) -> Iterator[tuple[LiveHub, subprocess.Popen]]:
+    """A hub process on a database of its own (PostgreSQL: created here, dropped on exit) and,
+    with a Redis broker, on Redis database `redis_db` emptied first, stopped on exit. Hubs of
+    one test session never see each other's users, repositories or queued tasks."""
+    env = dict(extra_env or {})
+    with isolated_database() as database_url:
+        if database_url:
+            env["DATABASE_URL"] = database_url
+        if broker := isolated_broker_url(redis_db):
+            env["CELERY_BROKER_URL"] = broker
+        hub, proc = start_hub(tmp, workers=workers, extra_env=env)
+        try:
+            yield hub, proc
+        finally:
+            stop_process(proc)
+
+
 @pytest.fixture(scope="session")
 def live_hub() -> Iterator[LiveHub]:
     tmp = Path(tempfile.mkdtemp(prefix="hub-live-"))
-    extra: dict[str, str] = {}
     try:
-        with isolated_database() as database_url:
-            if database_url:
-                extra["DATABASE_URL"] = database_url
-            if broker := isolated_broker_url(LIVE_HUB_REDIS_DB):
-                extra["CELERY_BROKER_URL"] = broker
-            hub, proc = start_hub(tmp, extra_env=extra)
-            try:
-                yield hub
-            finally:
-                stop_process(proc)
+        with isolated_hub(tmp, redis_db=LIVE_HUB_REDIS_DB) as (hub, _proc):
+            yield hub
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

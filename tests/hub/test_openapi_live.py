@@ -15,7 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from tests.live import start_hub, stop_process
+from tests.live import isolated_hub
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(600)]
 
@@ -38,14 +38,14 @@ def fuzz_hub():
     """A hub of its own (generated requests must not lock out or rate-limit the shared one),
     with a user, a write token and a public model the generated ids sometimes hit."""
     tmp = Path(tempfile.mkdtemp(prefix="hub-schemathesis-"))
-    hub, proc = start_hub(tmp)
     try:
-        token = hub.create_user("fuzzer")
-        hub.manage("shell", "-c", "from accounts.models import User; from repos.services.repos import repo_create; "
-                   "repo_create(user=User.objects.get(username='fuzzer'), namespace='fuzzer', name='model')")
-        yield hub, token
+        with isolated_hub(tmp) as (hub, _proc):
+            token = hub.create_user("fuzzer")
+            hub.manage("shell", "-c", "from accounts.models import User; from repos.services.repos import "
+                       "repo_create; repo_create(user=User.objects.get(username='fuzzer'), namespace='fuzzer', "
+                       "name='model')")
+            yield hub, token
     finally:
-        stop_process(proc)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

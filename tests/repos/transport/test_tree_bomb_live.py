@@ -23,7 +23,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from tests.live import LiveHub, require_tool, start_hub, stop_process
+from tests.live import LiveHub, isolated_hub, require_tool
 from tests.repos.git.bombs import tree_bomb
 
 pytestmark = pytest.mark.live
@@ -54,12 +54,11 @@ print(json.dumps({"sha": sha}))
 @pytest.fixture(scope="module")
 def small_hub() -> Iterator[LiveHub]:
     tmp = Path(tempfile.mkdtemp(prefix="hub-bomb-"))
-    hub, proc = start_hub(tmp, extra_env=LIMITS)
     try:
-        hub.proc = proc  # type: ignore[attr-defined]
-        yield hub
+        with isolated_hub(tmp, extra_env=LIMITS) as (hub, proc):
+            hub.proc = proc  # type: ignore[attr-defined]
+            yield hub
     finally:
-        stop_process(proc)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
