@@ -209,6 +209,17 @@ def random_file(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
+def drop_cache(*paths: Path) -> None:
+    """Drop these files' pages from the page cache (posix_fadvise DONTNEED; clean pages only,
+    so callers sync first), so the next read comes from the disk."""
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
 # ---------------------------------------------------------------------- servers
 
 

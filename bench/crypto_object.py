@@ -36,21 +36,12 @@ import random
 import time
 from pathlib import Path
 
-from bench.common import MiB, Report, install_deadline, median, random_file, temp_dir
+from bench.common import MiB, Report, drop_cache, install_deadline, median, random_file, temp_dir
 from repos.objects.crypto.format import DEFAULT_CHUNK_SIZE, encrypt_stream, open_encrypted
 from repos.objects.crypto.keys import DataKey, generate_data_key
 
 READ_BLOCK = 256 * 1024
 WRITE_BLOCK = MiB
-
-
-def _drop_cache(*paths: Path) -> None:
-    for path in paths:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        finally:
-            os.close(fd)
 
 
 def _plain_write(source: Path, dest: Path) -> float:
@@ -126,10 +117,10 @@ def _read_lines(report: Report, plain: Path, sealed: Path, *, key: DataKey, oid:
     plain_r, enc_r = [], []
     for _ in range(args.rounds):
         if cold:
-            _drop_cache(plain, sealed)
+            drop_cache(plain, sealed)
         plain_r.append(_plain_read(plain))
         if cold:
-            _drop_cache(plain, sealed)
+            drop_cache(plain, sealed)
         enc_r.append(_encrypted_read(sealed, key=key, oid=oid))
     wall_p, wall_e = median([w for w, _ in plain_r]), median([w for w, _ in enc_r])
     cpu_p, cpu_e = median([c for _, c in plain_r]), median([c for _, c in enc_r])
@@ -144,10 +135,10 @@ def _read_lines(report: Report, plain: Path, sealed: Path, *, key: DataKey, oid:
     for _ in range(args.ranges):
         start = rng.randrange(0, size - range_len + 1)
         if cold:
-            _drop_cache(plain, sealed)
+            drop_cache(plain, sealed)
         plain_l.append(_plain_range(plain, start, range_len))
         if cold:
-            _drop_cache(plain, sealed)
+            drop_cache(plain, sealed)
         enc_l.append(_encrypted_range(sealed, start, range_len, key=key, oid=oid))
     report.ratio(f"range_latency_p50{suffix}", median(enc_l) / median(plain_l), target=1.5, higher_is_better=False)
     report.ratio(f"range_latency_total{suffix}", sum(enc_l) / sum(plain_l), target=1.5, higher_is_better=False)
