@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bench.common import (
     BENCH_USER,
+    LiveHub,
     MiB,
     Report,
     curl_download,
@@ -77,11 +78,22 @@ def _stored_files(data_dir: Path, size: int) -> list[Path]:
     return [p for p in data_dir.rglob("*") if p.is_file() and not p.is_symlink() and p.stat().st_size >= size]
 
 
-def _download_ratio(report: Report, name: str, times: dict[str, list[float]], size: int) -> None:
-    report.ratio(name, median(times["plain"]) / median(times["encrypted"]), target=0.8, higher_is_better=True)
-    report.info(name.replace("encrypted_", "").replace("_throughput", ""),
-                f"encrypted {size / median(times['encrypted']) / MiB:.0f} MiB/s, plain "
-                f"{size / median(times['plain']) / MiB:.0f} MiB/s (median of {len(times['plain'])})")
+def _downloads(hub: LiveHub, paths: dict[str, str], *, size: int, rounds: int, headers: list[str],
+               timeout: float, cold: bool) -> dict[str, list[float]]:
+    """Full GETs of both sides in alternation; `cold`: the stored copies dropped from the page
+    cache before each one."""
+    times: dict[str, list[float]] = {"plain": [], "encrypted": []}
+    if cold:
+        os.sync()  # only clean pages can be dropped
+    for r in range(rounds):
+        for side in (("plain", "encrypted") if r % 2 == 0 else ("encrypted", "plain")):
+            if cold:
+                drop_cache(*_stored_files(hub.data_dir, size))
+            elapsed, got, _ttfb = curl_download(hub.url + paths[side], timeout=timeout, headers=headers)
+            if got != size:
+                raise RuntimeError(f"{side} download sent {got} bytes, expected {size}")
+            times[side].append(elapsed)
+    return times
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,26 +136,16 @@ def main(argv: list[str] | None = None) -> int:
                                   f"{size / median(put_times['plain']) / MiB:.0f} MiB/s (median of {args.rounds})")
 
             auth = f"Authorization: Bearer {hub.tokens[BENCH_USER]}"
-            get_times: dict[str, list[float]] = {"plain": [], "encrypted": []}
             for side in ("plain", "encrypted"):
                 curl_download(hub.url + paths[side], timeout=timeout, headers=[auth])  # warm the page cache
-            for r in range(args.rounds):
-                for side in (("plain", "encrypted") if r % 2 == 0 else ("encrypted", "plain")):
-                    elapsed, got, _ttfb = curl_download(hub.url + paths[side], timeout=timeout, headers=[auth])
-                    if got != size:
-                        raise RuntimeError(f"{side} download sent {got} bytes, expected {size}")
-                    get_times[side].append(elapsed)
-            _download_ratio(report, "encrypted_download_throughput", get_times, size)
-            cold_times: dict[str, list[float]] = {"plain": [], "encrypted": []}
-            os.sync()
-            for r in range(args.rounds):
-                for side in (("plain", "encrypted") if r % 2 == 0 else ("encrypted", "plain")):
-                    drop_cache(*_stored_files(hub.data_dir, size))
-                    elapsed, got, _ttfb = curl_download(hub.url + paths[side], timeout=timeout, headers=[auth])
-                    if got != size:
-                        raise RuntimeError(f"{side} download sent {got} bytes, expected {size}")
-                    cold_times[side].append(elapsed)
-            _download_ratio(report, "encrypted_download_throughput_cold", cold_times, size)
+            for name, cold in (("encrypted_download_throughput", False), ("encrypted_download_throughput_cold", True)):
+                times = _downloads(hub, paths, size=size, rounds=args.rounds, headers=[auth], timeout=timeout,
+                                   cold=cold)
+                report.ratio(name, median(times["plain"]) / median(times["encrypted"]), target=0.8,
+                             higher_is_better=True)
+                report.info("download_cold" if cold else "download",
+                            f"encrypted {size / median(times['encrypted']) / MiB:.0f} MiB/s, plain "
+                            f"{size / median(times['plain']) / MiB:.0f} MiB/s (median of {args.rounds})")
             _ranges(report, port=hub.port, paths=paths, size=size, count=args.ranges, token=hub.tokens[BENCH_USER])
     return report.summary(strict=args.strict)
 
