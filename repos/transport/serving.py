@@ -13,6 +13,7 @@ Used by `/resolve/` and the HTML raw view. Guarantees, for every caller:
 """
 from __future__ import annotations
 
+import io
 import mimetypes
 import posixpath
 import re
@@ -23,6 +24,7 @@ from urllib.parse import quote
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 
 from hub.http.errors import error_response, header_value
+from repos.transport.read_ahead import BLOCK_SIZE, ReadAhead
 
 Opener = Callable[[], BinaryIO]
 
@@ -134,6 +136,27 @@ class _BlobResponse(FileResponse):
     block_size = 256 * 1024
 
 
+class _ReadAheadResponse(FileResponse):
+    block_size = BLOCK_SIZE
+
+
+def _has_fileno(f: BinaryIO) -> bool:
+    try:
+        f.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return False
+    return True
+
+
+def _file_response(f: BinaryIO, length: int, *, status: int, content_type: str) -> FileResponse:
+    """The body: `length` bytes of `f` from its position. A file with a descriptor is left to
+    the server's sendfile; one without (the plaintext of an encrypted object) is read ahead in
+    a pool thread while the server sends, when it spans more than one block."""
+    if length > BLOCK_SIZE and not _has_fileno(f):
+        return _ReadAheadResponse(ReadAhead(f, length), status=status, content_type=content_type)
+    return _BlobResponse(_BoundedReader(f, length), status=status, content_type=content_type)
+
+
 def serve_blob(
     request: HttpRequest,
     *,
@@ -181,7 +204,7 @@ def serve_blob(
         except BaseException:
             f.close()
             raise
-        response = _BlobResponse(_BoundedReader(f, length), status=status, content_type=ctype)
+        response = _file_response(f, length, status=status, content_type=ctype)
 
     active = ctype.split(";", 1)[0].strip().lower() not in _INLINE_TYPES
     response["Content-Length"] = str(length)
@@ -210,7 +233,7 @@ def serve_range(request: HttpRequest, *, opener: Opener, start: int, end: int, t
     if request.method == "HEAD":
         response = HttpResponse(b"", status=206, content_type=content_type)
     else:
-        response = _BlobResponse(_BoundedReader(opener(), length), status=206, content_type=content_type)
+        response = _file_response(opener(), length, status=206, content_type=content_type)
     response["Content-Length"] = str(length)
     response["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
     response["Accept-Ranges"] = "bytes"

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from _typeshed import ReadableBuffer, WriteableBuffer
 
 _BATCH_BYTES = 256 * 1024
-# read() decrypts into a reused buffer up to this size (the serving helper reads 256 KiB).
-_SCRATCH_MAX = 1024 * 1024
+# read() decrypts into a reused buffer up to this size (the serving read-ahead reads 2 MiB).
+_SCRATCH_MAX = 2 * 1024 * 1024
 _SCRATCH_MIN = 64 * 1024
 
 
@@ -45,7 +45,7 @@ class EncryptedReader(io.RawIOBase):
 
     Memory is bounded whatever the object size: ciphertext is read up to 256 KiB at a time,
     one decrypted chunk is cached (for reads that start or end inside a chunk), and ``read``
-    decrypts into one reused block of at most 1 MiB before copying it into the bytes it
+    decrypts into one reused block of at most 2 MiB before copying it into the bytes it
     returns (``readinto`` decrypts runs of whole chunks straight into the caller's buffer).
     The buffers come from a per-thread pool (``buffers``) and go back on ``close()``.
 

@@ -73,7 +73,9 @@ def test_private_objects_never_on_disk_in_plaintext_and_read_identically(live_hu
     hub = provision(live_hub, users=["enc_owner"], repos=[("enc_owner", None, True, "model")])
     token = hub.tokens["enc_owner"]
     (repo,) = hub.repos.values()
-    data = MARKER * 2000  # ~120 KB: two 64 KiB chunks, so ranges cross a chunk boundary
+    # ~2.5 MB: ranges cross 64 KiB chunk boundaries, and a whole download spans more than one
+    # block of the server's read-ahead (repos.transport.read_ahead).
+    data = MARKER * 40_000
     pushed = MARKER[::-1] * 300
     src = tmp_path / "marker.bin"
     src.write_bytes(data)
@@ -111,7 +113,7 @@ def test_private_objects_never_on_disk_in_plaintext_and_read_identically(live_hu
     url = f"{live_hub.url}/{repo.repo_id}/resolve/main/marker.bin"
     status, headers, body = http_get(url, token)
     assert status == 200 and body == data and headers["ETag"] == f'"{oid}"'
-    for start, end in ((0, 9), (60_000, 70_000), (len(data) - 7, len(data) - 1)):
+    for start, end in ((0, 9), (60_000, 70_000), (1_000_000, len(data) - 3), (len(data) - 7, len(data) - 1)):
         status, headers, body = http_get(url, token, {"Range": f"bytes={start}-{end}"})
         assert status == 206 and body == data[start:end + 1]
     status, _, body = http_get(url, token, {"Range": "bytes=12345-", "If-Range": f'"{oid}"'})

@@ -15,11 +15,13 @@ from gunicorn.util import has_fileno
 from repos.objects.crypto.format import encrypt_stream, open_plaintext
 from repos.objects.crypto.keys import generate_data_key
 from repos.transport import serving
+from repos.transport.read_ahead import BLOCK_SIZE, ReadAhead
 
 # response.close() sends request_finished, whose receiver checks the database connections.
 pytestmark = pytest.mark.django_db
 
-DATA = random.Random(3).randbytes(200_000)
+# More than two blocks of the server's read-ahead, which serves objects with no descriptor.
+DATA = random.Random(3).randbytes(2 * BLOCK_SIZE + 200_000)
 OID = hashlib.sha256(DATA).hexdigest()
 KEY = generate_data_key()
 
@@ -47,7 +49,8 @@ def _serve(path, headers):
 @pytest.mark.parametrize(
     "headers",
     [{}, {"Range": "bytes=0-0"}, {"Range": "bytes=100-70000"}, {"Range": "bytes=-700"}, {"Range": "bytes=65536-"},
-     {"Range": "bytes=199999-300000"}, {"Range": "bytes=200000-"}, {"Range": "bytes=5-10", "If-Range": '"other"'},
+     {"Range": f"bytes={BLOCK_SIZE - 5}-{2 * BLOCK_SIZE + 5}"}, {"Range": f"bytes={len(DATA) - 1}-{len(DATA) + 9}"},
+     {"Range": f"bytes={len(DATA)}-"}, {"Range": "bytes=5-10", "If-Range": '"other"'},
      {"Range": "bytes=5-10", "If-Range": f'"{OID}"'}],
 )
 def test_encrypted_object_is_served_exactly_like_the_plain_file(files, headers):
@@ -69,5 +72,22 @@ def test_a_wsgi_server_finds_no_file_descriptor_to_sendfile(files):
     with open_plaintext(sealed, oid=OID, key_for=lambda _id: KEY) as f:
         assert not has_fileno(f)
         assert not has_fileno(serving._BoundedReader(f, 10))
+        assert not has_fileno(ReadAhead(f, 10))
     with open_plaintext(plain, oid=OID, key_for=lambda _id: KEY) as f:
         assert has_fileno(f)
+
+
+@pytest.mark.parametrize(("sealed", "read_ahead"), [(True, True), (False, False)])
+def test_only_bodies_without_a_descriptor_are_read_ahead_and_gunicorn_streams_them_whole(files, sealed, read_ahead):
+    from gunicorn.http.wsgi import FileWrapper
+
+    path = files[sealed]
+    request = RequestFactory().get("/x/resolve/main/model.bin", headers={"Range": "bytes=3-"})
+    response = serving.serve_blob(request, size=len(DATA), etag=OID, filename="model.bin",
+                                  opener=lambda: open_plaintext(path, oid=OID, key_for=lambda _id: KEY))
+    try:
+        assert isinstance(response.file_to_stream, ReadAhead) is read_ahead
+        # What gunicorn does with a body it cannot sendfile: read(block_size) until b"".
+        assert b"".join(FileWrapper(response.file_to_stream, response.block_size)) == DATA[3:]
+    finally:
+        response.close()
