@@ -11,6 +11,7 @@ import pytest
 
 from repos.transport import read_ahead
 from repos.transport.read_ahead import BLOCK_SIZE, ReadAhead
+from tests.live import wait_for
 
 DATA = random.Random(5).randbytes(3 * BLOCK_SIZE + 7)
 
@@ -110,17 +111,24 @@ def test_an_error_reading_ahead_is_raised_by_the_read_of_that_block():
 
 
 def test_close_waits_for_the_block_in_flight_before_closing_the_source():
-    source = Source(gated_from=2)  # the second block is held while being read ahead
+    source = Source(gated_from=2)
     reader = ReadAhead(source, len(DATA))
     assert reader.read(BLOCK_SIZE) == DATA[:BLOCK_SIZE]
-    assert source.waiting.wait(30)
-    closer = threading.Thread(target=reader.close)
-    closer.start()
-    closer.join(0.2)  # bounded: if close() did not wait, the source would be closed by now
-    assert not source.closed
-    source.gate.set()
-    closer.join(30)
-    assert not closer.is_alive()
+    assert source.waiting.wait(30)  # the second block is being read ahead, held at the gate
+
+    def open_gate_once_close_began() -> None:
+        # A close() that did not wait would have closed the source by now, while the read is
+        # still held: the read then finds its source closed.
+        try:
+            wait_for(lambda: reader._closed, 30, "close() to begin", every=0.01)
+        finally:
+            source.gate.set()
+
+    opener = threading.Thread(target=open_gate_once_close_began)
+    opener.start()
+    reader.close()
+    opener.join(30)
+    wait_for(lambda: source.active == 0, 30, "the read in flight to end")  # at once, if close() waited
     assert source.closed and not source.read_while_closed
     assert reader.read(BLOCK_SIZE) == b""
 
