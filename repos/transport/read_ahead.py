@@ -6,7 +6,7 @@ plaintext of an encrypted object (or of a xorb range) has no descriptor: each bl
 decrypted in Python, then sent. Done in turn, the socket idles while AES-GCM runs and the cipher
 idles while the socket drains; both release the GIL, so they overlap on a second core. On the
 bench's 2-core VM (curl on the same cores) this took encrypted downloads from 0.58x to
-0.67-0.87x of the plain `sendfile` path (bench/README.md, "Encryption at rest over HTTP").
+0.66-0.86x of the plain `sendfile` path (bench/README.md, "Encryption at rest over HTTP").
 
 Invariants:
 - At most one block is in flight per reader, so the reader (not thread safe, like any file) is
@@ -18,7 +18,8 @@ Invariants:
 - `close()` waits for the block in flight before closing the source, whatever happens to it:
   a client that hangs up never leaves a pool thread reading a closed file.
 - An error raised while reading ahead (a chunk that fails authentication, a truncated file)
-  is raised by the `read` that would have returned that block, as without read-ahead.
+  is raised by the `read` that would have returned that block, as without read-ahead, and by
+  every read after it: a body that failed never looks like one that ended.
 """
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ from typing import BinaryIO
 
 # Blocks of this size are read ahead: three per download are alive at once (the one being
 # sent, the one being read, the reader's scratch). Measured on the 2-core VM, curl as the
-# client: 256 KiB gained nothing over no read-ahead, 1 MiB ~0.75-0.8x of sendfile, 2 MiB
-# ~0.83-0.88x, 4 MiB worse again (the blocks no longer stay in the CPU's caches between the
+# client: 256 KiB gained nothing over no read-ahead, 1 MiB 0.72-0.79x of sendfile, 2 MiB
+# 0.83-0.88x, 4 MiB 0.68-0.80x (the blocks no longer stay in the CPU's caches between the
 # decryption and the copy to the socket).
 BLOCK_SIZE = 2 * 1024 * 1024
 
@@ -61,6 +62,7 @@ class ReadAhead:
         self._pending: Future[bytes] | None = None
         self._rest = b""  # what a read smaller than a block left of it
         self._started = self._closed = False  # nothing is read before the server asks
+        self._error: BaseException | None = None
 
     def _request(self) -> None:
         n = min(BLOCK_SIZE, self._left)
@@ -75,6 +77,8 @@ class ReadAhead:
         return block[:n]
 
     def _next_block(self) -> bytes:
+        if self._error is not None:
+            raise self._error
         if not self._started:
             self._started = True
             self._request()
@@ -82,7 +86,11 @@ class ReadAhead:
         if pending is None or self._closed:
             return b""
         self._pending = None
-        block = pending.result()  # re-raises the reader's error here, in the serving thread
+        try:
+            block = pending.result()  # re-raises the reader's error here, in the serving thread
+        except BaseException as exc:
+            self._error = exc
+            raise
         self._left = self._left - len(block) if block else 0  # ended early: the server sees a short body
         self._request()
         return block

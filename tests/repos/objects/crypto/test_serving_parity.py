@@ -10,6 +10,7 @@ import random
 
 import pytest
 from django.test import RequestFactory
+from gunicorn.http.wsgi import FileWrapper
 from gunicorn.util import has_fileno
 
 from repos.objects.crypto.format import encrypt_stream, open_plaintext
@@ -77,11 +78,9 @@ def test_a_wsgi_server_finds_no_file_descriptor_to_sendfile(files):
         assert has_fileno(f)
 
 
-@pytest.mark.parametrize(("sealed", "read_ahead"), [(True, True), (False, False)])
-def test_only_bodies_without_a_descriptor_are_read_ahead_and_gunicorn_streams_them_whole(files, sealed, read_ahead):
-    from gunicorn.http.wsgi import FileWrapper
-
-    path = files[sealed]
+@pytest.mark.parametrize(("which", "read_ahead"), [("sealed", True), ("plain", False)])
+def test_only_bodies_without_a_descriptor_are_read_ahead_and_gunicorn_streams_them_whole(files, which, read_ahead):
+    path = dict(zip(("plain", "sealed"), files, strict=True))[which]
     request = RequestFactory().get("/x/resolve/main/model.bin", headers={"Range": "bytes=3-"})
     response = serving.serve_blob(request, size=len(DATA), etag=OID, filename="model.bin",
                                   opener=lambda: open_plaintext(path, oid=OID, key_for=lambda _id: KEY))
